@@ -1,0 +1,1 @@
+"""Scheduled work: fetching and parsing feeds, delivery, the daily message."""

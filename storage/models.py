@@ -1,0 +1,102 @@
+"""Plain dataclasses for what the store holds; every layer passes these around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    next_poll_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    paused: bool
+    failure_alerted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """One parsed entry, ready to store (what `jobs.parse` yields)."""
+
+    identity: str
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    feed_id: int
+    identity: str
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    published_at: datetime
+    first_seen_at: datetime
+    updated_at: datetime
+    feed_title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    type: str
+    title: str
+    timezone: str
+    daily_time: time
+    daily_enabled: bool
+    active: bool
+    inactive_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    id: int
+    start_date: date
+    timezone: str
+    template: str
+    position: int
+
+
+# Search snippets mark matched words with these control characters; feed text never
+# contains them (normalising strips control characters), and rendering turns them
+# into <b>…</b> after escaping.
+MARK_START = "\x02"
+MARK_END = "\x03"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    item: Item
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One message to send: a statement (item_id set) or a ready text (daily message)."""
+
+    id: int
+    chat_id: int
+    kind: str  # 'item' or 'daily'
+    item_id: int | None
+    text: str | None
+    digest_key: str | None
+    state: str  # 'pending', 'sent', 'failed', 'cancelled'
+    attempts: int
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Fake Telegram Bot API over HTTP on 127.0.0.1 (fixtures)."""

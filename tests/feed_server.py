@@ -1,0 +1,1 @@
+"""Local feed server on 127.0.0.1 (fixtures)."""
