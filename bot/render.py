@@ -1,0 +1,292 @@
+"""Messages about statements, rendered as Telegram HTML by pure functions.
+
+Every string that came from a feed (titles, summaries, feed names, links, search
+snippets) and every string a user typed (search queries) is escaped here, and no
+result is over Telegram's 4096 visible characters: long text is cut as plain text,
+between words, before it is escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.htmltext import (
+    TELEGRAM_LIMIT,
+    esc,
+    is_link_url,
+    link,
+    split_messages,
+    truncate_text,
+    utf16_length,
+    visible_length,
+)
+from storage.models import MARK_END, MARK_START, Item, SearchHit
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+UNTITLED = "Untitled statement"
+READ_LABEL = "Read the statement"
+
+# Caps on feed strings, in UTF-16 units: a title is a line, not an essay, and a
+# feed's name only labels the message.
+TITLE_MAX = 512
+FEED_TITLE_MAX = 100
+QUERY_MAX = 100
+DIGEST_TITLE_MAX = 300
+
+# Controls other than newline and tab are noise in feed text (and \x02/\x03 are
+# our search markers, which must only come from the snippet).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[ \t\u00a0\u2028\u2029]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SNIPPET_CONTROL = re.compile(r"[\x00-\x01\x04-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    """Feed text squeezed onto one line (titles, names, queries)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _paragraphs(text: str) -> str:
+    """Feed text with its paragraphs kept but spaces and blank lines tidied."""
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _first_line(text: str) -> str:
+    for line in _paragraphs(text).split("\n"):
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _title(item: Item, cap: int) -> str:
+    return truncate_text(_one_line(item.title) or UNTITLED, cap)
+
+
+def _linked_title(item: Item, cap: int) -> str:
+    return link(item.link or "", _title(item, cap))
+
+
+def format_date(dt: datetime, tz: ZoneInfo) -> str:
+    """ "1 December 2021": the day in the chat's zone (a naive ``dt`` is taken as UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    local = dt.astimezone(tz)
+    # A fixed table, not strftime: the month must not depend on the machine's locale.
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+
+
+def render_item(item: Item, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> str:
+    """The push message for one new statement.
+
+    The title in bold; the date and the feed's name; the summary; a link to the
+    statement. The summary (and, if need be, the title) is cut between words so
+    the message stays within ``limit`` visible characters.
+    """
+    title = _title(item, min(TITLE_MAX, limit // 4))
+    meta = format_date(item.published_at, tz)
+    feed_title = truncate_text(_one_line(item.feed_title), FEED_TITLE_MAX)
+    if feed_title:
+        meta = f"{meta} · {feed_title}"
+    link_line = link(item.link, READ_LABEL) if item.link and is_link_url(item.link) else ""
+
+    head = f"<b>{esc(title)}</b>\n{esc(meta)}"
+    tail = f"\n\n{link_line}" if link_line else ""
+    # Escaping does not change the visible length, so the summary's budget is
+    # exactly what the other parts leave, less the blank line before it.
+    budget = limit - visible_length(head) - visible_length(tail) - 2
+    summary = truncate_text(_paragraphs(item.summary), budget)
+    body = f"\n\n{esc(summary)}" if summary else ""
+    return head + body + tail
+
+
+def render_digest(
+    items: Sequence[Item], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
+) -> list[str]:
+    """A burst of new statements as one message (several at the limit).
+
+    A header "N new statements from FEED", then a line per statement with its date
+    and linked title. When it takes several messages each repeats the header with
+    "(part i of n)".
+    """
+    count = len(items)
+    noun = "statement" if count == 1 else "statements"
+    name = truncate_text(_one_line(feed_title), FEED_TITLE_MAX) or "a feed"
+    header = f"{count} new {noun} from {name}"
+    # Reserve room for the longest header a part can carry, so packing the lines
+    # first and adding headers afterwards can never overflow.
+    longest_suffix = f" (part {count} of {count})"
+    reserve = utf16_length(header + longest_suffix) + 2
+    lines = [
+        f"{esc(format_date(item.published_at, tz))} — "
+        f"{_linked_title(item, min(DIGEST_TITLE_MAX, (limit - reserve) // 2))}"
+        for item in items
+    ]
+    parts = split_messages(lines, limit=limit - reserve, sep="\n")
+    if not parts:
+        return [f"<b>{esc(header)}</b>"]
+    if len(parts) == 1:
+        return [f"<b>{esc(header)}</b>\n\n{parts[0]}"]
+    return [
+        f"<b>{esc(header)} (part {index} of {len(parts)})</b>\n\n{part}"
+        for index, part in enumerate(parts, start=1)
+    ]
+
+
+# (title cap, text cap) pairs tried in turn until a list of entries fits: first
+# roomy, then ever tighter, so 20 entries still fit in one message.
+_ENTRY_CAPS = ((200, 300), (200, 200), (140, 140), (100, 100), (80, 60), (60, 0))
+
+
+def _fit_entries(
+    header: str,
+    count: int,
+    build: Callable[[int, int, int], str],
+    limit: int,
+) -> str:
+    """Join a header and ``count`` entries, shrinking entries until they fit.
+
+    ``build(index, title_cap, text_cap)`` renders entry ``index``. If even the
+    tightest entries do not fit, the tail is replaced by "…and K more".
+    """
+    for title_cap, text_cap in _ENTRY_CAPS:
+        entries = [build(index, title_cap, text_cap) for index in range(count)]
+        message = "\n\n".join([header, *entries])
+        if visible_length(message) <= limit:
+            return message
+    # Only a very long list reaches this: keep what fits and say what was left.
+    kept = header
+    for index, entry in enumerate(entries):
+        more = f"\n\n…and {count - index - 1} more" if index < count - 1 else ""
+        candidate = f"{kept}\n\n{entry}"
+        if visible_length(candidate + more) > limit:
+            return f"{kept}\n\n…and {count - index} more"
+        kept = candidate
+    return kept
+
+
+def render_latest(
+    items: Sequence[Item],
+    tz: ZoneInfo,
+    *,
+    title: str = "Latest statements",
+    limit: int = TELEGRAM_LIMIT,
+) -> str:
+    """The /latest reply: per statement its date, linked title and summary's first line."""
+    if not items:
+        return render_no_statements()
+    header = f"<b>{esc(truncate_text(_one_line(title), QUERY_MAX * 2))}</b>"
+
+    def build(index: int, title_cap: int, text_cap: int) -> str:
+        item = items[index]
+        meta = format_date(item.published_at, tz)
+        feed_title = truncate_text(_one_line(item.feed_title), 40)
+        if feed_title:
+            meta = f"{meta} · {feed_title}"
+        entry = f"{esc(meta)}\n{_linked_title(item, title_cap)}"
+        first = truncate_text(_first_line(item.summary), text_cap)
+        return f"{entry}\n{esc(first)}" if first else entry
+
+    return _fit_entries(header, len(items), build, limit)
+
+
+def render_no_statements() -> str:
+    """What /latest says when nothing is stored yet."""
+    return "No statements stored yet. Use /feeds to see the feeds and /subscribe to follow them."
+
+
+def bold_marks(snippet: str) -> str:
+    """Escape a search snippet, then turn its match markers into balanced ``<b>``.
+
+    Escaping first means feed text can never forge a tag; a marker without its
+    partner (the snippet was cut) is dropped or closed, so no tag is left open,
+    and an empty match adds no empty tag.
+    """
+    out: list[str] = []
+    is_open = False
+    for piece in re.split(f"([{MARK_START}{MARK_END}])", esc(snippet)):
+        if piece == MARK_START:
+            if not is_open:
+                out.append("<b>")
+                is_open = True
+        elif piece == MARK_END:
+            if is_open:
+                if out[-1] == "<b>":
+                    out.pop()  # nothing between the marks
+                else:
+                    out.append("</b>")
+                is_open = False
+        elif piece:
+            out.append(piece)
+    if is_open:
+        if out[-1] == "<b>":
+            out.pop()
+        else:
+            out.append("</b>")
+    return "".join(out)
+
+
+def _clean_snippet(snippet: str, cap: int) -> str:
+    """The snippet as one tidy line of at most ``cap`` units, markers kept."""
+    text = " ".join(_SNIPPET_CONTROL.sub(" ", snippet).split())
+    # Markers are invisible once rendered, so counting them only errs on the short
+    # side; a cut between two markers is mended by bold_marks.
+    return truncate_text(text, cap)
+
+
+def _quoted_query(query: str) -> str:
+    return esc(truncate_text(_one_line(query), QUERY_MAX))
+
+
+def render_search_results(
+    query: str,
+    hits: Sequence[SearchHit],
+    tz: ZoneInfo,
+    *,
+    offset: int,
+    total: int | None,
+    limit: int = TELEGRAM_LIMIT,
+) -> str:
+    """The /search reply: header, then date, linked title and bolded snippet per hit."""
+    if not hits:
+        return render_no_results(query)
+    first, last = offset + 1, offset + len(hits)
+    span = f"{first}–{last}" if last > first else f"{first}"
+    of_total = f" of {total}" if total is not None else ""
+    header = f"<b>Results {span}{of_total} for «{_quoted_query(query)}»</b>"
+
+    def build(index: int, title_cap: int, text_cap: int) -> str:
+        hit = hits[index]
+        entry = (
+            f"{esc(format_date(hit.item.published_at, tz))} · {_linked_title(hit.item, title_cap)}"
+        )
+        snippet = bold_marks(_clean_snippet(hit.snippet, text_cap))
+        return f"{entry}\n{snippet}" if snippet.strip() else entry
+
+    return _fit_entries(header, len(hits), build, limit)
+
+
+def render_no_results(query: str) -> str:
+    """The /search reply when nothing matches."""
+    return (
+        f"No statements match «{_quoted_query(query)}».\n"
+        'Try fewer words, a "phrase in quotes", or a prefix like sanction*.'
+    )
