@@ -55,6 +55,7 @@ DIGEST_TITLE_MAX = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2028\u2029]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_LINE = re.compile(r"[^\r\n]+")
 _SNIPPET_CONTROL = re.compile(r"[\x00-\x01\x04-\x1f\x7f-\x9f]")
 
 
@@ -71,9 +72,11 @@ def _paragraphs(text: str) -> str:
 
 
 def _first_line(text: str) -> str:
-    for line in _paragraphs(text).split("\n"):
-        if line.strip():
-            return line.strip()
+    """The first non-blank line, tidied; scans lazily since summaries can be long."""
+    for match in _LINE.finditer(text):
+        line = _one_line(match.group())
+        if line:
+            return line
     return ""
 
 
@@ -86,7 +89,7 @@ def _linked_title(item: Item, cap: int) -> str:
 
 
 def format_date(dt: datetime, tz: ZoneInfo) -> str:
-    """ "1 December 2021": the day in the chat's zone (a naive ``dt`` is taken as UTC)."""
+    """The day as "1 December 2021" in the chat's zone (a naive ``dt`` is taken as UTC)."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     local = dt.astimezone(tz)
@@ -195,14 +198,19 @@ def render_latest(
         return render_no_statements()
     header = f"<b>{esc(truncate_text(_one_line(title), QUERY_MAX * 2))}</b>"
 
-    def build(index: int, title_cap: int, text_cap: int) -> str:
-        item = items[index]
-        meta = format_date(item.published_at, tz)
+    # Tidy each feed string once; build() runs again for every tighter cap.
+    metas: list[str] = []
+    for item in items:
         feed_title = truncate_text(_one_line(item.feed_title), 40)
-        if feed_title:
-            meta = f"{meta} · {feed_title}"
-        entry = f"{esc(meta)}\n{_linked_title(item, title_cap)}"
-        first = truncate_text(_first_line(item.summary), text_cap)
+        date_text = format_date(item.published_at, tz)
+        metas.append(esc(f"{date_text} · {feed_title}" if feed_title else date_text))
+    titles = [_one_line(item.title) or UNTITLED for item in items]
+    firsts = [_first_line(item.summary) for item in items]
+
+    def build(index: int, title_cap: int, text_cap: int) -> str:
+        label = truncate_text(titles[index], title_cap)
+        entry = f"{metas[index]}\n{link(items[index].link or '', label)}"
+        first = truncate_text(firsts[index], text_cap)
         return f"{entry}\n{esc(first)}" if first else entry
 
     return _fit_entries(header, len(items), build, limit)
