@@ -100,3 +100,6 @@ class OutboxRow:
     state: str  # 'pending', 'sent', 'failed', 'cancelled'
     attempts: int
     created_at: datetime
+    chat_type: str = "private"
+    chat_timezone: str = "UTC"
+    possible_duplicate: bool = False

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fake_bot_api",
     "tests.feed_server",
+    "tests.harness",
 ]

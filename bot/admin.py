@@ -1,0 +1,358 @@
+"""Admin commands: feeds, counters, health and statistics. Only `ADMIN_IDS` may use them."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shlex
+from collections.abc import Callable, Coroutine
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.daily import validate_template
+from bot.htmltext import esc
+from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
+from bot.services import services
+from bot.settings import is_valid_zone
+from jobs.fetch import FetchError
+from jobs.parse import NotAFeedError
+from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
+from storage.models import Feed
+from storage.store import Stats
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+FEEDSTATUS_PAGE = 10
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Refuse, and change nothing, unless the sender is in ADMIN_IDS."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: Context) -> None:
+        if not is_bot_admin(update, context):
+            user = update.effective_user
+            log.info("refused %s from non-admin %s", handler.__name__, user.id if user else None)
+            if update.callback_query is not None:
+                await update.callback_query.answer(ADMINS_ONLY, show_alert=True)
+            else:
+                await reply(update, ADMINS_ONLY)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def _feed_id_arg(context: Context) -> int | None:
+    args = args_of(context)
+    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 9:
+        return None
+    return int(args[0])
+
+
+def _when(value: datetime | None, tz: ZoneInfo) -> str:
+    if value is None:
+        return "never"
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+# ------------------------------------------------------------------------ feeds
+
+
+@admin_only
+async def addfeed(update: Update, context: Context) -> None:
+    """`/addfeed URL [TITLE]`: fetch once, store the backlog, push nothing."""
+    args = args_of(context)
+    if not args:
+        await reply(
+            update, "Usage: /addfeed URL [TITLE] — e.g. /addfeed https://example.org/feed.xml"
+        )
+        return
+    url = args[0]
+    title = " ".join(args[1:]).strip() or None
+    if not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
+        await reply(
+            update, "Usage: /addfeed URL [TITLE] — the URL must start with http:// or https://"
+        )
+        return
+    svc = services(context)
+    try:
+        added = await svc.poller.add_feed(url, title)
+    except FeedExistsError as exc:
+        await reply(update, f"That feed is already there: feed {exc.feed_id}. Nothing changed.")
+        return
+    except NotAFeedError as exc:
+        await reply(update, f"Not added: {esc(str(exc))}.")
+        return
+    except FetchError as exc:
+        await reply(update, f"Not added: could not fetch {esc(url)}: {esc(str(exc))}.")
+        return
+    feed = added.feed
+    await reply(
+        update,
+        f"Added feed {feed.id}: <b>{esc(feed.title or feed.url)}</b>\n"
+        f"Stored {added.stored} statement(s) already in it; none were pushed. "
+        f"New statements will be pushed to subscribers.",
+    )
+
+
+@admin_only
+async def removefeed(update: Update, context: Context) -> None:
+    """`/removefeed FEED_ID`: asks for confirmation with a button."""
+    feed_id = _feed_id_arg(context)
+    if feed_id is None:
+        await reply(update, "Usage: /removefeed FEED_ID — /feedstatus lists the ids.")
+        return
+    svc = services(context)
+    try:
+        feed = await svc.store.get_feed(feed_id)
+    except FeedNotFoundError:
+        await reply(update, f"There is no feed {feed_id}.")
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Remove it", callback_data=f"rf:y:{feed.id}"),
+                InlineKeyboardButton("Keep it", callback_data=f"rf:n:{feed.id}"),
+            ]
+        ]
+    )
+    await reply(
+        update,
+        f"Remove feed {feed.id}, <b>{esc(feed.title or feed.url)}</b>? "
+        "Its subscribers stop getting it; its statements stay searchable.",
+        markup,
+    )
+
+
+@admin_only
+async def removefeed_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split(":")
+    if len(parts) != 3 or parts[1] not in ("y", "n") or not parts[2].isdigit():
+        await query.answer("That button is no longer valid.")
+        return
+    feed_id = int(parts[2])
+    if parts[1] == "n":
+        await query.answer("Kept")
+        await edit(query, f"Feed {feed_id} was kept.", None)
+        return
+    try:
+        await services(context).store.remove_feed(feed_id)
+    except FeedNotFoundError:
+        await query.answer("That feed is already gone.")
+        await edit(query, f"Feed {feed_id} is already gone.", None)
+        return
+    await query.answer("Removed")
+    await edit(query, f"Feed {feed_id} was removed. Its statements stay searchable.", None)
+
+
+async def _pause(update: Update, context: Context, *, paused: bool) -> None:
+    verb = "pausefeed" if paused else "resumefeed"
+    feed_id = _feed_id_arg(context)
+    if feed_id is None:
+        await reply(update, f"Usage: /{verb} FEED_ID — /feedstatus lists the ids.")
+        return
+    try:
+        feed = await services(context).store.set_feed_paused(feed_id, paused)
+    except FeedNotFoundError:
+        await reply(update, f"There is no feed {feed_id}.")
+        return
+    state = "paused: it is not polled until /resumefeed" if paused else "resumed: polled again"
+    await reply(update, f"Feed {feed.id}, {esc(feed.title or feed.url)}, is {state}.")
+
+
+@admin_only
+async def pausefeed(update: Update, context: Context) -> None:
+    await _pause(update, context, paused=True)
+
+
+@admin_only
+async def resumefeed(update: Update, context: Context) -> None:
+    await _pause(update, context, paused=False)
+
+
+@admin_only
+async def pollnow(update: Update, context: Context) -> None:
+    """Poll every feed now."""
+    report = await services(context).poller.poll_due(force=True)
+    await reply(
+        update,
+        f"Polled {report.polled} feed(s): {report.changed} changed, "
+        f"{report.not_modified} unchanged, {report.failed} failed; "
+        f"{report.new_items} new statement(s), {report.queued} message(s) queued.",
+    )
+
+
+async def render_feed_status(context: Context, feeds: list[Feed], tz: ZoneInfo) -> str:
+    store = services(context).store
+    if not feeds:
+        return "No feeds yet. Add one with /addfeed URL."
+    blocks = []
+    for feed in feeds:
+        state = "paused" if feed.paused else ("failing" if feed.consecutive_failures else "ok")
+        lines = [
+            f"<b>{feed.id}. {esc((feed.title or feed.url)[:100])}</b> — {state}",
+            f"{esc(feed.url[:200])}",
+            f"last success: {_when(feed.last_success_at, tz)}; next poll: "
+            f"{'—' if feed.paused else _when(feed.next_poll_at, tz)}",
+            f"statements: {await store.feed_item_count(feed.id)}; "
+            f"subscribers: {await store.feed_subscriber_count(feed.id)}",
+        ]
+        if feed.last_error:
+            lines.append(
+                f"last error ({_when(feed.last_error_at, tz)}, "
+                f"{feed.consecutive_failures} in a row): {esc(feed.last_error[:300])}"
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+async def _feedstatus_view(context: Context, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    svc = services(context)
+    feeds = await svc.store.list_feeds()
+    pages = max(1, -(-len(feeds) // FEEDSTATUS_PAGE))
+    page = min(max(page, 0), pages - 1)
+    chunk = feeds[page * FEEDSTATUS_PAGE : (page + 1) * FEEDSTATUS_PAGE]
+    text = await render_feed_status(context, chunk, ZoneInfo(svc.settings.timezone))
+    if pages > 1:
+        text = f"<b>Feeds, page {page + 1} of {pages}</b>\n\n{text}"
+    buttons = []
+    if page > 0:
+        buttons.append(InlineKeyboardButton("◀ Previous", callback_data=f"fs:{page - 1}"))
+    if page < pages - 1:
+        buttons.append(InlineKeyboardButton("Next ▶", callback_data=f"fs:{page + 1}"))
+    return text, InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+@admin_only
+async def feedstatus(update: Update, context: Context) -> None:
+    """Health of every feed, paged."""
+    text, markup = await _feedstatus_view(context, 0)
+    await reply(update, text, markup)
+
+
+@admin_only
+async def feedstatus_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    page = (query.data or "").partition(":")[2]
+    if not page.isdigit() or len(page) > 5:
+        await query.answer("That button is no longer valid.")
+        return
+    await query.answer()
+    text, markup = await _feedstatus_view(context, int(page))
+    await edit(query, text, markup)
+
+
+# --------------------------------------------------------------------- counters
+
+
+def parse_addcounter(text: str) -> tuple[date, str | None, str]:
+    """`YYYY-MM-DD [Area/City] TEMPLATE` → (start, zone or None, template).
+
+    Raises ValueError with a reply-ready reason.
+    """
+    parts = text.strip().split(maxsplit=1)
+    if len(parts) < 2:
+        raise ValueError("give a start date and a template")
+    raw_date, rest = parts
+    try:
+        start = date.fromisoformat(raw_date)
+    except ValueError:
+        raise ValueError(f"«{raw_date[:20]}» is not a date as YYYY-MM-DD") from None
+    if len(raw_date) != 10:
+        raise ValueError(f"«{raw_date[:20]}» is not a date as YYYY-MM-DD")
+    zone: str | None = None
+    first, _, remainder = rest.partition(" ")
+    if "/" in first and "{" not in first:
+        if not is_valid_zone(first):
+            raise ValueError(
+                f"«{first[:40]}» is not a time zone; use an IANA name such as "
+                "Europe/Moscow, Europe/London or America/New_York"
+            )
+        zone, rest = first, remainder.strip()
+    validate_template(rest)
+    return start, zone, rest
+
+
+@admin_only
+async def addcounter(update: Update, context: Context) -> None:
+    """`/addcounter YYYY-MM-DD [Area/City] TEMPLATE`, TEMPLATE holds {days}."""
+    svc = services(context)
+    try:
+        start, zone, template = parse_addcounter(text_after_command(update))
+    except ValueError as exc:
+        await reply(
+            update,
+            f"Usage: /addcounter YYYY-MM-DD [Area/City] TEMPLATE — {esc(str(exc))}.\n"
+            "For example: <code>/addcounter 2018-03-04 Europe/Moscow {days} days have passed "
+            "since the Salisbury incident</code>",
+        )
+        return
+    counter = await svc.store.add_counter(start, zone or svc.settings.timezone, template)
+    await reply(
+        update,
+        f"Added counter {counter.id} (from {counter.start_date.isoformat()}, "
+        f"{esc(counter.timezone)} calendar). /counters shows the message now.",
+    )
+
+
+@admin_only
+async def removecounter(update: Update, context: Context) -> None:
+    args = args_of(context)
+    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 9:
+        await reply(
+            update, "Usage: /removecounter COUNTER_ID — /counters shows them; ids in /stats."
+        )
+        return
+    try:
+        await services(context).store.remove_counter(int(args[0]))
+    except CounterNotFoundError:
+        await reply(update, f"There is no counter {int(args[0])}.")
+        return
+    await reply(update, f"Counter {int(args[0])} removed.")
+
+
+# ------------------------------------------------------------------------ stats
+
+
+def render_stats(stats: Stats, now: datetime, counters: list[tuple[int, str]]) -> str:
+    inactive = ", ".join(f"{esc(k)}: {v}" for k, v in sorted(stats.chats_inactive.items()))
+    oldest = "none"
+    if stats.oldest_pending_at is not None:
+        age = max(0, int((now - stats.oldest_pending_at).total_seconds()))
+        oldest = f"{age // 60} min {age % 60} s old"
+    lines = [
+        "<b>Statistics</b>",
+        f"Chats: {stats.chats_active} active, "
+        f"{sum(stats.chats_inactive.values())} inactive" + (f" ({inactive})" if inactive else ""),
+        f"Subscriptions: {stats.subscriptions}",
+        f"Feeds: {stats.feeds}; statements: {stats.items}",
+        f"Last 24 hours: {stats.sent_24h} sent, {stats.failed_24h} failed, "
+        f"{stats.duplicates_24h} possible duplicates",
+        f"Outbox: {stats.pending} pending; oldest {oldest}",
+    ]
+    if counters:
+        lines.append("Counters: " + "; ".join(f"{cid}: {esc(t[:40])}" for cid, t in counters))
+    return "\n".join(lines)
+
+
+@admin_only
+async def stats(update: Update, context: Context) -> None:
+    svc = services(context)
+    counters = [(c.id, c.template) for c in await svc.store.list_counters()]
+    await reply(update, render_stats(await svc.store.stats(), svc.clock(), counters))
+
+
+def split_args(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()

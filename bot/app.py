@@ -1,0 +1,266 @@
+"""Application wiring: handlers, jobs and the lifecycle of the store, HTTP client
+and delivery task. Everything is put together here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
+from telegram.request import BaseRequest
+
+from bot import admin, commands
+from bot.alerts import Alerts
+from bot.logs import add_secrets
+from bot.services import SERVICES_KEY, Services, services_of
+from bot.settings import Settings
+from jobs.daily import DailyScheduler
+from jobs.delivery import Deliverer
+from jobs.fetch import make_client
+from jobs.netguard import Resolver
+from jobs.poll import Poller
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+App = Application[Any, Any, Any, Any, Any, Any]
+
+POLL_TICK = 10.0  # seconds between looks for due feeds
+DAILY_TICK = 60.0  # the daily message is checked once a minute
+
+USER_COMMANDS = [
+    BotCommand("latest", "The newest statements"),
+    BotCommand("search", "Search every statement"),
+    BotCommand("feeds", "Feeds, with subscribe buttons"),
+    BotCommand("subscribe", "Follow a feed, or all"),
+    BotCommand("unsubscribe", "Stop following a feed"),
+    BotCommand("counters", "The daily counter message, now"),
+    BotCommand("settings", "Daily time, time zone, daily on/off"),
+    BotCommand("help", "Every command, with examples"),
+]
+ADMIN_COMMANDS = [
+    BotCommand("addfeed", "URL [TITLE]: add a feed"),
+    BotCommand("removefeed", "FEED_ID: remove a feed"),
+    BotCommand("pausefeed", "FEED_ID: stop polling a feed"),
+    BotCommand("resumefeed", "FEED_ID: poll a feed again"),
+    BotCommand("feedstatus", "Health of every feed"),
+    BotCommand("pollnow", "Poll every feed now"),
+    BotCommand("addcounter", "YYYY-MM-DD [Area/City] TEMPLATE"),
+    BotCommand("removecounter", "COUNTER_ID: remove a counter"),
+    BotCommand("stats", "Chats, deliveries, queue, failures"),
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What tests and console mode swap in; production uses the defaults."""
+
+    clock: Clock = utcnow
+    request: BaseRequest | None = None
+    get_updates_request: BaseRequest | None = None
+    resolver: Resolver | None = None
+    rng: random.Random | None = None
+    start_jobs: bool = True
+    chat_pacing: bool = True
+
+
+def build_application(settings: Settings, overrides: Overrides | None = None) -> App:
+    """The whole bot, ready for `run_polling`, `run_webhook` or manual start."""
+    opts = overrides or Overrides()
+    if not settings.token:
+        raise ValueError("build_application needs a token (console mode passes its own)")
+    # Whoever builds the bot, its token is scrubbed from every log record from now on.
+    add_secrets([settings.token, settings.webhook_secret])
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_file_url)
+        .post_init(lambda app: _post_init(app, settings, opts))
+        .post_shutdown(_post_shutdown)
+        .concurrent_updates(True)
+    )
+    if opts.request is not None:
+        builder = builder.request(opts.request)
+    if opts.get_updates_request is not None:
+        builder = builder.get_updates_request(opts.get_updates_request)
+    app = builder.build()
+    add_handlers(app)
+    return app
+
+
+def add_handlers(app: App) -> None:
+    handlers: list[tuple[str, Any]] = [
+        ("start", commands.start),
+        ("help", commands.help_command),
+        ("feeds", commands.feeds),
+        ("subscribe", commands.subscribe),
+        ("unsubscribe", commands.unsubscribe),
+        ("latest", commands.latest),
+        ("search", commands.search),
+        ("counters", commands.counters),
+        ("addfeed", admin.addfeed),
+        ("removefeed", admin.removefeed),
+        ("pausefeed", admin.pausefeed),
+        ("resumefeed", admin.resumefeed),
+        ("feedstatus", admin.feedstatus),
+        ("pollnow", admin.pollnow),
+        ("addcounter", admin.addcounter),
+        ("removecounter", admin.removecounter),
+        ("stats", admin.stats),
+    ]
+    for name, callback in handlers:
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(commands.feed_button, pattern=r"^f:"))
+    app.add_handler(CallbackQueryHandler(commands.latest_button, pattern=r"^l:"))
+    app.add_handler(CallbackQueryHandler(commands.search_button, pattern=r"^s:"))
+    app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
+    app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
+    # Anything else (an old or forged button) still gets an answer.
+    app.add_handler(CallbackQueryHandler(commands.stale_button), group=1)
+    app.add_error_handler(on_error)
+
+
+async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
+    store = await Store.open(
+        settings.database_path,
+        clock=opts.clock,
+        default_timezone=settings.timezone,
+        default_daily_time=settings.daily_time,
+    )
+    http = make_client(allow_private=settings.allow_private_feeds, resolver=opts.resolver)
+    alerts = Alerts(store, settings, clock=opts.clock)
+    poller = Poller(
+        store,
+        http,
+        poll_interval=settings.poll_interval,
+        allow_private=settings.allow_private_feeds,
+        clock=opts.clock,
+        resolver=opts.resolver,
+        alert=alerts.feed_alert,
+        rng=opts.rng,
+    )
+    deliverer = Deliverer(
+        store,
+        app.bot,
+        rate=settings.broadcast_rate,
+        chat_pacing=opts.chat_pacing,
+        on_failure=alerts.delivery_failed,
+    )
+    daily = DailyScheduler(store, settings, clock=opts.clock)
+    svc = Services(
+        settings=settings,
+        store=store,
+        http=http,
+        poller=poller,
+        deliverer=deliverer,
+        clock=opts.clock,
+    )
+    svc.extras["alerts"] = alerts
+    svc.extras["daily"] = daily
+    app.bot_data[SERVICES_KEY] = svc
+    deliverer.start()
+    await _publish_commands(app, settings)
+    if opts.start_jobs and app.job_queue is not None:
+        app.job_queue.run_repeating(poll_job, interval=POLL_TICK, first=1.0, name="poll")
+        # The first daily tick runs at once: a bot that was down at a chat's time
+        # sends that day's message when it starts.
+        app.job_queue.run_repeating(daily_job, interval=DAILY_TICK, first=0.5, name="daily")
+    log.info(
+        "Communique started: %d feed(s), database %s",
+        len(await store.list_feeds()),
+        settings.database_path,
+    )
+
+
+async def _post_shutdown(app: App) -> None:
+    svc = app.bot_data.pop(SERVICES_KEY, None)
+    if not isinstance(svc, Services):
+        return
+    await svc.deliverer.stop()
+    await svc.http.aclose()
+    await svc.store.close()
+    log.info("Communique stopped; pending messages stay queued")
+
+
+async def _publish_commands(app: App, settings: Settings) -> None:
+    """The command menu: user commands for everyone, admin ones in admins' chats."""
+    try:
+        await app.bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
+        for admin_id in sorted(settings.admin_ids):
+            await app.bot.set_my_commands(
+                USER_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
+            )
+    except TelegramError as exc:
+        # An admin who never opened a chat with the bot makes this fail; not fatal.
+        log.warning("could not publish the command menu: %s", exc)
+
+
+async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await services_of(context.application).poller.poll_due()
+
+
+async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services_of(context.application)
+    daily = svc.extras["daily"]
+    assert isinstance(daily, DailyScheduler)
+    await daily.tick()
+    alerts = svc.extras["alerts"]
+    assert isinstance(alerts, Alerts)
+    await alerts.flush()
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One place for unexpected errors: logged with the traceback, admins told."""
+    log.error("unhandled error while handling an update", exc_info=context.error)
+    svc = context.application.bot_data.get(SERVICES_KEY)
+    if isinstance(svc, Services):
+        alerts = svc.extras.get("alerts")
+        if isinstance(alerts, Alerts):
+            await alerts.error(context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer("Sorry, something went wrong.")
+            else:
+                await update.effective_chat.send_message(
+                    "Sorry, something went wrong on our side. The admins have been told."
+                )
+        except TelegramError:
+            pass
+
+
+async def start_application(app: App) -> None:
+    """Start without run_polling (tests, console): what run_polling does first."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+
+
+async def stop_application(app: App) -> None:
+    """Stop what start_application started, in run_polling's order."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)

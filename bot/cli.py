@@ -1,0 +1,212 @@
+"""The `communique` command line: run, console, poll --once, import-opml, export-opml,
+backup. Settings are read and checked once here; a bad one exits with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+from storage.errors import FeedExistsError, StorageError
+from storage.store import Store
+
+log = logging.getLogger("communique")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="communique",
+        description="A Telegram bot for official statements: feeds in, alerts out.",
+    )
+    parser.add_argument("--version", action="version", version=f"communique {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (console mode when TELEGRAM_BOT_TOKEN is unset)")
+    sub.add_parser("console", help="a terminal chat with the bot, offline")
+    poll = sub.add_parser("poll", help="poll the feeds")
+    poll.add_argument("--once", action="store_true", help="poll every feed once and exit")
+    imp = sub.add_parser("import-opml", help="add the feeds of an OPML file")
+    imp.add_argument("file", type=Path)
+    sub.add_parser("export-opml", help="print the feeds as OPML")
+    backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
+    backup.add_argument("path", type=Path)
+    sub.add_parser("doctor", help="check settings, database, token and feeds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"communique: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, [settings.token])
+    try:
+        if command == "run":
+            return run(settings)
+        if command == "console":
+            return console(settings)
+        if command == "poll":
+            return asyncio.run(poll_once(settings))
+        if command == "import-opml":
+            return asyncio.run(import_opml(settings, args.file))
+        if command == "export-opml":
+            return asyncio.run(export_opml(settings))
+        if command == "backup":
+            if os.path.abspath(args.path) == os.path.abspath(settings.database_path):
+                print("communique: the backup must not overwrite the database", file=sys.stderr)
+                return 2
+            return asyncio.run(backup(settings, args.path))
+        if command == "doctor":
+            from bot.doctor import run_doctor
+
+            return asyncio.run(run_doctor(settings))
+    except StorageError as exc:
+        print(f"communique: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"communique: unknown command {command}", file=sys.stderr)
+    return 2
+
+
+def run(settings: Settings) -> int:
+    if not settings.token:
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: starting console mode "
+            "(set it in the environment or .env to run the real bot).",
+            file=sys.stderr,
+        )
+        return console(settings)
+    from telegram import Update
+
+    from bot.app import build_application
+
+    # Fail early, with the usual message, if the database cannot be used.
+    asyncio.run(_check_database(settings))
+    app = build_application(settings)
+    if settings.webhook_url:
+        path = settings.webhook_url.split("://", 1)[-1].partition("/")[2]
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def console(settings: Settings) -> int:
+    from bot.console import run_console
+
+    return asyncio.run(run_console(settings))
+
+
+async def _check_database(settings: Settings) -> None:
+    store = await Store.open(settings.database_path)
+    await store.close()
+
+
+async def _open(settings: Settings) -> Store:
+    return await Store.open(
+        settings.database_path,
+        default_timezone=settings.timezone,
+        default_daily_time=settings.daily_time,
+    )
+
+
+async def poll_once(settings: Settings) -> int:
+    """Poll every active feed once; new statements are queued for the running bot."""
+    from datetime import UTC, datetime
+
+    from jobs.fetch import make_client
+    from jobs.poll import Poller
+
+    store = await _open(settings)
+    http = make_client(allow_private=settings.allow_private_feeds)
+    try:
+        poller = Poller(
+            store,
+            http,
+            poll_interval=settings.poll_interval,
+            allow_private=settings.allow_private_feeds,
+            clock=lambda: datetime.now(UTC),
+        )
+        report = await poller.poll_due(force=True)
+    finally:
+        await http.aclose()
+        await store.close()
+    print(
+        f"polled {report.polled} feed(s): {report.changed} changed, "
+        f"{report.not_modified} unchanged, {report.failed} failed; "
+        f"{report.new_items} new statement(s), {report.queued} message(s) queued"
+    )
+    return 0 if report.failed == 0 else 1
+
+
+async def import_opml(settings: Settings, path: Path) -> int:
+    from bot.opml import OpmlError, parse_opml
+
+    try:
+        content = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        print(f"communique: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        feeds, refused = parse_opml(content)
+    except OpmlError as exc:
+        print(f"communique: {path}: {exc}", file=sys.stderr)
+        return 2
+    store = await _open(settings)
+    added = existing = 0
+    try:
+        total = len(feeds)
+        for index, feed in enumerate(feeds, start=1):
+            try:
+                await store.add_feed(feed.url, feed.title)
+                added += 1
+            except FeedExistsError:
+                existing += 1
+            if index % 100 == 0 or index == total:
+                print(f"\rimporting: {index}/{total}", end="", file=sys.stderr, flush=True)
+        if total:
+            print(file=sys.stderr)
+    finally:
+        await store.close()
+    print(f"added {added}, already there {existing}, refused {len(refused)}")
+    for url, why in refused:
+        print(f"  refused {url}: {why}")
+    return 0
+
+
+async def export_opml(settings: Settings) -> int:
+    from bot.opml import render_opml
+
+    store = await _open(settings)
+    try:
+        sys.stdout.write(render_opml(await store.list_feeds()))
+    finally:
+        await store.close()
+    return 0
+
+
+async def backup(settings: Settings, target: Path) -> int:
+    store = await Store.open(settings.database_path, migrate=False)
+    try:
+        await store.backup_to(target)
+    finally:
+        await store.close()
+    print(f"backed up {settings.database_path} to {target}")
+    return 0

@@ -1,0 +1,121 @@
+"""Small helpers every handler uses: replying in HTML, chat bookkeeping, permissions."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.services import services
+from storage.models import Chat as StoredChat
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def reply(
+    update: Update,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Answer in the chat the update came from, as Telegram HTML without previews."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.get_bot().send_message(
+        chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=markup,
+    )
+
+
+async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the message a button belongs to; an unchanged message is not an error."""
+    try:
+        await query.edit_message_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=markup,
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+def chat_title(chat: Chat) -> str:
+    if chat.type == ChatType.PRIVATE:
+        return " ".join(p for p in (chat.first_name, chat.last_name) if p) or (chat.username or "")
+    return chat.title or ""
+
+
+async def remember_chat(update: Update, context: Context, *, reactivate: bool) -> StoredChat:
+    """Record the chat. `/start` (reactivate) brings an inactive chat back."""
+    chat = update.effective_chat
+    assert chat is not None
+    store = services(context).store
+    if reactivate:
+        stored, came_back = await store.upsert_chat(chat.id, chat.type, chat_title(chat))
+        if came_back:
+            log.info("chat %s is active again", chat.id)
+        return stored
+    return await store.touch_chat(chat.id, chat.type, chat_title(chat))
+
+
+def is_bot_admin(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return services(context).settings.is_admin(user.id if user else None)
+
+
+async def can_manage_chat(update: Update, context: Context) -> bool:
+    """Who may change a chat's subscriptions and settings: anyone in a private chat,
+    group admins (asked of Telegram) in a group, the bot's admins everywhere."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    if chat.type == ChatType.PRIVATE or is_bot_admin(update, context):
+        return True
+    if chat.type == ChatType.CHANNEL:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("could not check the member status of %s in %s: %s", user.id, chat.id, exc)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+GROUP_ADMINS_ONLY = "Only the group's admins can change this group's subscriptions and settings."
+ADMINS_ONLY = "Sorry, only the bot's admins can do that."
+
+
+def args_of(context: Context) -> list[str]:
+    return list(context.args or [])
+
+
+def text_after_command(update: Update) -> str:
+    """Everything after the command word, with its original spacing and quotes."""
+    message = update.effective_message
+    text = (message.text or "") if message else ""
+    _, _, rest = text.partition(" ")
+    if not rest and "\n" in text:
+        _, _, rest = text.partition("\n")
+    return rest.strip()
+
+
+def user_id_of(update: Update) -> int | None:
+    return update.effective_user.id if update.effective_user else None

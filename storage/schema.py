@@ -1,0 +1,136 @@
+"""The schema as an ordered list of migrations; `PRAGMA user_version` holds the version.
+
+Each migration runs in one transaction together with its version bump, so a crash
+leaves the database at the old version or the new one, never in between. Times are
+stored as Unix seconds (REAL, UTC); calendar dates as 'YYYY-MM-DD'; times of day
+as 'HH:MM'.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: feeds, statements, chats, subscriptions and the delivery outbox.
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,                  -- FEED_ID, as users type it
+        url TEXT NOT NULL UNIQUE,                -- fetched URL; follows permanent redirects
+        title TEXT NOT NULL DEFAULT '',          -- the feed's own title, or the admin's
+        title_locked INTEGER NOT NULL DEFAULT 0, -- 1: the admin named it; polls keep that name
+        etag TEXT,                               -- ETag byte for byte as the server sent it
+        last_modified TEXT,                      -- Last-Modified byte for byte as sent
+        content_hash TEXT,                       -- sha256 of the last body; same body, no parse
+        next_poll_at REAL,                       -- when to poll next; NULL: as soon as possible
+        consecutive_failures INTEGER NOT NULL DEFAULT 0, -- failed polls since the last success
+        last_error TEXT,                         -- the latest failure, readable by an admin
+        last_error_at REAL,                      -- when that failure happened
+        last_success_at REAL,                    -- last poll that got a feed (200 or 304)
+        paused INTEGER NOT NULL DEFAULT 0,       -- 1: not polled (admin's pause, or 410 Gone)
+        removed INTEGER NOT NULL DEFAULT 0,      -- 1: removed by an admin; statements stay
+        failure_alerted INTEGER NOT NULL DEFAULT 0, -- 1: admins were told it is failing
+        created_at REAL NOT NULL                 -- when it was added
+    );
+
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,                  -- statement id; also the search rowid
+        feed_id INTEGER NOT NULL REFERENCES feeds(id), -- where it was found
+        identity TEXT NOT NULL,                  -- sha256 of guid, else link, else title+date+text
+        guid TEXT,                               -- the entry's guid/id, if any
+        link TEXT,                               -- absolute URL of the statement
+        title TEXT NOT NULL,                     -- plain text
+        summary TEXT NOT NULL,                   -- the lead, at most 400 characters
+        content TEXT NOT NULL,                   -- full plain text, for search
+        published_at REAL NOT NULL,              -- the feed's date, else first_seen_at
+        first_seen_at REAL NOT NULL,             -- when a poll first stored it
+        updated_at REAL NOT NULL,                -- last time its text changed
+        UNIQUE (feed_id, identity)
+    );
+    CREATE INDEX items_by_date ON items (published_at DESC, id DESC);
+    CREATE INDEX items_by_feed_date ON items (feed_id, published_at DESC, id DESC);
+
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,                  -- Telegram chat id
+        type TEXT NOT NULL,                      -- private, group, supergroup or channel
+        title TEXT NOT NULL DEFAULT '',          -- chat title or user name, for admins
+        timezone TEXT,                           -- IANA zone; NULL: the TIMEZONE setting
+        daily_time TEXT,                         -- 'HH:MM' local; NULL: the DAILY_TIME setting
+        daily_enabled INTEGER NOT NULL DEFAULT 1,-- 0: no daily message
+        active INTEGER NOT NULL DEFAULT 1,       -- 0: blocked us, kicked us or vanished
+        inactive_reason TEXT,                    -- why it is inactive
+        created_at REAL NOT NULL                 -- first seen
+    );
+
+    CREATE TABLE subscriptions (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,                -- when the chat subscribed
+        PRIMARY KEY (chat_id, feed_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX subscriptions_by_feed ON subscriptions (feed_id, chat_id);
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,                  -- also the send order
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        kind TEXT NOT NULL,                      -- 'item' (a statement) or 'daily'
+        item_id INTEGER REFERENCES items(id),    -- the statement, for kind 'item'
+        text TEXT,                               -- ready HTML, for kind 'daily'
+        digest_key TEXT,                         -- rows sharing it go as one digest message
+        state TEXT NOT NULL DEFAULT 'pending',   -- pending, sent, failed or cancelled
+        attempts INTEGER NOT NULL DEFAULT 0,     -- sends tried
+        not_before REAL,                         -- retry no earlier than this
+        in_flight_at REAL,                       -- a send started and its result is unknown
+        possible_duplicate INTEGER NOT NULL DEFAULT 0, -- 1: may have arrived twice
+        last_error TEXT,                         -- why the last attempt failed, or cancelled
+        message_id INTEGER,                      -- Telegram's message id once sent
+        created_at REAL NOT NULL,                -- when it was queued
+        finished_at REAL,                        -- when it was sent, failed or cancelled
+        UNIQUE (chat_id, item_id)
+    );
+    CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending';
+    CREATE INDEX outbox_by_chat_state ON outbox (chat_id, state);
+    CREATE INDEX outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL;
+    """,
+    # 2: full-text search over statements, backfilled from what is stored.
+    """
+    CREATE VIRTUAL TABLE items_fts USING fts5 (
+        title, summary, content,
+        content = 'items', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_fts (rowid, title, summary, content)
+        VALUES (new.id, new.title, new.summary, new.content);
+    END;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary, content)
+        VALUES ('delete', old.id, old.title, old.summary, old.content);
+    END;
+    CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary, content ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary, content)
+        VALUES ('delete', old.id, old.title, old.summary, old.content);
+        INSERT INTO items_fts (rowid, title, summary, content)
+        VALUES (new.id, new.title, new.summary, new.content);
+    END;
+    INSERT INTO items_fts (items_fts) VALUES ('rebuild');
+    """,
+    # 3: counters and the record of daily messages (one per chat and local date).
+    """
+    CREATE TABLE counters (
+        id INTEGER PRIMARY KEY,                  -- COUNTER_ID, as admins type it
+        start_date TEXT NOT NULL,                -- 'YYYY-MM-DD', the day counted from
+        timezone TEXT NOT NULL,                  -- IANA zone whose calendar counts the days
+        template TEXT NOT NULL,                  -- the line, with {days} for the number
+        position INTEGER NOT NULL,               -- order in the daily message
+        created_at REAL NOT NULL
+    );
+
+    CREATE TABLE daily_sends (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        local_date TEXT NOT NULL,                -- the chat's calendar day it was meant for
+        outbox_id INTEGER REFERENCES outbox(id), -- the queued message
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, local_date)
+    ) WITHOUT ROWID;
+    """,
+]
+
+LATEST_VERSION = len(MIGRATIONS)

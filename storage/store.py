@@ -1,0 +1,1111 @@
+"""The one store: every read and write of the bot's state goes through `Store`.
+
+SQLite through aiosqlite, one connection per process, in autocommit mode with
+explicit `BEGIN IMMEDIATE` transactions for every write. Deduplication is the
+database's job: unique keys decide what is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import (
+    ChatNotFoundError,
+    CounterNotFoundError,
+    DatabaseCorruptError,
+    DatabaseTooNewError,
+    FeedExistsError,
+    FeedNotFoundError,
+    StorageError,
+)
+from storage.models import Chat, Counter, Feed, Item, NewItem, OutboxRow, SearchHit
+from storage.schema import LATEST_VERSION, MIGRATIONS
+from storage.search import build_match_query
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# An item more than this much older than the newest one already stored for its
+# feed is an old statement sliding back in, not news.
+STALE_AFTER = timedelta(days=7)
+# More new statements than this from one feed in one poll go as one digest per chat.
+DIGEST_THRESHOLD = 5
+# SQLite limits host parameters per statement; stay well below.
+_CHUNK = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _dt_required(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What storing one successful poll did."""
+
+    new_items: list[Item]  # stored for the first time, in publication order
+    pushed_items: list[Item]  # of those, the ones queued for subscribers
+    outbox_rows: int  # rows queued
+    recovered: bool  # the feed was failing and admins had been told
+    backlog: bool  # the feed's first successful poll: stored, nothing pushed
+
+
+@dataclass(frozen=True, slots=True)
+class FailureOutcome:
+    consecutive_failures: int
+    should_alert: bool  # crossed the alert threshold just now
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    chats_active: int
+    chats_inactive: dict[str, int]
+    subscriptions: int
+    feeds: int
+    items: int
+    sent_24h: int
+    failed_24h: int
+    duplicates_24h: int
+    pending: int
+    oldest_pending_at: datetime | None
+
+
+FAILURE_ALERT_THRESHOLD = 3
+
+
+class Store:
+    """All of Communique's state, in one SQLite file."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        clock: Clock = utcnow,
+        default_timezone: str = "Europe/London",
+        default_daily_time: time = time(9, 0),
+    ) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.default_timezone = default_timezone
+        self.default_daily_time = default_daily_time
+        # Woken whenever rows are queued, so the delivery task need not poll.
+        self.outbox_changed = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock = utcnow,
+        default_timezone: str = "Europe/London",
+        default_daily_time: time = time(9, 0),
+        migrate: bool = True,
+    ) -> Store:
+        """Open (creating if needed) the database and bring its schema up to date."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            version = await _user_version(conn)
+            if version > LATEST_VERSION:
+                raise DatabaseTooNewError(version, LATEST_VERSION)
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                await apply_migrations(conn)
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise DatabaseCorruptError(f"cannot open the database {path}: {exc}") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(
+            conn,
+            clock=clock,
+            default_timezone=default_timezone,
+            default_daily_time=default_daily_time,
+        )
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def schema_version(self) -> int:
+        return await _user_version(self._conn)
+
+    async def integrity_check(self) -> str:
+        row = await self._fetchone("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+    async def backup_to(self, target: str | Path) -> None:
+        """A consistent copy through SQLite's online backup, safe while the bot runs."""
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        dest = await aiosqlite.connect(str(target))
+        try:
+            await self._conn.backup(dest)
+        finally:
+            await dest.close()
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One `BEGIN IMMEDIATE` transaction; the lock keeps other tasks' statements out."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    async def _fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def _fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # ---------------------------------------------------------------------- feeds
+
+    async def add_feed(self, url: str, title: str | None = None) -> Feed:
+        """Add a feed; a feed removed earlier comes back with its statements."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT id, removed FROM feeds WHERE url = :url", {"url": url}
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None and not row["removed"]:
+                raise FeedExistsError(url, int(row["id"]))
+            if row is not None:
+                feed_id = int(row["id"])
+                await db.execute(
+                    "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
+                    " title = COALESCE(:title, title), title_locked = :locked WHERE id = :id",
+                    {"id": feed_id, "title": title, "locked": int(title is not None)},
+                )
+            else:
+                async with db.execute(
+                    "INSERT INTO feeds (url, title, title_locked, created_at)"
+                    " VALUES (:url, :title, :locked, :now) RETURNING id",
+                    {
+                        "url": url,
+                        "title": title or "",
+                        "locked": int(title is not None),
+                        "now": now,
+                    },
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                    feed_id = int(inserted[0])
+        return await self.get_feed(feed_id)
+
+    async def get_feed(self, feed_id: int) -> Feed:
+        row = await self._fetchone(
+            "SELECT * FROM feeds WHERE id = :id AND removed = 0", {"id": feed_id}
+        )
+        if row is None:
+            raise FeedNotFoundError(feed_id)
+        return _feed(row)
+
+    async def feed_by_url(self, url: str) -> Feed | None:
+        row = await self._fetchone(
+            "SELECT * FROM feeds WHERE url = :url AND removed = 0", {"url": url}
+        )
+        return None if row is None else _feed(row)
+
+    async def list_feeds(self) -> list[Feed]:
+        rows = await self._fetchall("SELECT * FROM feeds WHERE removed = 0 ORDER BY id")
+        return [_feed(r) for r in rows]
+
+    async def due_feeds(self, now: datetime, limit: int = 10_000) -> list[Feed]:
+        rows = await self._fetchall(
+            "SELECT * FROM feeds WHERE removed = 0 AND paused = 0"
+            " AND (next_poll_at IS NULL OR next_poll_at <= :now)"
+            " ORDER BY COALESCE(next_poll_at, 0), id LIMIT :limit",
+            {"now": _ts(now), "limit": limit},
+        )
+        return [_feed(r) for r in rows]
+
+    async def next_poll_due(self) -> datetime | None:
+        row = await self._fetchone(
+            "SELECT MIN(COALESCE(next_poll_at, 0)) FROM feeds WHERE removed = 0 AND paused = 0"
+        )
+        return None if row is None or row[0] is None else _dt(row[0])
+
+    async def remove_feed(self, feed_id: int) -> None:
+        """Stop polling and forget subscriptions; its statements stay searchable."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET removed = 1 WHERE id = :id AND removed = 0", {"id": feed_id}
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+            await db.execute("DELETE FROM subscriptions WHERE feed_id = :id", {"id": feed_id})
+
+    async def set_feed_paused(self, feed_id: int, paused: bool) -> Feed:
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET paused = :p, next_poll_at = CASE WHEN :p THEN next_poll_at"
+                " ELSE NULL END WHERE id = :id AND removed = 0",
+                {"id": feed_id, "p": int(paused)},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
+
+    async def schedule_feed(self, feed_id: int, when: datetime | None) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE feeds SET next_poll_at = :t WHERE id = :id",
+                {"id": feed_id, "t": None if when is None else _ts(when)},
+            )
+
+    async def record_not_modified(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+        url: str | None = None,
+    ) -> bool:
+        """A 304 or an identical body. Returns True when a failing feed recovered."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            recovered = await self._mark_success(db, feed_id, now)
+            await db.execute(
+                "UPDATE feeds SET etag = COALESCE(:etag, etag),"
+                " last_modified = COALESCE(:lm, last_modified),"
+                " next_poll_at = :next, url = COALESCE(:url, url) WHERE id = :id",
+                {
+                    "id": feed_id,
+                    "etag": etag,
+                    "lm": last_modified,
+                    "next": _ts(next_poll_at),
+                    "url": url,
+                },
+            )
+        return recovered
+
+    async def record_poll(
+        self,
+        feed_id: int,
+        entries: Sequence[NewItem],
+        *,
+        feed_title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        content_hash: str | None,
+        next_poll_at: datetime,
+        url: str | None = None,
+        push: bool = True,
+    ) -> PollOutcome:
+        """Store a successful poll in one transaction: new statements, updated texts,
+        outbox rows for every active subscriber, validators and the next poll time.
+
+        Only statements whose identity is new are pushed, and not on the feed's first
+        successful poll (its backlog), nor when more than `STALE_AFTER` older than the
+        newest statement already stored for the feed. `push=False` stores silently.
+        """
+        now_dt = self.now()
+        now = _ts(now_dt)
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT last_success_at, title_locked FROM feeds WHERE id = :id AND removed = 0",
+                {"id": feed_id},
+            ) as cur:
+                feed_row = await cur.fetchone()
+            if feed_row is None:
+                raise FeedNotFoundError(feed_id)
+            backlog = feed_row["last_success_at"] is None
+            async with db.execute(
+                "SELECT MAX(published_at) FROM items WHERE feed_id = :id", {"id": feed_id}
+            ) as cur:
+                newest_row = await cur.fetchone()
+            newest = newest_row[0] if newest_row is not None else None
+
+            existing = await _existing_identities(db, feed_id, [e.identity for e in entries])
+            fresh: list[NewItem] = []
+            seen: set[str] = set()
+            for entry in entries:
+                if entry.identity in seen:
+                    continue
+                seen.add(entry.identity)
+                if entry.identity in existing:
+                    await db.execute(
+                        "UPDATE items SET title = :title, summary = :summary,"
+                        " content = :content, link = COALESCE(:link, link), updated_at = :now"
+                        " WHERE feed_id = :feed AND identity = :identity"
+                        " AND (title != :title OR summary != :summary OR content != :content)",
+                        {
+                            "feed": feed_id,
+                            "identity": entry.identity,
+                            "title": entry.title,
+                            "summary": entry.summary,
+                            "content": entry.content,
+                            "link": entry.link,
+                            "now": now,
+                        },
+                    )
+                else:
+                    fresh.append(entry)
+            # Oldest first, so outbox ids follow publication order within every chat.
+            fresh.sort(key=lambda e: _ts(e.published_at) if e.published_at else now)
+            new_items: list[Item] = []
+            for entry in fresh:
+                published = _ts(entry.published_at) if entry.published_at else now
+                async with db.execute(
+                    "INSERT INTO items (feed_id, identity, guid, link, title, summary, content,"
+                    " published_at, first_seen_at, updated_at) VALUES (:feed, :identity, :guid,"
+                    " :link, :title, :summary, :content, :published, :now, :now) RETURNING id",
+                    {
+                        "feed": feed_id,
+                        "identity": entry.identity,
+                        "guid": entry.guid,
+                        "link": entry.link,
+                        "title": entry.title,
+                        "summary": entry.summary,
+                        "content": entry.content,
+                        "published": published,
+                        "now": now,
+                    },
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                new_items.append(
+                    Item(
+                        id=int(inserted[0]),
+                        feed_id=feed_id,
+                        identity=entry.identity,
+                        guid=entry.guid,
+                        link=entry.link,
+                        title=entry.title,
+                        summary=entry.summary,
+                        content=entry.content,
+                        published_at=_dt_required(published),
+                        first_seen_at=now_dt,
+                        updated_at=now_dt,
+                    )
+                )
+            pushed: list[Item] = []
+            if push and not backlog:
+                floor = None if newest is None else newest - STALE_AFTER.total_seconds()
+                pushed = [i for i in new_items if floor is None or _ts(i.published_at) >= floor]
+            digest_key = f"{feed_id}:{now:.6f}" if len(pushed) > DIGEST_THRESHOLD else None
+            queued = 0
+            for item in pushed:
+                cur = await db.execute(
+                    "INSERT INTO outbox (chat_id, kind, item_id, digest_key, created_at)"
+                    " SELECT s.chat_id, 'item', :item, :digest, :now FROM subscriptions s"
+                    " JOIN chats c ON c.id = s.chat_id"
+                    " WHERE s.feed_id = :feed AND c.active = 1"
+                    " ON CONFLICT DO NOTHING",
+                    {"item": item.id, "digest": digest_key, "now": now, "feed": feed_id},
+                )
+                queued += max(cur.rowcount, 0)
+            recovered = await self._mark_success(db, feed_id, now)
+            await db.execute(
+                "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
+                " next_poll_at = :next, url = COALESCE(:url, url),"
+                " title = CASE WHEN title_locked = 0 AND :title IS NOT NULL AND :title != ''"
+                " THEN :title ELSE title END WHERE id = :id",
+                {
+                    "id": feed_id,
+                    "etag": etag,
+                    "lm": last_modified,
+                    "hash": content_hash,
+                    "next": _ts(next_poll_at),
+                    "url": url,
+                    "title": feed_title,
+                },
+            )
+        if queued:
+            self.outbox_changed.set()
+        return PollOutcome(
+            new_items=new_items,
+            pushed_items=pushed,
+            outbox_rows=queued,
+            recovered=recovered,
+            backlog=backlog,
+        )
+
+    async def _mark_success(self, db: aiosqlite.Connection, feed_id: int, now: float) -> bool:
+        async with db.execute(
+            "SELECT failure_alerted FROM feeds WHERE id = :id", {"id": feed_id}
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise FeedNotFoundError(feed_id)
+        await db.execute(
+            "UPDATE feeds SET consecutive_failures = 0, failure_alerted = 0,"
+            " last_success_at = :now WHERE id = :id",
+            {"id": feed_id, "now": now},
+        )
+        return bool(row["failure_alerted"])
+
+    async def record_failure(
+        self, feed_id: int, error: str, *, next_poll_at: datetime, pause: bool = False
+    ) -> FailureOutcome:
+        """Count a failed poll; the feed is never disabled (except a 410, `pause`)."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "UPDATE feeds SET consecutive_failures = consecutive_failures + 1,"
+                " last_error = :error, last_error_at = :now, next_poll_at = :next,"
+                " paused = MAX(paused, :pause) WHERE id = :id"
+                " RETURNING consecutive_failures, failure_alerted",
+                {
+                    "id": feed_id,
+                    "error": error[:1000],
+                    "now": now,
+                    "next": _ts(next_poll_at),
+                    "pause": int(pause),
+                },
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise FeedNotFoundError(feed_id)
+            failures = int(row[0])
+            alert = failures >= FAILURE_ALERT_THRESHOLD and not row[1]
+            if alert:
+                await db.execute(
+                    "UPDATE feeds SET failure_alerted = 1 WHERE id = :id", {"id": feed_id}
+                )
+        return FailureOutcome(consecutive_failures=failures, should_alert=alert)
+
+    async def feed_item_count(self, feed_id: int) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM items WHERE feed_id = :id", {"id": feed_id}
+        )
+        return int(row[0]) if row else 0
+
+    async def feed_subscriber_count(self, feed_id: int) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            " WHERE s.feed_id = :id AND c.active = 1",
+            {"id": feed_id},
+        )
+        return int(row[0]) if row else 0
+
+    # ---------------------------------------------------------------------- items
+
+    async def latest_items(
+        self, limit: int, *, offset: int = 0, feed_id: int | None = None
+    ) -> list[Item]:
+        rows = await self._fetchall(
+            "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+            " WHERE (:feed IS NULL OR i.feed_id = :feed)"
+            " ORDER BY i.published_at DESC, i.id DESC LIMIT :limit OFFSET :offset",
+            {"feed": feed_id, "limit": limit, "offset": offset},
+        )
+        return [_item(r) for r in rows]
+
+    async def get_item(self, item_id: int) -> Item | None:
+        row = await self._fetchone(
+            "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+            " WHERE i.id = :id",
+            {"id": item_id},
+        )
+        return None if row is None else _item(row)
+
+    async def items_by_ids(self, ids: Iterable[int]) -> dict[int, Item]:
+        out: dict[int, Item] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), _CHUNK):
+            chunk = id_list[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._fetchall(
+                "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+                f" WHERE i.id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                item = _item(r)
+                out[item.id] = item
+        return out
+
+    async def count_items(self) -> int:
+        row = await self._fetchone("SELECT COUNT(*) FROM items")
+        return int(row[0]) if row else 0
+
+    async def search(self, query: str, *, limit: int = 5, offset: int = 0) -> list[SearchHit]:
+        """Best matches first (bm25, title weighted above the text), with snippets.
+
+        Raises `InvalidSearchQueryError` for a query that cannot be searched.
+        """
+        match = build_match_query(query)
+        try:
+            rows = await self._fetchall(
+                "SELECT i.*, f.title AS feed_title,"
+                " snippet(items_fts, -1, char(2), char(3), '…', 24) AS snippet"
+                " FROM items_fts JOIN items i ON i.id = items_fts.rowid"
+                " JOIN feeds f ON f.id = i.feed_id"
+                " WHERE items_fts MATCH :match"
+                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), i.published_at DESC"
+                " LIMIT :limit OFFSET :offset",
+                {"match": match, "limit": limit, "offset": offset},
+            )
+        except sqlite3.OperationalError as exc:
+            # build_match_query quotes everything, so this is a bug, not the user's.
+            log.error("search query %r failed as %r: %s", query, match, exc)
+            raise StorageError("that search could not be run") from exc
+        return [SearchHit(item=_item(r), snippet=str(r["snippet"] or "")) for r in rows]
+
+    # ---------------------------------------------------------------------- chats
+
+    async def upsert_chat(self, chat_id: int, chat_type: str, title: str) -> tuple[Chat, bool]:
+        """Record a chat we heard from; a chat that was inactive becomes active again.
+
+        Returns the chat and whether it was reactivated.
+        """
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT active FROM chats WHERE id = :id", {"id": chat_id}
+            ) as cur:
+                row = await cur.fetchone()
+            reactivated = row is not None and not row["active"]
+            await db.execute(
+                "INSERT INTO chats (id, type, title, created_at) VALUES (:id, :type, :title, :now)"
+                " ON CONFLICT (id) DO UPDATE SET type = :type, title = :title, active = 1,"
+                " inactive_reason = NULL",
+                {"id": chat_id, "type": chat_type, "title": title[:200], "now": now},
+            )
+        return await self.get_chat(chat_id), reactivated
+
+    async def touch_chat(self, chat_id: int, chat_type: str, title: str) -> Chat:
+        """Like upsert_chat, but a read-only command does not reactivate a chat."""
+        chat = await self.find_chat(chat_id)
+        if chat is not None:
+            return chat
+        created, _ = await self.upsert_chat(chat_id, chat_type, title)
+        return created
+
+    async def find_chat(self, chat_id: int) -> Chat | None:
+        row = await self._fetchone("SELECT * FROM chats WHERE id = :id", {"id": chat_id})
+        return None if row is None else self._chat(row)
+
+    async def get_chat(self, chat_id: int) -> Chat:
+        chat = await self.find_chat(chat_id)
+        if chat is None:
+            raise ChatNotFoundError(chat_id)
+        return chat
+
+    async def update_chat_settings(
+        self,
+        chat_id: int,
+        *,
+        timezone: str | None = None,
+        daily_time: time | None = None,
+        daily_enabled: bool | None = None,
+    ) -> Chat:
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE chats SET timezone = COALESCE(:tz, timezone),"
+                " daily_time = COALESCE(:t, daily_time),"
+                " daily_enabled = COALESCE(:on, daily_enabled) WHERE id = :id",
+                {
+                    "id": chat_id,
+                    "tz": timezone,
+                    "t": None if daily_time is None else daily_time.strftime("%H:%M"),
+                    "on": None if daily_enabled is None else int(daily_enabled),
+                },
+            )
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(chat_id)
+        return await self.get_chat(chat_id)
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> int:
+        """Stop sending to a chat; its pending rows are cancelled (kept) with the reason."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE chats SET active = 0, inactive_reason = :r WHERE id = :id",
+                {"id": chat_id, "r": reason},
+            )
+            cur = await db.execute(
+                "UPDATE outbox SET state = 'cancelled', last_error = :r, finished_at = :now"
+                " WHERE chat_id = :id AND state = 'pending'",
+                {"id": chat_id, "r": reason, "now": now},
+            )
+            return max(cur.rowcount, 0)
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """Group → supergroup: subscriptions, settings and pending rows move to new_id."""
+        async with self._write() as db:
+            async with db.execute("SELECT * FROM chats WHERE id = :id", {"id": old_id}) as cur:
+                old = await cur.fetchone()
+            if old is None:
+                return
+            async with db.execute("SELECT 1 FROM chats WHERE id = :id", {"id": new_id}) as cur:
+                new_exists = await cur.fetchone() is not None
+            if not new_exists:
+                # ON UPDATE CASCADE carries subscriptions, outbox and daily records along.
+                await db.execute(
+                    "UPDATE chats SET id = :new, type = 'supergroup' WHERE id = :old",
+                    {"old": old_id, "new": new_id},
+                )
+                return
+            params = {"old": old_id, "new": new_id}
+            await db.execute(
+                "INSERT OR IGNORE INTO subscriptions (chat_id, feed_id, created_at)"
+                " SELECT :new, feed_id, created_at FROM subscriptions WHERE chat_id = :old",
+                params,
+            )
+            await db.execute(
+                "UPDATE OR IGNORE outbox SET chat_id = :new WHERE chat_id = :old", params
+            )
+            await db.execute(
+                "UPDATE chats SET timezone = (SELECT timezone FROM chats WHERE id = :old),"
+                " daily_time = (SELECT daily_time FROM chats WHERE id = :old),"
+                " daily_enabled = (SELECT daily_enabled FROM chats WHERE id = :old),"
+                " active = 1, inactive_reason = NULL WHERE id = :new",
+                params,
+            )
+            await db.execute(
+                "UPDATE OR IGNORE daily_sends SET chat_id = :new WHERE chat_id = :old", params
+            )
+            await db.execute("DELETE FROM chats WHERE id = :old", params)
+
+    def _chat(self, row: aiosqlite.Row) -> Chat:
+        daily = row["daily_time"]
+        return Chat(
+            id=int(row["id"]),
+            type=str(row["type"]),
+            title=str(row["title"]),
+            timezone=row["timezone"] or self.default_timezone,
+            daily_time=time.fromisoformat(daily) if daily else self.default_daily_time,
+            daily_enabled=bool(row["daily_enabled"]),
+            active=bool(row["active"]),
+            inactive_reason=row["inactive_reason"],
+        )
+
+    # -------------------------------------------------------------- subscriptions
+
+    async def subscribe(self, chat_id: int, feed_ids: Iterable[int]) -> list[int]:
+        """Subscribe to feeds; returns the ids newly subscribed."""
+        now = _ts(self.now())
+        added: list[int] = []
+        async with self._write() as db:
+            for feed_id in feed_ids:
+                async with db.execute(
+                    "SELECT 1 FROM feeds WHERE id = :id AND removed = 0", {"id": feed_id}
+                ) as cur:
+                    if await cur.fetchone() is None:
+                        raise FeedNotFoundError(feed_id)
+                cur2 = await db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, feed_id, created_at)"
+                    " VALUES (:chat, :feed, :now)",
+                    {"chat": chat_id, "feed": feed_id, "now": now},
+                )
+                if cur2.rowcount > 0:
+                    added.append(feed_id)
+        return added
+
+    async def unsubscribe(self, chat_id: int, feed_ids: Iterable[int]) -> list[int]:
+        removed: list[int] = []
+        async with self._write() as db:
+            for feed_id in feed_ids:
+                cur = await db.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = :chat AND feed_id = :feed",
+                    {"chat": chat_id, "feed": feed_id},
+                )
+                if cur.rowcount > 0:
+                    removed.append(feed_id)
+            # What is still queued for those feeds would now be unwanted.
+            if removed:
+                marks = ",".join("?" * len(removed))
+                await db.execute(
+                    "UPDATE outbox SET state = 'cancelled', last_error = 'unsubscribed'"
+                    " WHERE chat_id = ? AND state = 'pending' AND item_id IN"
+                    f" (SELECT id FROM items WHERE feed_id IN ({marks}))",
+                    [chat_id, *removed],
+                )
+        return removed
+
+    async def subscriptions(self, chat_id: int) -> set[int]:
+        rows = await self._fetchall(
+            "SELECT feed_id FROM subscriptions WHERE chat_id = :id", {"id": chat_id}
+        )
+        return {int(r[0]) for r in rows}
+
+    # --------------------------------------------------------------------- outbox
+
+    async def pending_outbox(
+        self, limit: int = 1000, *, after_id: int = 0, now: datetime | None = None
+    ) -> list[OutboxRow]:
+        """Pending rows with id > after_id, oldest first, skipping rows waiting for a retry."""
+        when = _ts(now or self.now())
+        rows = await self._fetchall(
+            "SELECT o.*, c.type AS chat_type, c.timezone AS chat_timezone FROM outbox o"
+            " JOIN chats c ON c.id = o.chat_id"
+            " WHERE o.state = 'pending' AND o.id > :after"
+            " AND (o.not_before IS NULL OR o.not_before <= :now)"
+            " ORDER BY o.id LIMIT :limit",
+            {"now": when, "limit": limit, "after": after_id},
+        )
+        return [_outbox(r, self.default_timezone) for r in rows]
+
+    async def next_retry_at(self) -> datetime | None:
+        row = await self._fetchone(
+            "SELECT MIN(not_before) FROM outbox WHERE state = 'pending' AND not_before IS NOT NULL"
+        )
+        return None if row is None or row[0] is None else _dt(row[0])
+
+    async def mark_in_flight(self, row_ids: Sequence[int]) -> list[int]:
+        """Committed before a send: a crash after this leaves a possible duplicate.
+
+        Returns the ids that are still pending (a row cancelled meanwhile is not sent).
+        """
+        now = _ts(self.now())
+        claimed: list[int] = []
+        async with self._write() as db:
+            for row_id in row_ids:
+                cur = await db.execute(
+                    "UPDATE outbox SET in_flight_at = :now, attempts = attempts + 1"
+                    " WHERE id = :id AND state = 'pending'",
+                    {"id": row_id, "now": now},
+                )
+                if cur.rowcount > 0:
+                    claimed.append(row_id)
+        return claimed
+
+    async def mark_sent(
+        self, row_ids: Sequence[int], message_id: int | None, *, possible_duplicate: bool = False
+    ) -> None:
+        now = _ts(self.now())
+        async with self._write() as db:
+            await db.executemany(
+                "UPDATE outbox SET state = 'sent', message_id = :msg, finished_at = :now,"
+                " in_flight_at = NULL, last_error = NULL,"
+                " possible_duplicate = MAX(possible_duplicate, :dup) WHERE id = :id",
+                [
+                    {"id": i, "msg": message_id, "now": now, "dup": int(possible_duplicate)}
+                    for i in row_ids
+                ],
+            )
+
+    async def mark_retry(self, row_ids: Sequence[int], error: str, not_before: datetime) -> None:
+        async with self._write() as db:
+            await db.executemany(
+                "UPDATE outbox SET not_before = :nb, last_error = :err, in_flight_at = NULL"
+                " WHERE id = :id",
+                [{"id": i, "nb": _ts(not_before), "err": error[:500]} for i in row_ids],
+            )
+
+    async def mark_possible_duplicate(self, row_ids: Sequence[int]) -> None:
+        async with self._write() as db:
+            await db.executemany(
+                "UPDATE outbox SET possible_duplicate = 1 WHERE id = :id",
+                [{"id": i} for i in row_ids],
+            )
+
+    async def mark_failed(self, row_ids: Sequence[int], error: str) -> None:
+        now = _ts(self.now())
+        async with self._write() as db:
+            await db.executemany(
+                "UPDATE outbox SET state = 'failed', last_error = :err, finished_at = :now,"
+                " in_flight_at = NULL WHERE id = :id",
+                [{"id": i, "err": error[:500], "now": now} for i in row_ids],
+            )
+
+    async def recover_in_flight(self) -> int:
+        """At start: rows whose send began before a crash may have arrived. They stay
+        pending (they may not have arrived either) and are counted as possible duplicates."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE outbox SET possible_duplicate = 1, in_flight_at = NULL"
+                " WHERE state = 'pending' AND in_flight_at IS NOT NULL"
+            )
+            count = max(cur.rowcount, 0)
+        if count:
+            self.outbox_changed.set()
+        return count
+
+    async def outbox_rows_for_chat(self, chat_id: int) -> list[OutboxRow]:
+        rows = await self._fetchall(
+            "SELECT * FROM outbox WHERE chat_id = :id ORDER BY id", {"id": chat_id}
+        )
+        return [_outbox(r) for r in rows]
+
+    async def enqueue_text(self, chat_id: int, text: str, kind: str = "daily") -> int:
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "INSERT INTO outbox (chat_id, kind, text, created_at)"
+                " VALUES (:chat, :kind, :text, :now) RETURNING id",
+                {"chat": chat_id, "kind": kind, "text": text, "now": now},
+            ) as cur:
+                row = await cur.fetchone()
+                assert row is not None
+        self.outbox_changed.set()
+        return int(row[0])
+
+    # ------------------------------------------------------------------- counters
+
+    async def add_counter(self, start_date: date, timezone: str, template: str) -> Counter:
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "INSERT INTO counters (start_date, timezone, template, position, created_at)"
+                " VALUES (:d, :tz, :tpl, (SELECT COALESCE(MAX(position), 0) + 1 FROM counters),"
+                " :now) RETURNING id",
+                {"d": start_date.isoformat(), "tz": timezone, "tpl": template, "now": now},
+            ) as cur:
+                row = await cur.fetchone()
+                assert row is not None
+        counters = {c.id: c for c in await self.list_counters()}
+        return counters[int(row[0])]
+
+    async def remove_counter(self, counter_id: int) -> None:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id})
+            if cur.rowcount == 0:
+                raise CounterNotFoundError(counter_id)
+
+    async def list_counters(self) -> list[Counter]:
+        rows = await self._fetchall("SELECT * FROM counters ORDER BY position, id")
+        return [
+            Counter(
+                id=int(r["id"]),
+                start_date=date.fromisoformat(r["start_date"]),
+                timezone=str(r["timezone"]),
+                template=str(r["template"]),
+                position=int(r["position"]),
+            )
+            for r in rows
+        ]
+
+    # ---------------------------------------------------------------------- daily
+
+    async def daily_groups(self) -> list[tuple[str, time, int]]:
+        """(zone, daily time, chats) for every active, subscribed chat with the daily
+        message on, grouped so one tick costs a query per distinct setting, not per chat."""
+        rows = await self._fetchall(
+            "SELECT COALESCE(c.timezone, :tz) AS zone, COALESCE(c.daily_time, :t) AS at,"
+            " COUNT(*) AS n FROM chats c WHERE c.active = 1 AND c.daily_enabled = 1"
+            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
+            " GROUP BY zone, at",
+            {"tz": self.default_timezone, "t": self.default_daily_time.strftime("%H:%M")},
+        )
+        return [(str(r["zone"]), time.fromisoformat(r["at"]), int(r["n"])) for r in rows]
+
+    async def enqueue_daily(self, zone: str, at: time, local_date: date, text: str) -> int:
+        """Queue the daily message for every chat of one (zone, time) group that has not
+        had it for `local_date`; the (chat, local date) key makes it once a day."""
+        now = _ts(self.now())
+        params = {
+            "tz": self.default_timezone,
+            "t": self.default_daily_time.strftime("%H:%M"),
+            "zone": zone,
+            "at": at.strftime("%H:%M"),
+            "date": local_date.isoformat(),
+            "text": text,
+            "now": now,
+        }
+        async with self._write() as db:
+            cur = await db.execute(
+                "INSERT INTO daily_sends (chat_id, local_date, created_at)"
+                " SELECT c.id, :date, :now FROM chats c"
+                " WHERE c.active = 1 AND c.daily_enabled = 1"
+                " AND COALESCE(c.timezone, :tz) = :zone AND COALESCE(c.daily_time, :t) = :at"
+                " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
+                " ON CONFLICT DO NOTHING",
+                params,
+            )
+            added = max(cur.rowcount, 0)
+            if added:
+                await db.execute(
+                    "INSERT INTO outbox (chat_id, kind, text, created_at)"
+                    " SELECT chat_id, 'daily', :text, :now FROM daily_sends"
+                    " WHERE local_date = :date AND created_at = :now AND outbox_id IS NULL",
+                    params,
+                )
+                await db.execute(
+                    "UPDATE daily_sends SET outbox_id = (SELECT MAX(o.id) FROM outbox o"
+                    " WHERE o.chat_id = daily_sends.chat_id AND o.kind = 'daily'"
+                    " AND o.created_at = :now)"
+                    " WHERE local_date = :date AND created_at = :now AND outbox_id IS NULL",
+                    params,
+                )
+        if added:
+            self.outbox_changed.set()
+        return added
+
+    async def daily_sent(self, chat_id: int, local_date: date) -> bool:
+        row = await self._fetchone(
+            "SELECT 1 FROM daily_sends WHERE chat_id = :id AND local_date = :d",
+            {"id": chat_id, "d": local_date.isoformat()},
+        )
+        return row is not None
+
+    # ---------------------------------------------------------------------- stats
+
+    async def stats(self) -> Stats:
+        now = _ts(self.now())
+        since = now - 86400
+        chats = await self._fetchall(
+            "SELECT active, COALESCE(inactive_reason, '') AS reason, COUNT(*) AS n"
+            " FROM chats GROUP BY active, reason"
+        )
+        active = sum(int(r["n"]) for r in chats if r["active"])
+        inactive = {str(r["reason"]) or "unknown": int(r["n"]) for r in chats if not r["active"]}
+        subs = await self._fetchone("SELECT COUNT(*) FROM subscriptions")
+        feeds = await self._fetchone("SELECT COUNT(*) FROM feeds WHERE removed = 0")
+        items = await self._fetchone("SELECT COUNT(*) FROM items")
+        deliveries = await self._fetchone(
+            "SELECT SUM(state = 'sent'), SUM(state = 'failed'), SUM(possible_duplicate)"
+            " FROM outbox WHERE finished_at >= :since",
+            {"since": since},
+        )
+        pending = await self._fetchone(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
+        )
+        assert subs and feeds and items and deliveries and pending
+        return Stats(
+            chats_active=active,
+            chats_inactive=inactive,
+            subscriptions=int(subs[0]),
+            feeds=int(feeds[0]),
+            items=int(items[0]),
+            sent_24h=int(deliveries[0] or 0),
+            failed_24h=int(deliveries[1] or 0),
+            duplicates_24h=int(deliveries[2] or 0),
+            pending=int(pending[0]),
+            oldest_pending_at=_dt(pending[1]),
+        )
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_VERSION) -> int:
+    """Apply pending migrations up to `target`, each with its version bump in one
+    transaction. Returns the version reached."""
+    version = await _user_version(conn)
+    if version > LATEST_VERSION:
+        raise DatabaseTooNewError(version, LATEST_VERSION)
+    while version < target:
+        script = MIGRATIONS[version]
+        version += 1
+        # executescript would commit a pending transaction first, so the BEGIN and the
+        # version bump are part of the script itself.
+        try:
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except BaseException:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+        log.info("database migrated to schema version %d", version)
+    return version
+
+
+async def _existing_identities(
+    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    unique = list(dict.fromkeys(identities))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with db.execute(
+            f"SELECT identity FROM items WHERE feed_id = ? AND identity IN ({marks})",
+            [feed_id, *chunk],
+        ) as cur:
+            found.update(str(r[0]) for r in await cur.fetchall())
+    return found
+
+
+def _feed(row: aiosqlite.Row) -> Feed:
+    return Feed(
+        id=int(row["id"]),
+        url=str(row["url"]),
+        title=str(row["title"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_hash=row["content_hash"],
+        next_poll_at=_dt(row["next_poll_at"]),
+        consecutive_failures=int(row["consecutive_failures"]),
+        last_error=row["last_error"],
+        last_error_at=_dt(row["last_error_at"]),
+        last_success_at=_dt(row["last_success_at"]),
+        paused=bool(row["paused"]),
+        failure_alerted=bool(row["failure_alerted"]),
+        created_at=_dt_required(row["created_at"]),
+    )
+
+
+def _item(row: aiosqlite.Row) -> Item:
+    keys = row.keys()
+    return Item(
+        id=int(row["id"]),
+        feed_id=int(row["feed_id"]),
+        identity=str(row["identity"]),
+        guid=row["guid"],
+        link=row["link"],
+        title=str(row["title"]),
+        summary=str(row["summary"]),
+        content=str(row["content"]),
+        published_at=_dt_required(row["published_at"]),
+        first_seen_at=_dt_required(row["first_seen_at"]),
+        updated_at=_dt_required(row["updated_at"]),
+        feed_title=str(row["feed_title"]) if "feed_title" in keys else "",
+    )
+
+
+def _outbox(row: aiosqlite.Row, default_timezone: str = "UTC") -> OutboxRow:
+    keys = row.keys()
+    return OutboxRow(
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        kind=str(row["kind"]),
+        item_id=row["item_id"],
+        text=row["text"],
+        digest_key=row["digest_key"],
+        state=str(row["state"]),
+        attempts=int(row["attempts"]),
+        created_at=_dt_required(row["created_at"]),
+        chat_type=str(row["chat_type"]) if "chat_type" in keys else "private",
+        chat_timezone=(row["chat_timezone"] if "chat_timezone" in keys else None)
+        or default_timezone,
+        possible_duplicate=bool(row["possible_duplicate"]),
+    )
