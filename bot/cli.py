@@ -15,6 +15,7 @@ from bot import __version__
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.errors import FeedExistsError, StorageError
+from storage.lock import InstanceLock
 from storage.store import Store
 
 log = logging.getLogger("communique")
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level, [settings.token])
     try:
+        if command in ("run", "console"):
+            # Held until the process exits: one bot per database.
+            InstanceLock(settings.database_path).acquire()
         if command == "run":
             return run(settings)
         if command == "console":
