@@ -10,9 +10,9 @@ minute after the gap; on a fall-back day, at the first of the two.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.daily import render_daily_message
 from bot.settings import Settings
@@ -24,52 +24,69 @@ Clock = Callable[[], datetime]
 
 
 def due_instant(local_date: date, at: time, tz: ZoneInfo) -> datetime:
-    """The moment `at` happens on `local_date` in `tz` (aware, in `tz`).
+    """The moment `at` happens on `local_date` in `tz`, in UTC.
 
     In a spring-forward gap the wall time does not exist: the first minute after
     the gap is used. In a fall-back overlap, the first occurrence (fold=0).
+    UTC, because an aware time inside a fall-back overlap never compares equal
+    to one in another zone (PEP 495), which would surprise a caller's `==`.
     """
     wall = datetime.combine(local_date, at, tzinfo=tz)
     for minutes in range(0, 24 * 60):
         candidate = wall + timedelta(minutes=minutes)
         # A wall time exists when it survives a round trip through UTC unchanged.
-        back = candidate.astimezone(ZoneInfo("UTC")).astimezone(tz)
-        if back.replace(tzinfo=None) == candidate.replace(tzinfo=None):
-            return back
-    return wall
+        instant = candidate.astimezone(UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) == candidate.replace(tzinfo=None):
+            return instant
+    return wall.astimezone(UTC)
 
 
 class DailyScheduler:
+    """Queues the daily message for the chats that are due; run once a minute.
+
+    Stateless between ticks: what was sent lives in the database, so a new
+    scheduler on the same file (a restart) neither repeats nor forgets a day.
+    """
+
     def __init__(self, store: Store, settings: Settings, *, clock: Clock) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        # Zones already warned about, so a bad row costs one log line, not one a minute.
+        self._bad_zones: set[str] = set()
+
+    def due_groups(
+        self, groups: Iterable[tuple[str, time]], now: datetime
+    ) -> list[tuple[str, time, date]]:
+        """The (zone, time) groups whose time has come today in their zone, with that
+        local date. Today only: a day that has passed is not caught up."""
+        due: list[tuple[str, time, date]] = []
+        for zone_name, at in groups:
+            try:
+                tz = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                if zone_name not in self._bad_zones:
+                    self._bad_zones.add(zone_name)
+                    log.warning(
+                        "chats with the unknown time zone %r get no daily message", zone_name
+                    )
+                continue
+            local_date = now.astimezone(tz).date()
+            if now >= due_instant(local_date, at, tz):
+                due.append((zone_name, at, local_date))
+        return due
 
     async def tick(self) -> int:
         """Queue the daily message for every chat that is due now. Returns how many."""
         now = self._clock()
-        counters = None
-        queued = 0
-        for zone_name, at, _ in await self._store.daily_groups():
-            try:
-                tz = ZoneInfo(zone_name)
-            except Exception:
-                log.warning("chats with the unknown time zone %r get no daily message", zone_name)
-                continue
-            local_date = now.astimezone(tz).date()
-            if now < due_instant(local_date, at, tz):
-                continue
-            if counters is None:
-                counters = await self._store.list_counters()
-            text = render_daily_message(counters, now, self._settings.clocks)
-            added = await self._store.enqueue_daily(zone_name, at, local_date, text)
-            if added:
-                log.info(
-                    "daily message queued for %d chat(s) (%s %s, %s)",
-                    added,
-                    zone_name,
-                    at.strftime("%H:%M"),
-                    local_date.isoformat(),
-                )
-            queued += added
-        return queued
+        groups = await self._store.daily_groups()
+        due = self.due_groups(((zone, at) for zone, at, _ in groups), now)
+        if not due:
+            return 0
+        # One text for every group: the message shows the same instant everywhere
+        # (its clocks and counters do not depend on the chat's zone).
+        text = render_daily_message(await self._store.list_counters(), now, self._settings.clocks)
+        added = await self._store.enqueue_daily(due, text)
+        if added:
+            log.info("daily message queued for %d chat(s) in %d due group(s)", added, len(due))
+        return added

@@ -8,6 +8,7 @@ database's job: unique keys decide what is new.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -647,6 +648,13 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise ChatNotFoundError(chat_id)
+            if daily_enabled is False:
+                # Turned off is honoured at once, even for a message still in the queue.
+                await db.execute(
+                    "UPDATE outbox SET state = 'cancelled', last_error = 'daily turned off'"
+                    " WHERE chat_id = :id AND kind = 'daily' AND state = 'pending'",
+                    {"id": chat_id},
+                )
         return await self.get_chat(chat_id)
 
     async def deactivate_chat(self, chat_id: int, reason: str) -> int:
@@ -754,6 +762,13 @@ class Store:
                     " WHERE chat_id = ? AND state = 'pending' AND item_id IN"
                     f" (SELECT id FROM items WHERE feed_id IN ({marks}))",
                     [chat_id, *removed],
+                )
+                # The daily message goes to subscribers: the last unsubscribe stops it too.
+                await db.execute(
+                    "UPDATE outbox SET state = 'cancelled', last_error = 'unsubscribed'"
+                    " WHERE chat_id = :id AND kind = 'daily' AND state = 'pending'"
+                    " AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = :id)",
+                    {"id": chat_id},
                 )
         return removed
 
@@ -924,42 +939,55 @@ class Store:
         )
         return [(str(r["zone"]), time.fromisoformat(r["at"]), int(r["n"])) for r in rows]
 
-    async def enqueue_daily(self, zone: str, at: time, local_date: date, text: str) -> int:
-        """Queue the daily message for every chat of one (zone, time) group that has not
-        had it for `local_date`; the (chat, local date) key makes it once a day."""
+    async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
+        """Queue `text` for every eligible chat whose (zone, daily time) is in `due` and
+        that has no record yet for that group's local date. Returns how many.
+
+        One transaction and a fixed number of statements, however many chats and
+        groups are due: 100,000 chats cost three set-based statements, not 100,000.
+        The (chat, local date) key makes it once a day: a chat that already had today's
+        message (at another time, or before a restart) is skipped.
+        """
+        if not due:
+            return 0
         now = _ts(self.now())
         params = {
             "tz": self.default_timezone,
             "t": self.default_daily_time.strftime("%H:%M"),
-            "zone": zone,
-            "at": at.strftime("%H:%M"),
-            "date": local_date.isoformat(),
+            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
             "text": text,
             "now": now,
         }
+        # A subquery, not a WITH clause: sqlite3 reports no rowcount for a statement
+        # that does not begin with INSERT.
+        in_due_group = (
+            " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
+            " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
+            " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
+        )
         async with self._write() as db:
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cur:
+                row = await cur.fetchone()
+                params["before"] = int(row[0]) if row else 0
             cur = await db.execute(
-                "INSERT INTO daily_sends (chat_id, local_date, created_at)"
-                " SELECT c.id, :date, :now FROM chats c"
-                " WHERE c.active = 1 AND c.daily_enabled = 1"
-                " AND COALESCE(c.timezone, :tz) = :zone AND COALESCE(c.daily_time, :t) = :at"
+                "INSERT INTO outbox (chat_id, kind, text, created_at)"
+                " SELECT c.id, 'daily', :text, :now FROM chats c"
+                + in_due_group
+                + " WHERE c.active = 1 AND c.daily_enabled = 1"
                 " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
-                " ON CONFLICT DO NOTHING",
+                " AND NOT EXISTS (SELECT 1 FROM daily_sends ds"
+                " WHERE ds.chat_id = c.id AND ds.local_date = d.local_date)"
+                " ORDER BY c.id",
                 params,
             )
             added = max(cur.rowcount, 0)
             if added:
+                # The rows just queued are exactly those past the old maximum id: the
+                # write lock and BEGIN IMMEDIATE keep every other writer out meanwhile.
                 await db.execute(
-                    "INSERT INTO outbox (chat_id, kind, text, created_at)"
-                    " SELECT chat_id, 'daily', :text, :now FROM daily_sends"
-                    " WHERE local_date = :date AND created_at = :now AND outbox_id IS NULL",
-                    params,
-                )
-                await db.execute(
-                    "UPDATE daily_sends SET outbox_id = (SELECT MAX(o.id) FROM outbox o"
-                    " WHERE o.chat_id = daily_sends.chat_id AND o.kind = 'daily'"
-                    " AND o.created_at = :now)"
-                    " WHERE local_date = :date AND created_at = :now AND outbox_id IS NULL",
+                    "INSERT INTO daily_sends (chat_id, local_date, outbox_id,"
+                    " created_at) SELECT o.chat_id, d.local_date, o.id, :now FROM outbox o"
+                    " JOIN chats c ON c.id = o.chat_id" + in_due_group + " WHERE o.id > :before",
                     params,
                 )
         if added:
