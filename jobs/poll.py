@@ -16,11 +16,24 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from jobs.fetch import FeedGoneError, FetchError, FetchResult, HostLimiter, fetch_feed
+from jobs.fetch import (
+    DEFAULT_MAX_BYTES,
+    TOTAL_TIMEOUT,
+    FeedGoneError,
+    FetchError,
+    FetchResult,
+    HostLimiter,
+    fetch_feed,
+)
 from jobs.netguard import Resolver
 from jobs.parse import NotAFeedError, ParsedFeed, parse_feed
-from jobs.schedule import next_poll_after_failure, next_poll_after_success, spread_offset
-from storage.errors import FeedExistsError
+from jobs.schedule import (
+    MAX_DELAY,
+    next_poll_after_failure,
+    next_poll_after_success,
+    spread_offset,
+)
+from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Feed
 from storage.store import PollOutcome, Store
 
@@ -32,6 +45,13 @@ AlertHook = Callable[[str, Feed, str], Awaitable[None]]
 
 MAX_CONCURRENT_FETCHES = 20
 MAX_PER_HOST = 2
+# A poll that ran late (the job ticks every few seconds, fetches take time) may
+# schedule its next one up to this share of an interval early, by no more than
+# it was late, so that the feed keeps its phase instead of slipping a whole
+# interval. Scheduled times stay exactly one interval apart.
+PHASE_SLACK = 0.1
+# Float rounding must not push an on-phase poll a whole interval later.
+_EPSILON = 1e-3
 
 
 @dataclass(slots=True)
@@ -65,6 +85,8 @@ class Poller:
         alert: AlertHook | None = None,
         rng: random.Random | None = None,
         max_concurrent: int = MAX_CONCURRENT_FETCHES,
+        fetch_timeout: float = TOTAL_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self._store = store
         self._client = client
@@ -77,6 +99,12 @@ class Poller:
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._hosts = HostLimiter(MAX_PER_HOST)
         self._cycle_lock = asyncio.Lock()
+        self._fetch_timeout = fetch_timeout
+        self._max_bytes = max_bytes
+        # The feed's <ttl> is only in its body, which a 304 or an identical body
+        # does not parse: remember the last one seen. (Lost on restart: then the
+        # interval applies until the body changes.)
+        self._ttls: dict[int, int] = {}
 
     async def poll_due(self, *, force: bool = False) -> CycleReport:
         """Poll every feed that is due (every active feed when `force`)."""
@@ -119,15 +147,16 @@ class Poller:
     async def _poll_guarded(self, feed: Feed) -> PollOutcome | str | None:
         try:
             return await self.poll_feed(feed)
+        except FeedNotFoundError:
+            # Removed by an admin while its fetch was in flight: nothing to record.
+            log.info("feed %d was removed while being polled", feed.id)
+            return None
         except Exception:
-            # A bug, not the feed's fault; still one failure stays one failure.
+            # A bug, not the feed's fault; still one failure stays one failure, and
+            # it backs off and reaches the admins like any other.
             log.exception("feed %d (%s): unexpected error while polling", feed.id, feed.url)
             try:
-                await self._store.record_failure(
-                    feed.id,
-                    "internal error while polling (see the bot's log)",
-                    next_poll_at=self._clock() + timedelta(seconds=self._interval),
-                )
+                await self._failed(feed, "internal error while polling (see the bot's log)")
             except Exception:
                 log.exception("feed %d: could not record the failure", feed.id)
             return None
@@ -135,30 +164,20 @@ class Poller:
     async def poll_feed(self, feed: Feed) -> PollOutcome | str | None:
         """Poll one feed. Returns the outcome, "not_modified", or None on failure."""
         try:
-            async with self._semaphore, self._hosts.limit(feed.url):
-                result = await fetch_feed(
-                    self._client,
-                    feed.url,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                    previous_hash=feed.content_hash,
-                    allow_private=self._allow_private,
-                    resolver=self._resolver,
-                    now=self._clock(),
-                )
+            result = await self._fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified, previous=feed
+            )
         except FeedGoneError as exc:
-            await self._failed(feed, f"the feed is gone (HTTP 410): paused; {exc}", pause=True)
+            await self._failed(feed, f"{exc}; paused (/resumefeed {feed.id} to retry)", pause=True)
             return None
         except FetchError as exc:
             await self._failed(feed, str(exc), retry_after=exc.retry_after)
             return None
 
+        # The store keeps the old URL if another feed (even a removed one) has it.
         permanent = result.permanent_url if result.permanent_url != feed.url else None
-        if permanent and await self._store.feed_by_url(permanent) is not None:
-            # Another feed already has that URL; keep ours rather than break uniqueness.
-            permanent = None
         if result.not_modified:
-            next_at = self._next_success(feed, result, ttl=None)
+            next_at = self._next_success(feed, result, ttl=self._ttls.get(feed.id))
             recovered = await self._store.record_not_modified(
                 feed.id,
                 etag=result.etag,
@@ -177,6 +196,7 @@ class Poller:
         except NotAFeedError as exc:
             await self._failed(feed, str(exc))
             return None
+        self._remember_ttl(feed.id, parsed.ttl_seconds)
         outcome = await self._store.record_poll(
             feed.id,
             parsed.entries,
@@ -200,16 +220,7 @@ class Poller:
 
     async def probe(self, url: str) -> tuple[FetchResult, ParsedFeed]:
         """Fetch and parse a URL once (for /addfeed). Raises FetchError or NotAFeedError."""
-        result = await fetch_feed(
-            self._client,
-            url,
-            etag=None,
-            last_modified=None,
-            previous_hash=None,
-            allow_private=self._allow_private,
-            resolver=self._resolver,
-            now=self._clock(),
-        )
+        result = await self._fetch(url, etag=None, last_modified=None, previous=None)
         if result.content is None:
             raise FetchError("the server answered 304 to a request without validators")
         parsed = await asyncio.to_thread(
@@ -228,6 +239,7 @@ class Poller:
         result, parsed = await self.probe(url)
         final_url = result.permanent_url or url
         feed = await self._store.add_feed(final_url, title)
+        self._remember_ttl(feed.id, parsed.ttl_seconds)
         outcome = await self._store.record_poll(
             feed.id,
             parsed.entries,
@@ -240,20 +252,56 @@ class Poller:
         )
         return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))
 
+    async def _fetch(
+        self, url: str, *, etag: str | None, last_modified: str | None, previous: Feed | None
+    ) -> FetchResult:
+        # The host slot first, then a global one: a task waiting for a busy host
+        # must not sit on a global slot that a feed on another host could use.
+        async with self._hosts.limit(url), self._semaphore:
+            return await fetch_feed(
+                self._client,
+                url,
+                etag=etag,
+                last_modified=last_modified,
+                previous_hash=previous.content_hash if previous else None,
+                allow_private=self._allow_private,
+                resolver=self._resolver,
+                max_bytes=self._max_bytes,
+                total_timeout=self._fetch_timeout,
+                now=self._clock(),
+            )
+
+    def _remember_ttl(self, feed_id: int, ttl: int | None) -> None:
+        if ttl is None:
+            self._ttls.pop(feed_id, None)
+        else:
+            self._ttls[feed_id] = ttl
+
     def _next_success(self, feed: Feed, result: FetchResult, *, ttl: int | None) -> datetime:
+        """The interval (or what the server asked for, if longer), on the feed's phase.
+
+        The server's time is never shortened: only a plain interval may be moved
+        early, by at most the poll's own lateness and a tenth of the interval.
+        Never later than a day (or the interval, if longer).
+        """
         now = self._clock()
         target = next_poll_after_success(
             now, poll_interval=self._interval, cache_seconds=result.cache_seconds, ttl_seconds=ttl
         )
-        return self._aligned(feed.id, target)
+        slack = 0.0
+        if target <= now + timedelta(seconds=self._interval) and feed.next_poll_at is not None:
+            late = (now - feed.next_poll_at).total_seconds()
+            slack = min(max(late, 0.0), PHASE_SLACK * self._interval)
+        latest = now + timedelta(seconds=max(MAX_DELAY, self._interval))
+        return min(self._aligned(feed.id, target, slack=slack), latest)
 
-    def _aligned(self, feed_id: int, target: datetime) -> datetime:
-        """Move `target` onto the feed's own phase of the interval, so that feeds are
-        spread over it instead of all polled in the same second. Up to a tenth of an
-        interval early (so a poll that ran late keeps its phase), otherwise later."""
+    def _aligned(self, feed_id: int, target: datetime, *, slack: float) -> datetime:
+        """The first time on the feed's phase of the interval at or after
+        `target - slack`, so that feeds are spread over the interval instead of
+        all polled in the same second."""
         interval = self._interval
         offset = spread_offset(feed_id, interval)
-        seconds = target.timestamp() - 0.1 * interval
+        seconds = target.timestamp() - slack - _EPSILON
         steps = math.ceil((seconds - offset) / interval)
         aligned = steps * interval + offset
         return datetime.fromtimestamp(aligned, target.tzinfo)
@@ -277,18 +325,26 @@ class Poller:
         outcome = await self._store.record_failure(
             feed.id, error, next_poll_at=next_at, pause=pause
         )
-        if self._alert is None:
-            return
         if pause:
-            await self._alert("feed_gone", feed, error)
+            await self._tell_admins("feed_gone", feed, error)
         elif outcome.should_alert:
-            await self._alert(
+            await self._tell_admins(
                 "feed_failing",
                 feed,
                 f"failed {outcome.consecutive_failures} times in a row: {error}",
             )
 
     async def _recovered(self, feed: Feed, recovered: bool) -> None:
-        if recovered and self._alert is not None:
+        if recovered:
             log.info("feed %d (%s) recovered", feed.id, feed.url)
-            await self._alert("feed_recovered", feed, "works again")
+            await self._tell_admins("feed_recovered", feed, "works again")
+
+    async def _tell_admins(self, kind: str, feed: Feed, text: str) -> None:
+        if self._alert is None:
+            return
+        try:
+            await self._alert(kind, feed, text)
+        except Exception:
+            # The poll itself succeeded or was recorded; a failing alert must not
+            # count as another failure of the feed.
+            log.exception("feed %d: could not send the %s alert", feed.id, kind)

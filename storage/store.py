@@ -44,6 +44,13 @@ STALE_AFTER = timedelta(days=7)
 DIGEST_THRESHOLD = 5
 # SQLite limits host parameters per statement; stay well below.
 _CHUNK = 500
+# A feed follows a permanent redirect unless another feed (even a removed one,
+# whose row keeps its URL) already has the new URL: then it keeps its own.
+_MOVED_URL = (
+    "CASE WHEN :url IS NULL OR EXISTS"
+    " (SELECT 1 FROM feeds other WHERE other.url = :url AND other.id != :id)"
+    " THEN url ELSE :url END"
+)
 
 
 def utcnow() -> datetime:
@@ -311,7 +318,7 @@ class Store:
             await db.execute(
                 "UPDATE feeds SET etag = COALESCE(:etag, etag),"
                 " last_modified = COALESCE(:lm, last_modified),"
-                " next_poll_at = :next, url = COALESCE(:url, url) WHERE id = :id",
+                f" next_poll_at = :next, url = {_MOVED_URL} WHERE id = :id",
                 {
                     "id": feed_id,
                     "etag": etag,
@@ -441,7 +448,7 @@ class Store:
             recovered = await self._mark_success(db, feed_id, now)
             await db.execute(
                 "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
-                " next_poll_at = :next, url = COALESCE(:url, url),"
+                f" next_poll_at = :next, url = {_MOVED_URL},"
                 " title = CASE WHEN title_locked = 0 AND :title IS NOT NULL AND :title != ''"
                 " THEN :title ELSE title END WHERE id = :id",
                 {
