@@ -133,8 +133,10 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(commands.search_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
-    # Anything else (an old or forged button) still gets an answer.
-    app.add_handler(CallbackQueryHandler(commands.stale_button), group=1)
+    # Anything else (an old or forged button) still gets an answer. It must stay the
+    # last button handler of group 0: in a later group it would also see every query
+    # a handler above already answered, and answer it a second time.
+    app.add_handler(CallbackQueryHandler(commands.stale_button))
     app.add_error_handler(on_error)
 
 

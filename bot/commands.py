@@ -6,19 +6,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import deque
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.daily import render_daily_message
-from bot.htmltext import esc
+from bot.htmltext import TELEGRAM_LIMIT, esc, truncate_text, visible_length
 from bot.render import render_latest, render_no_statements, render_search_results
 from bot.replies import (
     GROUP_ADMINS_ONLY,
     Context,
     args_of,
+    button_is_genuine,
     can_manage_chat,
     edit,
+    edit_markup,
     is_bot_admin,
     remember_chat,
     reply,
@@ -34,78 +37,139 @@ LATEST_DEFAULT = 5
 LATEST_MAX = 20
 SEARCH_PAGE = 5
 SEARCHES_PER_MINUTE = 20
+SEARCH_COUNT_CAP = 1000
+# Telegram shows at most 100 buttons under a message; one row is kept for "all".
+FEED_BUTTONS_MAX = 90
+FEED_LABEL_MAX = 60
+NAMES_MAX = 10
+
+FEEDS_HEADING = "Feeds"
+STALE_BUTTON = "That button is no longer valid. Send the command again."
 
 WELCOME = (
-    "<b>Communique</b> watches the official statements of the feeds below and sends you "
-    "each new one with a short summary as soon as it is published. "
-    "It also sends a daily counter message, and lets you read back and search every "
-    "statement it has seen.\n\n"
-    "Tap a feed to subscribe, or use /help to see everything it can do."
+    "<b>Communique</b> watches the feeds of official statements and sends each new "
+    "statement here, with a short summary and a link, as soon as it is published. "
+    "It also sends a daily counter message and lets you read back and search every "
+    "statement it has seen."
 )
 
 USER_HELP = [
-    ("/feeds", "every feed, with buttons to subscribe", "/feeds"),
-    ("/subscribe FEED_ID|all", "follow a feed (no argument: buttons)", "/subscribe all"),
-    ("/unsubscribe FEED_ID|all", "stop following a feed", "/unsubscribe 2"),
-    ("/latest [N] [FEED_ID]", "the newest statements (N up to 20)", "/latest 10"),
-    ("/search QUERY", 'search every statement: words, "phrases", prefix*', "/search sanction*"),
+    ("/start", "the welcome, with buttons to subscribe", "/start"),
+    ("/feeds", "every feed, with buttons to subscribe or unsubscribe", "/feeds"),
+    ("/subscribe FEED_ID|all", "follow a feed, or all (no argument: buttons)", "/subscribe 2"),
+    ("/unsubscribe FEED_ID|all", "stop following a feed, or all", "/unsubscribe all"),
+    ("/latest [N] [FEED_ID]", f"the N newest statements (default 5, at most {LATEST_MAX})", None),
+    ("/search QUERY", 'search every statement: words, "phrases", prefix*', None),
     ("/counters", "the daily counter message, now", "/counters"),
-    ("/settings", "daily time, time zone, daily message on or off", "/settings time 08:00"),
+    ("/settings", "daily time, time zone, daily message on or off", "/settings"),
     ("/help", "this list", "/help"),
 ]
+# Commands with more than one useful example show them all.
+USER_EXAMPLES = {
+    "/latest [N] [FEED_ID]": ["/latest", "/latest 10", "/latest 5 2"],
+    "/search QUERY": ["/search Salisbury", '/search "chemical weapons"', "/search sanction*"],
+}
 
 ADMIN_HELP = [
-    ("/addfeed URL [TITLE]", "add a feed (stores its backlog, pushes nothing)", None),
-    ("/removefeed FEED_ID", "remove a feed (its statements stay searchable)", None),
-    ("/pausefeed FEED_ID", "stop polling a feed", None),
-    ("/resumefeed FEED_ID", "poll it again", None),
-    ("/feedstatus", "health of every feed", None),
-    ("/pollnow", "poll every feed now", None),
-    ("/addcounter YYYY-MM-DD [Area/City] TEMPLATE", "add a counter; TEMPLATE holds {days}", None),
-    ("/removecounter COUNTER_ID", "remove a counter", None),
-    ("/stats", "chats, subscriptions, deliveries, queue, failures", None),
+    (
+        "/addfeed URL [TITLE]",
+        "add a feed (stores its backlog, pushes nothing)",
+        "/addfeed https://embassy.example/feed.xml Embassy",
+    ),
+    ("/removefeed FEED_ID", "remove a feed (its statements stay searchable)", "/removefeed 2"),
+    ("/pausefeed FEED_ID", "stop polling a feed", "/pausefeed 2"),
+    ("/resumefeed FEED_ID", "poll it again", "/resumefeed 2"),
+    ("/feedstatus", "health of every feed", "/feedstatus"),
+    ("/pollnow", "poll every feed now", "/pollnow"),
+    (
+        "/addcounter YYYY-MM-DD [Area/City] TEMPLATE",
+        "add a counter; TEMPLATE holds {days}",
+        "/addcounter 2018-03-04 Europe/Moscow {days} days have passed since the Salisbury incident",
+    ),
+    ("/removecounter COUNTER_ID", "remove a counter", "/removecounter 1"),
+    ("/stats", "chats, subscriptions, deliveries, queue, failures", "/stats"),
+    (
+        "/addchannel @name [FEED_ID|all]",
+        "post statements to a channel the bot is an admin of",
+        "/addchannel @embassy_news all",
+    ),
+    (
+        "/removechannel @name [FEED_ID]",
+        "stop posting to a channel (or only one feed there)",
+        "/removechannel @embassy_news",
+    ),
+    ("/exportopml", "every feed as an OPML file; send one back to import", "/exportopml"),
 ]
 
 
-def render_help(admin: bool) -> str:
-    lines = ["<b>What Communique can do</b>", ""]
-    for command, what, example in USER_HELP:
+def _help_lines(entries: Sequence[tuple[str, str, str | None]]) -> list[str]:
+    lines: list[str] = []
+    for command, what, example in entries:
         lines.append(f"{esc(command)} — {esc(what)}")
-        if example:
-            lines.append(f"   e.g. <code>{esc(example)}</code>")
+        examples = USER_EXAMPLES.get(command) or ([example] if example else [])
+        lines.append("   e.g. " + ", ".join(f"<code>{esc(e)}</code>" for e in examples))
+    return lines
+
+
+def render_help(admin: bool, bot_username: str = "BotName") -> str:
+    """Every command with what it does and an example; admin commands for admins."""
+    lines = ["<b>What Communique can do</b>", "", *_help_lines(USER_HELP)]
+    lines += [
+        "",
+        "In a group, anyone may use /latest, /search and /counters; only the group's "
+        "admins may change its subscriptions and settings. In a group you can also "
+        f"write <code>/latest@{esc(bot_username)}</code>.",
+    ]
     if admin:
-        lines += ["", "<b>Admin commands</b>"]
-        for command, what, _ in ADMIN_HELP:
-            lines.append(f"{esc(command)} — {esc(what)}")
-        lines.append(
-            "   e.g. <code>/addcounter 2018-03-04 Europe/Moscow {days} days have passed</code>"
-        )
+        lines += ["", "<b>Admin commands</b>", *_help_lines(ADMIN_HELP)]
     return "\n".join(lines)
 
 
+def render_welcome(has_feeds: bool) -> str:
+    if has_feeds:
+        return WELCOME + "\n\nTap a feed below to subscribe, or send /help to see everything."
+    return (
+        WELCOME + "\n\nThere are no feeds yet: an admin adds them with /addfeed. "
+        "Send /help to see everything."
+    )
+
+
+def _feed_name(feed: Feed, cap: int) -> str:
+    return truncate_text(" ".join((feed.title or feed.url).split()), cap)
+
+
 def feeds_keyboard(feeds: list[Feed], subscribed: set[int]) -> InlineKeyboardMarkup | None:
+    """A toggle per feed (✅ subscribed, ➕ not), and "Subscribe to all" when useful."""
     rows: list[list[InlineKeyboardButton]] = []
-    for feed in feeds[:90]:
+    for feed in feeds[:FEED_BUTTONS_MAX]:
         on = feed.id in subscribed
-        label = f"{'✅' if on else '➕'} {feed.id}. {feed.title or feed.url}"[:60]
+        label = f"{'✅' if on else '➕'} {feed.id}. {_feed_name(feed, FEED_LABEL_MAX)}"
         rows.append(
             [InlineKeyboardButton(label, callback_data=f"f:{'u' if on else 's'}:{feed.id}")]
         )
-    if len(feeds) > 1 and len(subscribed) < len(feeds):
+    if len(feeds) > 1 and len(subscribed & {f.id for f in feeds}) < len(feeds):
         rows.append([InlineKeyboardButton("Subscribe to all", callback_data="f:all")])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def render_feeds(feeds: list[Feed], subscribed: set[int]) -> str:
+def render_feeds(feeds: list[Feed], subscribed: set[int], limit: int = TELEGRAM_LIMIT) -> str:
+    """The /feeds list: id, title, paused, subscribed; as many as fit in one message."""
     if not feeds:
-        return "No feeds yet. An admin adds them with /addfeed URL."
-    lines = ["<b>Feeds</b>"]
-    for feed in feeds:
+        return "There are no feeds yet. An admin adds them with /addfeed URL."
+    footer = "\nTap a button to subscribe or unsubscribe, or send /subscribe FEED_ID."
+    text = f"<b>{FEEDS_HEADING}</b>"
+    for index, feed in enumerate(feeds):
         mark = "✅ subscribed" if feed.id in subscribed else "not subscribed"
         paused = " (paused)" if feed.paused else ""
-        lines.append(f"{feed.id}. {esc(feed.title or feed.url)}{paused} — {mark}")
-    lines.append("\nTap a button to subscribe or unsubscribe.")
-    return "\n".join(lines)
+        line = f"{feed.id}. {esc(_feed_name(feed, 100))}{paused} — {mark}"
+        rest = len(feeds) - index - 1
+        # Room is kept for the "…and K more" line in case the next feed will not fit.
+        tail = f"\n…and {rest} more" if rest else ""
+        if visible_length(f"{text}\n{line}{tail}\n{footer}") > limit:
+            text += f"\n…and {rest + 1} more"
+            break
+        text += "\n" + line
+    return text + "\n" + footer
 
 
 async def _feeds_view(update: Update, context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -122,16 +186,20 @@ async def start(update: Update, context: Context) -> None:
     await remember_chat(update, context, reactivate=True)
     args = args_of(context)
     if args and args[0].startswith("sub_"):
-        await _subscribe_ids(update, context, args[0][4:], subscribe=True)
+        await _subscribe_ids(update, context, args[0][4:], subscribe=True, deep_link=True)
         return
-    _, markup = await _feeds_view(update, context)
-    await reply(update, WELCOME, markup)
+    store = services(context).store
+    chat = update.effective_chat
+    assert chat is not None
+    feeds_now = await store.list_feeds()
+    markup = feeds_keyboard(feeds_now, await store.subscriptions(chat.id))
+    await reply(update, render_welcome(bool(feeds_now)), markup)
 
 
 async def help_command(update: Update, context: Context) -> None:
     """Every command with an example."""
     await remember_chat(update, context, reactivate=False)
-    await reply(update, render_help(is_bot_admin(update, context)))
+    await reply(update, render_help(is_bot_admin(update, context), context.bot.username))
 
 
 async def feeds(update: Update, context: Context) -> None:
@@ -142,14 +210,25 @@ async def feeds(update: Update, context: Context) -> None:
 
 
 async def subscribe(update: Update, context: Context) -> None:
+    """`/subscribe FEED_ID|all`; without an argument, the feed buttons."""
     await _subscription_command(update, context, subscribe=True)
 
 
 async def unsubscribe(update: Update, context: Context) -> None:
+    """`/unsubscribe FEED_ID|all`; without an argument, the feed buttons."""
     await _subscription_command(update, context, subscribe=False)
 
 
+def _usage(verb: str) -> str:
+    return f"Usage: /{verb} FEED_ID or /{verb} all, for example /{verb} 2. /feeds lists the ids."
+
+
 async def _subscription_command(update: Update, context: Context, *, subscribe: bool) -> None:
+    verb = "subscribe" if subscribe else "unsubscribe"
+    # Asked first, so a refused member leaves no trace (not even a reactivated chat).
+    if not await can_manage_chat(update, context):
+        await reply(update, GROUP_ADMINS_ONLY)
+        return
     await remember_chat(update, context, reactivate=subscribe)
     args = args_of(context)
     if not args:
@@ -157,13 +236,24 @@ async def _subscription_command(update: Update, context: Context, *, subscribe: 
         await reply(update, text, markup)
         return
     if len(args) > 1:
-        verb = "subscribe" if subscribe else "unsubscribe"
-        await reply(update, f"Usage: /{verb} FEED_ID or /{verb} all")
+        await reply(update, f"One feed at a time, please. {_usage(verb)}")
         return
     await _subscribe_ids(update, context, args[0], subscribe=subscribe)
 
 
-async def _subscribe_ids(update: Update, context: Context, arg: str, *, subscribe: bool) -> None:
+def _names(ids: list[int], titles: dict[int, str]) -> str:
+    """Feed names for a reply, escaped; a long list ends with "and K more"."""
+    shown = [f"<b>{esc(titles[i])}</b>" for i in ids[:NAMES_MAX]]
+    if len(ids) > NAMES_MAX:
+        return ", ".join(shown) + f" and {len(ids) - NAMES_MAX} more"
+    if len(shown) > 1:
+        return ", ".join(shown[:-1]) + " and " + shown[-1]
+    return shown[0] if shown else ""
+
+
+async def _subscribe_ids(
+    update: Update, context: Context, arg: str, *, subscribe: bool, deep_link: bool = False
+) -> None:
     verb = "subscribe" if subscribe else "unsubscribe"
     if not await can_manage_chat(update, context):
         await reply(update, GROUP_ADMINS_ONLY)
@@ -177,40 +267,75 @@ async def _subscribe_ids(update: Update, context: Context, arg: str, *, subscrib
         if not ids:
             await reply(update, "There are no feeds yet. An admin adds them with /addfeed.")
             return
-    elif arg.isdigit() and len(arg) < 10:
+    elif arg.isdecimal() and arg.isascii() and len(arg) < 10:
         ids = [int(arg)]
         if ids[0] not in {f.id for f in all_feeds}:
-            await reply(update, f"There is no feed {ids[0]}. /feeds lists them.")
+            text = f"There is no feed {ids[0]} (it may have been removed)."
+            await _reply_with_feeds(update, context, text, deep_link)
             return
     else:
-        await reply(
-            update,
-            f"Usage: /{verb} FEED_ID or /{verb} all — "
-            f"«{esc(arg[:40])}» is not a feed id. /feeds lists them.",
-        )
+        shown = esc(truncate_text(" ".join(arg.split()), 40))
+        if deep_link:
+            text = f"That link does not name a feed («sub_{shown}»)."
+            await _reply_with_feeds(update, context, text, deep_link)
+        else:
+            await reply(update, f"«{shown}» is not a feed id. {_usage(verb)}")
         return
-    titles = {f.id: f.title or f.url for f in all_feeds}
+    titles = {f.id: _feed_name(f, 100) for f in all_feeds}
     if subscribe:
         changed = await store.subscribe(chat.id, ids)
     else:
         changed = await store.unsubscribe(chat.id, ids)
     if not changed:
-        state = "already subscribed to" if subscribe else "not subscribed to"
-        names = ", ".join(esc(titles[i]) for i in ids)
-        await reply(update, f"This chat is {state} {names}.")
+        if subscribe:
+            text = f"This chat already follows {_names(ids, titles)}."
+        elif len(ids) > 1:
+            text = "This chat does not follow any feed. /feeds lists them."
+        else:
+            text = f"This chat does not follow {_names(ids, titles)}."
+        await reply(update, text)
         return
-    names = ", ".join(esc(titles[i]) for i in changed)
     if subscribe:
-        await reply(update, f"Subscribed to {names}. New statements will arrive here.")
+        await reply(
+            update,
+            f"Subscribed to {_names(changed, titles)}. New statements will arrive here; "
+            "/latest shows the newest ones now.",
+        )
     else:
-        await reply(update, f"Unsubscribed from {names}.")
+        await reply(
+            update,
+            f"Unsubscribed from {_names(changed, titles)}. No more statements from "
+            f"{'them' if len(changed) > 1 else 'it'} will arrive here.",
+        )
+
+
+async def _reply_with_feeds(update: Update, context: Context, text: str, buttons: bool) -> None:
+    """A refusal that points to /feeds, or (after a deep link) shows the buttons itself."""
+    if not buttons:
+        await reply(update, f"{text} /feeds lists them.")
+        return
+    store = services(context).store
+    chat = update.effective_chat
+    assert chat is not None
+    feeds_now = await store.list_feeds()
+    markup = feeds_keyboard(feeds_now, await store.subscriptions(chat.id))
+    hint = " Tap a feed below to subscribe." if markup else " There are no feeds yet."
+    await reply(update, text + hint, markup)
 
 
 async def feed_button(update: Update, context: Context) -> None:
     """The subscribe toggles under /feeds and /start."""
     query = update.callback_query
     assert query is not None
-    data = query.data or ""
+    if not button_is_genuine(query):
+        await query.answer(STALE_BUTTON)
+        return
+    parts = (query.data or "").split(":")
+    if parts != ["f", "all"] and not (
+        len(parts) == 3 and parts[1] in ("s", "u") and parts[2].isdecimal() and len(parts[2]) < 10
+    ):
+        await query.answer(STALE_BUTTON)
+        return
     if not await can_manage_chat(update, context):
         await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
         return
@@ -218,13 +343,11 @@ async def feed_button(update: Update, context: Context) -> None:
     chat = update.effective_chat
     assert chat is not None
     await remember_chat(update, context, reactivate=True)
-    feeds_now = await store.list_feeds()
-    known = {f.id for f in feeds_now}
-    parts = data.split(":")
+    known = {f.id for f in await store.list_feeds()}
     if parts == ["f", "all"]:
         await store.subscribe(chat.id, sorted(known))
         note = "Subscribed to every feed"
-    elif len(parts) == 3 and parts[1] in ("s", "u") and parts[2].isdigit():
+    else:
         feed_id = int(parts[2])
         if feed_id not in known:
             await query.answer("That feed no longer exists.", show_alert=True)
@@ -237,25 +360,34 @@ async def feed_button(update: Update, context: Context) -> None:
         else:
             await store.unsubscribe(chat.id, [feed_id])
             note = "Unsubscribed"
-    else:
-        await query.answer("That button is no longer valid.")
-        return
     await query.answer(note)
     text, markup = await _feeds_view(update, context)
+    message = query.message
+    if isinstance(message, Message) and not (message.text or "").startswith(FEEDS_HEADING):
+        # Under the welcome (or a deep link's reply) the text stays; the buttons
+        # show the new state.
+        await edit_markup(query, markup)
+        return
     await edit(query, text, markup)
 
 
 # --------------------------------------------------------------------- /latest
 
+LATEST_USAGE = (
+    f"Usage: /latest [N] [FEED_ID] — N from 1 to {LATEST_MAX} (default {LATEST_DEFAULT}). "
+    "For example /latest 10, or /latest 5 2 for the newest 5 from feed 2."
+)
+
 
 def parse_latest_args(args: list[str]) -> tuple[int, int | None]:
     """`[N] [FEED_ID]` → (n, feed_id). Raises ValueError with the reason."""
     if len(args) > 2:
-        raise ValueError("too many arguments")
+        raise ValueError("that is too many arguments")
     numbers: list[int] = []
     for arg in args:
-        if not arg.isdigit() or len(arg) > 9:
-            raise ValueError(f"«{arg[:30]}» is not a number")
+        if not (arg.isdecimal() and arg.isascii()) or len(arg) > 9:
+            shown = truncate_text(" ".join(arg.split()), 30)
+            raise ValueError(f"«{shown}» is not a number")
         numbers.append(int(arg))
     n = numbers[0] if numbers else LATEST_DEFAULT
     if not 1 <= n <= LATEST_MAX:
@@ -266,6 +398,8 @@ def parse_latest_args(args: list[str]) -> tuple[int, int | None]:
 def latest_keyboard(
     offset: int, n: int, feed_id: int | None, more: bool
 ) -> InlineKeyboardMarkup | None:
+    """Older/Newer; the data carries the whole page (offset, size, feed), so it
+    keeps working after a restart."""
     feed = feed_id or 0
     buttons: list[InlineKeyboardButton] = []
     if more:
@@ -277,24 +411,38 @@ def latest_keyboard(
 
 
 async def _latest_view(
-    context: Context, chat_id: int, n: int, offset: int, feed_id: int | None
+    context: Context, chat_id: int, n: int, offset: int, feed: Feed | None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     svc = services(context)
+    feed_id = feed.id if feed else None
     items = await svc.store.latest_items(n + 1, offset=offset, feed_id=feed_id)
     more = len(items) > n
     items = items[:n]
     if not items:
         if offset:
             return "No older statements.", latest_keyboard(offset, n, feed_id, False)
+        if feed is not None:
+            return (
+                f"No statements from {esc(_feed_name(feed, 100))} are stored yet. "
+                "/latest shows the newest from every feed.",
+                None,
+            )
         return render_no_statements(), None
     chat = await svc.store.find_chat(chat_id)
     tz = ZoneInfo(chat.timezone if chat else svc.settings.timezone)
     title = "Latest statements"
-    if feed_id is not None:
-        title = f"Latest from {items[0].feed_title or f'feed {feed_id}'}"
-    if offset:
+    if feed is not None:
+        title = f"Latest from {_feed_name(feed, 100)}"
+    if offset or more:
         title += f" ({offset + 1}–{offset + len(items)})"
     return render_latest(items, tz, title=title), latest_keyboard(offset, n, feed_id, more)
+
+
+async def _find_feed(context: Context, feed_id: int) -> Feed | None:
+    for feed in await services(context).store.list_feeds():
+        if feed.id == feed_id:
+            return feed
+    return None
 
 
 async def latest(update: Update, context: Context) -> None:
@@ -303,45 +451,61 @@ async def latest(update: Update, context: Context) -> None:
     try:
         n, feed_id = parse_latest_args(args_of(context))
     except ValueError as exc:
-        await reply(
-            update,
-            f"Usage: /latest [N] [FEED_ID] — {esc(str(exc))}. "
-            f"For example /latest 10, or /latest 5 2 for feed 2.",
-        )
+        reason = str(exc)
+        await reply(update, f"{esc(reason[:1].upper() + reason[1:])}. {LATEST_USAGE}")
         return
-    svc = services(context)
-    if feed_id is not None and feed_id not in {f.id for f in await svc.store.list_feeds()}:
-        await reply(update, f"There is no feed {feed_id}. /feeds lists them.")
-        return
+    feed = None
+    if feed_id is not None:
+        feed = await _find_feed(context, feed_id)
+        if feed is None:
+            await reply(update, f"There is no feed {feed_id}. /feeds lists them.")
+            return
     chat = update.effective_chat
     assert chat is not None
-    text, markup = await _latest_view(context, chat.id, n, 0, feed_id)
+    text, markup = await _latest_view(context, chat.id, n, 0, feed)
     await reply(update, text, markup)
 
 
 async def latest_button(update: Update, context: Context) -> None:
+    """Older/Newer under /latest: the same message shows the next page."""
     query = update.callback_query
     assert query is not None
     parts = (query.data or "").split(":")
-    if len(parts) != 4 or not all(p.isdigit() and len(p) < 10 for p in parts[1:]):
-        await query.answer("That button is no longer valid.")
+    if (
+        not button_is_genuine(query)
+        or len(parts) != 4
+        or not all(p.isdecimal() and p.isascii() and len(p) < 10 for p in parts[1:])
+        or not 1 <= int(parts[2]) <= LATEST_MAX
+    ):
+        await query.answer(STALE_BUTTON)
         return
-    offset, n, feed = int(parts[1]), int(parts[2]), int(parts[3])
-    if not 1 <= n <= LATEST_MAX:
-        await query.answer("That button is no longer valid.")
-        return
+    offset, n, feed_id = int(parts[1]), int(parts[2]), int(parts[3])
+    feed = None
+    if feed_id:
+        feed = await _find_feed(context, feed_id)
+        if feed is None:
+            await query.answer("That feed has been removed. Send /latest again.", show_alert=True)
+            return
     chat = update.effective_chat
     assert chat is not None
     await query.answer()
-    text, markup = await _latest_view(context, chat.id, n, offset, feed or None)
+    text, markup = await _latest_view(context, chat.id, n, offset, feed)
     await edit(query, text, markup)
 
 
 # --------------------------------------------------------------------- /search
 
+SEARCH_USAGE = (
+    'Usage: /search QUERY — words, "a phrase in quotes" or a prefix*. '
+    'For example /search Salisbury, /search "chemical weapons" or /search sanction*.'
+)
 
-def _search_allowed(context: Context, user_id: int) -> bool:
-    """At most SEARCHES_PER_MINUTE searches a minute per user."""
+
+def _search_wait(context: Context, user_id: int) -> int:
+    """Seconds until this user may search again (0: now, and the search is counted).
+
+    At most SEARCHES_PER_MINUTE searches in any 60 seconds, per user.
+    """
     svc = services(context)
     now = svc.clock().timestamp()
     windows: dict[int, deque[float]] = svc.extras.setdefault("search_windows", {})
@@ -349,13 +513,13 @@ def _search_allowed(context: Context, user_id: int) -> bool:
     while window and window[0] <= now - 60:
         window.popleft()
     if len(window) >= SEARCHES_PER_MINUTE:
-        return False
+        return max(1, int(window[0] + 60 - now + 0.999))
     window.append(now)
-    return True
+    return 0
 
 
 async def _search_view(
-    context: Context, chat_id: int, query_text: str, offset: int, token: str
+    context: Context, chat_id: int, query_text: str, offset: int, token: str, total: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     svc = services(context)
     hits = await svc.store.search(query_text, limit=SEARCH_PAGE + 1, offset=offset)
@@ -364,9 +528,11 @@ async def _search_view(
     chat = await svc.store.find_chat(chat_id)
     tz = ZoneInfo(chat.timezone if chat else svc.settings.timezone)
     if not hits and offset:
-        text = f"No more results for «{esc(query_text[:100])}»."
+        text = "No more results. Send /search again for a new search."
     else:
-        text = render_search_results(query_text, hits, tz, offset=offset, total=None)
+        # A capped count is a lower bound, so it is not shown as the total.
+        shown_total = total if total < SEARCH_COUNT_CAP else None
+        text = render_search_results(query_text, hits, tz, offset=offset, total=shown_total)
     buttons: list[InlineKeyboardButton] = []
     if offset:
         prev = max(0, offset - SEARCH_PAGE)
@@ -383,55 +549,63 @@ async def search(update: Update, context: Context) -> None:
     await remember_chat(update, context, reactivate=False)
     query_text = text_after_command(update)
     if not query_text:
-        await reply(
-            update,
-            'Usage: /search QUERY — words, "a phrase in quotes" or a prefix*. '
-            "For example /search Salisbury, or /search sanction*.",
-        )
+        await reply(update, SEARCH_USAGE)
         return
     user = update.effective_user
-    if user is not None and not _search_allowed(context, user.id):
+    wait = _search_wait(context, user.id) if user is not None else 0
+    if wait:
         await reply(
             update,
             f"That is a lot of searching: at most {SEARCHES_PER_MINUTE} searches a minute. "
-            "Please try again in a minute.",
+            f"Please try again in {wait} second{'s' if wait != 1 else ''}.",
         )
         return
     chat = update.effective_chat
     assert chat is not None
+    store = services(context).store
     token = secrets.token_urlsafe(6)
     try:
-        text, markup = await _search_view(context, chat.id, query_text, 0, token)
+        total = await store.search_count(query_text, cap=SEARCH_COUNT_CAP)
+        text, markup = await _search_view(context, chat.id, query_text, 0, token, total)
     except InvalidSearchQueryError as exc:
-        await reply(update, f"Cannot search for that: {esc(str(exc))}.")
+        await reply(update, f"I can't search for that: {esc(str(exc))}.\n{SEARCH_USAGE}")
         return
     except StorageError as exc:
-        await reply(update, f"Sorry, {esc(str(exc))}.")
+        await reply(update, f"Sorry, {esc(str(exc))}. Please try other words.")
         return
     if markup is not None:
-        saved: dict[str, str] = context.chat_data.setdefault("searches", {})  # type: ignore[union-attr]
-        saved[token] = query_text
+        # The query itself does not fit in a button's 64 bytes; the button holds a
+        # token, the chat keeps the query (in memory: a restart expires it).
+        saved: dict[str, tuple[str, int]] = context.chat_data.setdefault("searches", {})  # type: ignore[union-attr]
+        saved[token] = (query_text, total)
         while len(saved) > 50:
             saved.pop(next(iter(saved)))
     await reply(update, text, markup)
 
 
 async def search_button(update: Update, context: Context) -> None:
+    """More/Back under /search: the same message shows the next page."""
     query = update.callback_query
     assert query is not None
     parts = (query.data or "").split(":")
-    saved: dict[str, str] = (context.chat_data or {}).get("searches", {})
-    if len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 6:
-        await query.answer("That button is no longer valid.")
+    if (
+        not button_is_genuine(query)
+        or len(parts) != 3
+        or not (parts[2].isdecimal() and parts[2].isascii())
+        or len(parts[2]) > 6
+    ):
+        await query.answer(STALE_BUTTON)
         return
-    query_text = saved.get(parts[1])
-    if query_text is None:
-        await query.answer("This search has expired. Send /search again.", show_alert=True)
+    saved: dict[str, tuple[str, int]] = (context.chat_data or {}).get("searches", {})
+    found = saved.get(parts[1])
+    if found is None:
+        await query.answer("This search has expired. Please send /search again.", show_alert=True)
         return
+    query_text, total = found
     chat = update.effective_chat
     assert chat is not None
     await query.answer()
-    text, markup = await _search_view(context, chat.id, query_text, int(parts[2]), parts[1])
+    text, markup = await _search_view(context, chat.id, query_text, int(parts[2]), parts[1], total)
     await edit(query, text, markup)
 
 
@@ -450,4 +624,4 @@ async def stale_button(update: Update, context: Context) -> None:
     """Any button we no longer understand (an old message, a forged one)."""
     query = update.callback_query
     if query is not None:
-        await query.answer("That button is no longer valid. Send the command again.")
+        await query.answer(STALE_BUTTON)

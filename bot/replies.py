@@ -57,6 +57,35 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
             raise
 
 
+async def edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace only the buttons of a message; unchanged buttons are not an error."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+def button_is_genuine(query: CallbackQuery) -> bool:
+    """Whether the pressed data is one of the buttons of the message it came from.
+
+    A modified client can send any callback_data; acting only on data we really put
+    under that message keeps a forged press from doing what the message never
+    offered. A message Telegram no longer shows us (too old, deleted) cannot be
+    checked, and its buttons are taken as they come: every handler still validates
+    what the data says.
+    """
+    message = query.message
+    if not isinstance(message, Message):
+        return True
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    return any(
+        button.callback_data == query.data for row in markup.inline_keyboard for button in row
+    )
+
+
 def chat_title(chat: Chat) -> str:
     if chat.type == ChatType.PRIVATE:
         return " ".join(p for p in (chat.first_name, chat.last_name) if p) or (chat.username or "")

@@ -593,6 +593,25 @@ class Store:
             raise StorageError("that search could not be run") from exc
         return [SearchHit(item=_item(r), snippet=str(r["snippet"] or "")) for r in rows]
 
+    async def search_count(self, query: str, *, cap: int = 1000) -> int:
+        """How many statements match `query`, counting no further than `cap`.
+
+        The cap keeps a very common word cheap to count over a large archive; a
+        result equal to `cap` means "at least that many". Raises like `search`.
+        """
+        match = build_match_query(query)
+        try:
+            row = await self._fetchone(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM items_fts"
+                " JOIN items i ON i.id = items_fts.rowid"
+                " WHERE items_fts MATCH :match LIMIT :cap)",
+                {"match": match, "cap": cap},
+            )
+        except sqlite3.OperationalError as exc:
+            log.error("search count %r failed as %r: %s", query, match, exc)
+            raise StorageError("that search could not be run") from exc
+        return int(row[0]) if row else 0
+
     # ---------------------------------------------------------------------- chats
 
     async def upsert_chat(self, chat_id: int, chat_type: str, title: str) -> tuple[Chat, bool]:
