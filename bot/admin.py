@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import shlex
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
@@ -263,12 +264,13 @@ def parse_addcounter(text: str) -> tuple[date, str | None, str]:
     if len(parts) < 2:
         raise ValueError("give a start date and a template")
     raw_date, rest = parts
+    # fromisoformat alone also takes "20180304" and week dates such as "2018-W10-1".
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw_date):
+        raise ValueError(f"«{raw_date[:20]}» is not a date as YYYY-MM-DD")
     try:
         start = date.fromisoformat(raw_date)
     except ValueError:
         raise ValueError(f"«{raw_date[:20]}» is not a date as YYYY-MM-DD") from None
-    if len(raw_date) != 10:
-        raise ValueError(f"«{raw_date[:20]}» is not a date as YYYY-MM-DD")
     zone: str | None = None
     first, _, remainder = rest.partition(" ")
     if "/" in first and "{" not in first:
@@ -296,7 +298,17 @@ async def addcounter(update: Update, context: Context) -> None:
             "since the Salisbury incident</code>",
         )
         return
-    counter = await svc.store.add_counter(start, zone or svc.settings.timezone, template)
+    zone_name = zone or svc.settings.timezone
+    today = svc.clock().astimezone(ZoneInfo(zone_name)).date()
+    if start > today:
+        # A negative "days have passed" would be nonsense; nothing is stored.
+        await reply(
+            update,
+            f"Not added: {start.isoformat()} is in the future (today is {today.isoformat()} "
+            f"in {esc(zone_name)}). A counter counts the days since a date that has passed.",
+        )
+        return
+    counter = await svc.store.add_counter(start, zone_name, template)
     await reply(
         update,
         f"Added counter {counter.id} (from {counter.start_date.isoformat()}, "

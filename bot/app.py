@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, commands
+from bot import admin, chat_settings, commands
 from bot.alerts import Alerts
 from bot.logs import add_secrets
 from bot.services import SERVICES_KEY, Services, services_of
@@ -116,6 +116,7 @@ def add_handlers(app: App) -> None:
         ("latest", commands.latest),
         ("search", commands.search),
         ("counters", commands.counters),
+        ("settings", chat_settings.settings),
         ("addfeed", admin.addfeed),
         ("removefeed", admin.removefeed),
         ("pausefeed", admin.pausefeed),
@@ -133,6 +134,7 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(commands.search_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
+    app.add_handler(CallbackQueryHandler(chat_settings.settings_button, pattern=r"^st:"))
     # Anything else (an old or forged button) still gets an answer. It must stay the
     # last button handler of group 0: in a later group it would also see every query
     # a handler above already answered, and answer it a second time.

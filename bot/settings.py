@@ -37,6 +37,7 @@ class Settings:
     clocks: tuple[str, ...]
     allow_private_feeds: bool
     broadcast_rate: float
+    delivery_concurrency: int
     admin_chat_id: int | None
     webhook_url: str | None
     webhook_secret: str | None
@@ -192,6 +193,16 @@ def _optional_secret(name: str, value: str) -> str | None:
     return value
 
 
+def _int_between(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, value: str) -> int:
+        text = value.strip()
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise _fail(name, value, f"a whole number between {low} and {high}")
+        return int(text)
+
+    return parse
+
+
 def _port(name: str, value: str) -> int:
     if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
         raise _fail(name, value, "a TCP port between 1 and 65535")
@@ -260,6 +271,12 @@ SPECS: dict[str, Spec] = {
         "30",
         _positive_number(0.1, 1000),
         "messages per second sent to Telegram at most (Telegram allows 30)",
+    ),
+    "DELIVERY_CONCURRENCY": Spec(
+        "delivery_concurrency",
+        "1",
+        _int_between(1, 32),
+        "sends in flight at once; a crash may duplicate at most this many messages",
     ),
     "ADMIN_CHAT_ID": Spec(
         "admin_chat_id",

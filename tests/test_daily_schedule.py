@@ -17,7 +17,18 @@ from bot.daily import render_daily_message
 from bot.settings import Settings, load_settings
 from jobs.daily import DailyScheduler, due_instant
 from storage.store import Store
-from tests.harness import FakeClock
+from tests.harness import ADMIN, OTHER, USER, FakeClock, Rig
+from tests.test_daily_message import GOLDEN
+from tests.test_end_to_end import OLD, rss
+
+SALISBURY = (
+    "{days} days have passed since the Salisbury incident - no credible information "
+    "or response from the British authorities"
+)
+GLUSHKOV = (
+    "{days} days have passed since the death of Nikolay Glushkov on British soil - "
+    "no credible information or response from the British authorities"
+)
 
 LONDON = ZoneInfo("Europe/London")
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -440,3 +451,61 @@ async def test_a_hundred_thousand_chats_in_one_tick(bed: Bed) -> None:
     # Generous bounds for a shared 2-core machine; the figures are printed above.
     assert first < 10
     assert idle < 2
+
+
+# ------------------------------------------------------------------ end to end
+
+
+async def test_a_chat_receives_its_daily_message_at_its_time_through_the_bot_api(
+    rig: Rig,
+) -> None:
+    for template_date, template in ((date(2018, 3, 4), SALISBURY), (date(2018, 3, 12), GLUSHKOV)):
+        added = await rig.reply_to(
+            ADMIN, ADMIN, f"/addcounter {template_date.isoformat()} Europe/Moscow {template}"
+        )
+        assert (added.plain_text or "").startswith("Added counter")
+    rig.feeds.set("/feed.xml", rss(*OLD), etag='"v1"')
+    await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url('/feed.xml')}")
+    for user in (USER, OTHER):
+        await rig.reply_to(user, user, "/start")
+        await rig.reply_to(user, user, "/subscribe all")
+    # USER wants it at 07:30 Moscow time; OTHER keeps the defaults (09:00 London).
+    await rig.reply_to(USER, USER, "/settings zone Europe/Moscow")
+    await rig.reply_to(USER, USER, "/settings time 07:30")
+    before = {chat: len(rig.api.messages(chat)) for chat in (USER, OTHER)}
+
+    rig.clock.set(datetime(2021, 12, 3, 4, 29, 30, tzinfo=UTC))  # 07:29:30 in Moscow
+    await rig.run_job("daily")
+    await rig.delivered()
+    assert {chat: len(rig.api.messages(chat)) for chat in (USER, OTHER)} == before
+
+    rig.clock.set(datetime(2021, 12, 3, 4, 30, 5, tzinfo=UTC))
+    await rig.run_job("daily")
+    await rig.delivered()
+    [daily] = rig.api.messages(USER)[before[USER] :]
+    assert daily.plain_text == GOLDEN
+    assert daily.parse_mode == "HTML"
+    assert len(rig.api.messages(OTHER)) == before[OTHER]
+
+    # The next minute, and a restart-like catch-up tick, send nothing more.
+    for moment in (
+        datetime(2021, 12, 3, 4, 31, tzinfo=UTC),
+        datetime(2021, 12, 3, 8, 59, tzinfo=UTC),
+    ):
+        rig.clock.set(moment)
+        await rig.run_job("daily")
+        await rig.delivered()
+    assert len(rig.api.messages(USER)) == before[USER] + 1
+    assert len(rig.api.messages(OTHER)) == before[OTHER]
+
+    rig.clock.set(datetime(2021, 12, 3, 9, 0, tzinfo=UTC))  # 09:00 in London
+    await rig.run_job("daily")
+    await rig.delivered()
+    [other_daily] = rig.api.messages(OTHER)[before[OTHER] :]
+    assert (other_daily.plain_text or "").splitlines()[:3] == [
+        "3 December 2021",
+        "Moscow: 12:00",
+        "London: 09:00",
+    ]
+    assert "1370 days have passed since the Salisbury incident" in (other_daily.plain_text or "")
+    assert len(rig.api.messages(USER)) == before[USER] + 1

@@ -1,0 +1,1 @@
+"""The reliability suite: crashes, API faults, hostile feeds and users (issue 11)."""

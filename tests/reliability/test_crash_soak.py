@@ -1,0 +1,132 @@
+"""Crashes: statements are published while the bot is killed with SIGKILL at random
+(seeded) moments and restarted. At the end every chat has every statement, and no
+chat has one twice except rows the bot itself counted as possible duplicates —
+at most one per kill. `make soak` runs it at full size (500 chats)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from tests.fake_bot_api import FakeBotApi
+from tests.feed_server import FeedServer
+from tests.reliability.botproc import BotProcess
+
+pytestmark = pytest.mark.slow
+
+ADMIN = 77
+FIRST_USER = 10_000
+SEED = 20211203
+TITLE = re.compile(r"^Statement (\d+) of the soak", re.M)
+
+
+def feed_body(count: int) -> bytes:
+    start = datetime(2021, 12, 1, 9, 0, tzinfo=UTC)
+    items = "".join(
+        f"<item><guid>soak-{n}</guid><title>Statement {n} of the soak</title>"
+        f"<link>https://embassy.example/soak/{n}</link>"
+        f"<pubDate>{format_datetime(start + timedelta(minutes=n), usegmt=True)}</pubDate>"
+        f"<description>Lead of statement {n}.</description></item>"
+        for n in range(count, 0, -1)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Soak feed</title>{items}</channel></rss>"
+    ).encode()
+
+
+async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
+    tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer, soak: bool
+) -> None:
+    chats = 500 if soak else 40
+    kills = 10
+    backlog = 2
+    rng = random.Random(SEED)
+    api = fake_bot_api.emulator
+    api.add_user(ADMIN, "Admin")
+    users = [FIRST_USER + i for i in range(chats)]
+    for user in users:
+        api.add_user(user, f"Reader{user}")
+
+    feed_server.set("/soak.xml", feed_body(backlog))
+    bot = BotProcess(tmp_path, fake_bot_api, admin=ADMIN)
+    await bot.start()
+
+    async def command(chat: int, text: str) -> None:
+        before = len(api.messages(chat))
+        api.send_text(chat, chat, text)
+        await api.wait_for_messages(chat, before + 1, timeout=20)
+
+    await command(ADMIN, f"/addfeed {feed_server.url('/soak.xml')}")
+    assert "Added feed 1" in (api.messages(ADMIN)[-1].plain_text or "")
+    for user in users:
+        api.send_text(user, user, "/subscribe all")
+    await api.wait_for(lambda: all(len(api.messages(u)) >= 1 for u in users), timeout=60)
+
+    def pushes() -> int:
+        return sum(len(TITLE.findall(m.plain_text or "")) for u in users for m in api.messages(u))
+
+    published = backlog
+    expected = 0
+    for _ in range(kills):
+        # Publish one or two statements, ask for a poll, and kill the bot at a
+        # random point of the broadcast that follows.
+        published += rng.choice((1, 2))
+        feed_server.set("/soak.xml", feed_body(published))
+        expected = (published - backlog) * chats
+        done_before = pushes()
+        api.send_text(ADMIN, ADMIN, "/pollnow")
+        target = done_before + rng.randint(0, max(0, expected - done_before))
+        await api.wait_for(lambda t=target: pushes() >= t, timeout=60)
+        bot.kill()
+        await bot.start()
+
+    # Let the last restart finish the broadcast (and any poll it still owes).
+    api.send_text(ADMIN, ADMIN, "/pollnow")
+    titles = [str(n) for n in range(backlog + 1, published + 1)]
+
+    def complete() -> bool:
+        for user in users:
+            got = {n for m in api.messages(user) for n in TITLE.findall(m.plain_text or "")}
+            if not got.issuperset(titles):
+                return False
+        return True
+
+    try:
+        await api.wait_for(complete, timeout=120)
+    except TimeoutError:
+        raise AssertionError(f"only {pushes()} of {expected} pushes arrived\n{bot.log()}") from None
+    await asyncio.sleep(0)  # let the fake record the last answers
+    status = await bot.stop()
+    assert status == 0, bot.log()
+
+    lost: list[tuple[int, str]] = []
+    extra = 0
+    for user in users:
+        seen = Counter(n for m in api.messages(user) for n in TITLE.findall(m.plain_text or ""))
+        lost += [(user, t) for t in titles if seen[t] == 0]
+        extra += sum(c - 1 for c in seen.values() if c > 1)
+        assert set(seen) <= set(titles), "an old (backlog) statement was pushed"
+
+    with sqlite3.connect(bot.database) as db:
+        flagged = db.execute("SELECT COUNT(*) FROM outbox WHERE possible_duplicate = 1").fetchone()[
+            0
+        ]
+        pending = db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+
+    print(
+        f"soak: chats={chats} kills={kills} statements={published - backlog} "
+        f"deliveries={pushes()} lost={len(lost)} duplicates={extra} flagged={flagged}"
+    )
+    assert lost == []
+    assert pending == 0
+    assert extra <= flagged, "a duplicate the bot did not count"
+    assert flagged <= kills, "more possible duplicates than kills"
