@@ -23,6 +23,7 @@ from telegram.request import BaseRequest
 
 from bot import admin, chat_settings, commands
 from bot.alerts import Alerts
+from bot.health import HEARTBEAT_EVERY, beat, heartbeat_path
 from bot.logs import add_secrets
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
@@ -94,6 +95,7 @@ def build_application(settings: Settings, overrides: Overrides | None = None) ->
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)
         .post_init(lambda app: _post_init(app, settings, opts))
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
     )
@@ -187,11 +189,22 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         # The first daily tick runs at once: a bot that was down at a chat's time
         # sends that day's message when it starts.
         app.job_queue.run_repeating(daily_job, interval=DAILY_TICK, first=0.5, name="daily")
+        app.job_queue.run_repeating(
+            heartbeat_job, interval=HEARTBEAT_EVERY, first=1.0, name="heartbeat"
+        )
     log.info(
         "Communique started: %d feed(s), database %s",
         len(await store.list_feeds()),
         settings.database_path,
     )
+
+
+async def _post_stop(app: App) -> None:
+    # Before shutdown closes the bot's HTTP client: the message in flight is finished
+    # on a working connection, and whatever is pending stays pending.
+    svc = app.bot_data.get(SERVICES_KEY)
+    if isinstance(svc, Services):
+        await svc.deliverer.stop()
 
 
 async def _post_shutdown(app: App) -> None:
@@ -231,6 +244,14 @@ async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await alerts.flush()
 
 
+async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services_of(context.application)
+    try:
+        await beat(svc.store, heartbeat_path(svc.settings.database_path))
+    except OSError as exc:
+        log.warning("could not write the heartbeat file: %s", exc)
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """One place for unexpected errors: logged with the traceback, admins told."""
     log.error("unhandled error while handling an update", exc_info=context.error)
@@ -265,6 +286,8 @@ async def stop_application(app: App) -> None:
         await app.updater.stop()
     if app.running:
         await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)

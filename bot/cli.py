@@ -1,5 +1,6 @@
 """The `communique` command line: run, console, poll --once, import-opml, export-opml,
-backup. Settings are read and checked once here; a bad one exits with status 2."""
+backup, doctor, healthcheck. Settings are read and checked once here; a bad one exits
+with status 2."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.logs import setup_logging
+from bot.logs import add_secrets, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.errors import FeedExistsError, StorageError
 from storage.lock import InstanceLock
@@ -38,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path)
     sub.add_parser("doctor", help="check settings, database, token and feeds")
+    sub.add_parser(
+        "healthcheck", help="exit 0 if the running bot's heartbeat is fresh (container checks)"
+    )
     return parser
 
 
@@ -49,7 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"communique: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, [settings.token])
+    level = settings.log_level
+    if command == "console" or (command == "run" and not settings.token):
+        # In a terminal chat, start-up and shutdown INFO lines are noise between the
+        # replies; warnings still show, and LOG_LEVEL=DEBUG shows everything.
+        level = "DEBUG" if level == "DEBUG" else "WARNING"
+    setup_logging(level, [settings.token])
     try:
         if command in ("run", "console"):
             # Held until the process exits: one bot per database.
@@ -73,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.doctor import run_doctor
 
             return asyncio.run(run_doctor(settings))
+        if command == "healthcheck":
+            return healthcheck(settings)
     except StorageError as exc:
         print(f"communique: {exc}", file=sys.stderr)
         return 1
@@ -97,19 +110,37 @@ def run(settings: Settings) -> int:
     # Fail early, with the usual message, if the database cannot be used.
     asyncio.run(_check_database(settings))
     app = build_application(settings)
+    # run_polling and run_webhook stop cleanly on SIGTERM and SIGINT (PTB's default stop
+    # signals): the updater stops, post_stop lets delivery finish the message in flight,
+    # post_shutdown closes the database; then this returns and the exit status is 0.
     if settings.webhook_url:
-        path = settings.webhook_url.split("://", 1)[-1].partition("/")[2]
+        secret = settings.webhook_secret
+        if secret is None:
+            # Telegram is told the secret at every start (setWebhook), so a fresh random
+            # one works as well as a configured one: the secret is always checked.
+            secret = secrets.token_urlsafe(32)
+            add_secrets([secret])
+            log.info("WEBHOOK_SECRET is not set: using a random secret for this run")
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
-            url_path=path,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
             webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
+            secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+def healthcheck(settings: Settings) -> int:
+    """A check light enough to run every few seconds: the heartbeat file's age only."""
+    from bot.health import check_health
+
+    health = check_health(settings.database_path)
+    print(f"{'ok' if health.ok else 'unhealthy'}: {health.detail}")
+    return 0 if health.ok else 1
 
 
 def console(settings: Settings) -> int:

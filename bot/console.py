@@ -9,9 +9,12 @@ with their URL, buttons as numbered choices picked by typing the number.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import logging
+import signal
 import sys
+import threading
+from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from importlib import resources
@@ -19,17 +22,16 @@ from typing import TextIO
 
 from telegram import Update
 
-from bot.app import Overrides, build_application, start_application, stop_application
+from bot.app import App, Overrides, build_application, start_application, stop_application
 from bot.emulator import BotApiEmulator, EmulatorRequest, SentMessage
 from bot.services import Services, services_of
 from bot.settings import Settings
 from jobs.parse import parse_feed
 from storage.store import Store
 
-log = logging.getLogger(__name__)
-
 CONSOLE_TOKEN = "1000000001:console-mode-has-no-real-token-xx"
 CONSOLE_USER = 1000000002
+CONSOLE_NAME = "You"
 SAMPLE_FEED_URL = "https://www.rusemb.org.uk/rss"
 SEED_COUNTERS = [
     (
@@ -45,8 +47,14 @@ SEED_COUNTERS = [
         "no credible information or response from the British authorities",
     ),
 ]
+# How long leaving waits for queued messages (pushes, the daily message) to show.
+DRAIN_SECONDS = 10.0
 
-BOLD, RESET = "\033[1m", "\033[0m"
+BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+class ConsoleRefused(Exception):
+    """Console mode must not run on this database; the message says why and what to do."""
 
 
 class _TerminalHTML(HTMLParser):
@@ -79,7 +87,16 @@ class _TerminalHTML(HTMLParser):
         return "".join(self._out)
 
 
-def to_terminal(message: SentMessage, *, ansi: bool) -> str:
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button that can be pressed by typing its number."""
+
+    message_id: int
+    data: str
+
+
+def to_terminal(message: SentMessage, *, ansi: bool) -> tuple[str, list[Choice]]:
+    """A bot message as terminal text, and the buttons the person can press."""
     if message.parse_mode == "HTML" and message.text is not None:
         parser = _TerminalHTML(ansi)
         parser.feed(message.text)
@@ -89,17 +106,54 @@ def to_terminal(message: SentMessage, *, ansi: bool) -> str:
         body = message.text or message.caption or ""
     if message.document is not None:
         body += f"\n[file: {message.document.file_name}]"
-    buttons = message.buttons
-    if buttons:
-        body += "\n" + "  ".join(f"[{i}] {b.get('text', '')}" for i, b in enumerate(buttons, 1))
-    return body
+    choices: list[Choice] = []
+    labels: list[str] = []
+    for button in message.buttons:
+        label = str(button.get("text", ""))
+        if "callback_data" in button:
+            choices.append(Choice(message.message_id, str(button["callback_data"])))
+            labels.append(f"[{len(choices)}] {label}")
+        elif "url" in button:
+            labels.append(f"{label} <{button['url']}>")
+    if labels:
+        body += "\n" + "  ".join(labels)
+    return body, choices
 
 
-async def seed_first_start(store: Store, chat_id: int) -> None:
-    """A new database gets the bundled sample feed, the seed's counters and the
-    console chat subscribed, so a newcomer sees the whole bot at once."""
-    if await store.list_feeds() or await store.list_counters():
-        return
+async def prepare_database(settings: Settings, chat_id: int) -> bool:
+    """Check the database is the console's own and seed it on first start.
+
+    Returns True when it was seeded. Raises ConsoleRefused for a real bot's database:
+    console mode would "deliver" its queued messages to the terminal and mark them
+    sent, so real subscribers would never get them.
+    """
+    store = await Store.open(
+        settings.database_path,
+        default_timezone=settings.timezone,
+        default_daily_time=settings.daily_time,
+    )
+    try:
+        stats = await store.stats()
+        chats = stats.chats_active + sum(stats.chats_inactive.values())
+        own = await store.find_chat(chat_id)
+        others = chats - (1 if own is not None else 0)
+        if others:
+            raise ConsoleRefused(
+                f"{settings.database_path} belongs to a real bot ({others} chat(s)): console "
+                "mode would take its queued messages. Set DATABASE_PATH to another file "
+                "(e.g. DATABASE_PATH=./data/console.sqlite3) or set TELEGRAM_BOT_TOKEN."
+            )
+        if own is not None or await store.list_feeds() or await store.list_counters():
+            return False  # a later start keeps what is there
+        await seed(store, chat_id)
+        return True
+    finally:
+        await store.close()
+
+
+async def seed(store: Store, chat_id: int) -> None:
+    """The bundled sample feed, the seed's counters and the console chat subscribed,
+    so a newcomer sees the whole bot at once."""
     sample = resources.files("bot").joinpath("data/seed_feed.xml").read_bytes()
     parsed = parse_feed(
         sample, url=SAMPLE_FEED_URL, headers={"content-type": "application/rss+xml"}
@@ -115,47 +169,103 @@ async def seed_first_start(store: Store, chat_id: int) -> None:
         next_poll_at=store.now(),
         push=False,
     )
-    # Offline: the sample is not fetched again until an admin resumes it.
+    # Offline: the sample is not fetched until an admin resumes it (/resumefeed 1).
     await store.set_feed_paused(feed.id, True)
     for start, zone, template in SEED_COUNTERS:
         await store.add_counter(start, zone, template)
-    await store.upsert_chat(chat_id, "private", "You")
+    await store.upsert_chat(chat_id, "private", CONSOLE_NAME)
     await store.subscribe(chat_id, [feed.id])
 
 
 class Console:
+    """What the person sees: every bot message in the console chat, once, in order."""
+
     def __init__(self, emulator: BotApiEmulator, out: TextIO, *, ansi: bool) -> None:
         self.emulator = emulator
         self.out = out
         self.ansi = ansi
         self._shown: dict[int, str] = {}
-        self.last_buttons: SentMessage | None = None
+        self.choices: list[Choice] = []
 
-    def show_new(self) -> None:
-        """Print every message (or edit) in the console chat not printed yet."""
+    def show_new(self) -> int:
+        """Print every message (or edit) not printed yet; returns how many."""
+        printed = 0
         for message in self.emulator.messages(CONSOLE_USER):
-            rendered = to_terminal(message, ansi=self.ansi)
+            rendered, choices = to_terminal(message, ansi=self.ansi)
             if self._shown.get(message.message_id) == rendered:
                 continue
             edited = message.message_id in self._shown
             self._shown[message.message_id] = rendered
-            prefix = "bot (edited)" if edited else "bot"
-            print(f"{prefix}> {rendered.replace(chr(10), chr(10) + '     ')}\n", file=self.out)
-            if message.buttons:
-                self.last_buttons = message
+            prefix = "bot (edited)> " if edited else "bot> "
+            self.out.write(prefix + rendered.replace("\n", "\n" + " " * 5) + "\n\n")
+            printed += 1
+            if choices:
+                self.choices = choices
+        self.out.flush()
+        return printed
+
+    def note(self, text: str) -> None:
+        """A line from the console itself, not from the bot."""
+        self.out.write((f"{DIM}({text}){RESET}" if self.ansi else f"({text})") + "\n\n")
         self.out.flush()
 
     def translate(self, line: str) -> tuple[str, str] | None:
-        """A typed line → ('text', …) or ('button', callback_data); None to ignore."""
+        """A typed line → ('text', …) or ('button', number); None to ignore."""
         line = line.strip()
         if not line:
             return None
-        if line.isdigit() and self.last_buttons is not None:
-            buttons = self.last_buttons.buttons
-            index = int(line) - 1
-            if 0 <= index < len(buttons) and "callback_data" in buttons[index]:
-                return ("button", str(buttons[index]["callback_data"]))
+        if line.isdigit() and self.choices:
+            return ("button", line)
         return ("text", line)
+
+    def choice(self, number: str) -> Choice | None:
+        index = int(number) - 1
+        return self.choices[index] if 0 <= index < len(self.choices) else None
+
+    def signature(self) -> int:
+        """Changes whenever a message is added or edited."""
+        return sum(1 + len(m.edits) for m in self.emulator.messages(CONSOLE_USER))
+
+
+def _banner(settings: Settings, seeded: bool, ansi: bool) -> str:
+    title = "Communique console"
+    if ansi:
+        title = f"{BOLD}{title}{RESET}"
+    lines = [
+        f"{title}: the real bot, offline; nothing leaves this computer.",
+        f"Database: {settings.database_path}. You are an admin here.",
+    ]
+    if seeded:
+        lines.append(
+            "First start: loaded the sample feed's statements (paused, as there is no "
+            "network) and the seed's two counters, and subscribed you."
+        )
+    lines += [
+        "Try /latest, /search Salisbury, /counters, /feeds, /stats; /help lists everything.",
+        "Type a number to press a button. Ctrl-D (end of input) leaves.",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _start_reader(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Lines from stdin on a queue; None at end of input.
+
+    A daemon thread rather than the loop's executor: a blocked read must never keep
+    the process from exiting (Ctrl-C, SIGTERM).
+    """
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        # RuntimeError: the loop closed (the console is leaving); OSError, ValueError:
+        # stdin closed under us. Either way the reading is over.
+        with contextlib.suppress(RuntimeError, OSError, ValueError):
+            for line in iter(stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return lines
 
 
 async def run_console(
@@ -164,8 +274,15 @@ async def run_console(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     ansi = stdout.isatty()
+    interactive = stdin.isatty()
+    try:
+        seeded = await prepare_database(settings, CONSOLE_USER)
+    except ConsoleRefused as exc:
+        print(f"communique console: {exc}", file=sys.stderr)
+        return 2
+
     emulator = BotApiEmulator(CONSOLE_TOKEN, username="CommuniqueBot")
-    emulator.add_user(CONSOLE_USER, "You")
+    emulator.add_user(CONSOLE_USER, CONSOLE_NAME)
     console_settings = dataclasses.replace(
         settings,
         token=CONSOLE_TOKEN,
@@ -176,54 +293,70 @@ async def run_console(
         console_settings,
         Overrides(request=EmulatorRequest(emulator), get_updates_request=EmulatorRequest(emulator)),
     )
+    console = Console(emulator, stdout, ansi=ansi)
+    loop = asyncio.get_running_loop()
     await start_application(app)
     svc: Services = services_of(app)
-    await seed_first_start(svc.store, CONSOLE_USER)
-    await svc.store.upsert_chat(CONSOLE_USER, "private", "You")
-    console = Console(emulator, stdout, ansi=ansi)
-    if stdin.isatty():
-        print(
-            "Communique console: type commands as in Telegram (/help lists them), a number to "
-            "press a button, Ctrl-D to leave.\n",
-            file=stdout,
-        )
-    watcher = asyncio.create_task(_watch(console))
-    loop = asyncio.get_running_loop()
+    watcher: asyncio.Task[None] | None = None
+    lines = _start_reader(stdin, loop)
+    # SIGTERM leaves as end of input does: queued messages shown, database closed.
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, lines.put_nowait, None)
     try:
-        while True:
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
-            action = console.translate(line)
-            if action is None:
-                continue
-            kind, value = action
-            if kind == "button" and console.last_buttons is not None:
-                raw = emulator.press_button(
-                    CONSOLE_USER, CONSOLE_USER, console.last_buttons.message_id, value
-                )
-            else:
-                raw = emulator.send_text(CONSOLE_USER, CONSOLE_USER, value)
-            await app.process_update(Update.de_json(raw, app.bot))
-            console.show_new()
+        if interactive:
+            stdout.write(_banner(settings, seeded, ansi))
+        # Today's daily message, if its time has passed, comes first and always in the
+        # same place, as a bot that starts late sends it (the job would, 0.5 s later).
+        if app.job_queue is not None:
+            for job in app.job_queue.get_jobs_by_name("daily"):
+                await job.run(app)
+        await svc.deliverer.wait_idle(DRAIN_SECONDS)
+        console.show_new()
+        watcher = asyncio.create_task(_watch(console))
+        while (line := await lines.get()) is not None:
+            await _handle_line(app, console, line, interactive=interactive)
         # End of input: let queued pushes go out before leaving.
-        await svc.deliverer.wait_idle(10.0)
+        await svc.deliverer.wait_idle(DRAIN_SECONDS)
         console.show_new()
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGTERM)
         await stop_application(app)
         emulator.close()
     return 0
 
 
+async def _handle_line(app: App, console: Console, line: str, *, interactive: bool) -> None:
+    action = console.translate(line)
+    if action is None:
+        return
+    kind, value = action
+    emulator = console.emulator
+    if kind == "button":
+        choice = console.choice(value)
+        if choice is None:
+            console.note(
+                f"there is no button {value}; the last message has 1-{len(console.choices)}"
+            )
+            return
+        raw = emulator.press_button(CONSOLE_USER, CONSOLE_USER, choice.message_id, choice.data)
+    else:
+        raw = emulator.send_text(CONSOLE_USER, CONSOLE_USER, value)
+    await app.process_update(Update.de_json(raw, app.bot))
+    if not console.show_new() and interactive and not value.startswith("/"):
+        console.note("the bot answers commands such as /latest; /help lists them")
+
+
 async def _watch(console: Console) -> None:
     """Pushes and the daily message appear when they happen."""
-    emulator = console.emulator
     while True:
-        seen = len(emulator.messages(CONSOLE_USER))
+        before = console.signature()
 
-        def grew(before: int = seen) -> bool:
-            return len(emulator.messages(CONSOLE_USER)) != before
+        def changed(before: int = before) -> bool:
+            return console.signature() != before
 
-        await emulator.wait_for(grew, timeout=3600)
+        with contextlib.suppress(TimeoutError):
+            await console.emulator.wait_for(changed, timeout=3600)
         console.show_new()

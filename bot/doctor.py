@@ -1,93 +1,188 @@
 """`communique doctor`: checks settings, database, token and feeds, and says plainly
-what is wrong. Exit status 0 when everything is fine, 1 otherwise. Changes nothing."""
+what is wrong. Exit status 0 when everything is fine, 1 otherwise.
+
+It changes nothing: the database is only read (and not created when missing), and
+each feed gets one conditional request whose answer is not stored.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
+from bot.health import check_health
 from bot.logs import redact
 from bot.settings import Settings
 from jobs.fetch import FetchError, fetch_feed, make_client
 from storage.errors import StorageError
+from storage.models import Feed
 from storage.schema import LATEST_VERSION
 from storage.store import Store
 
+FEED_CONCURRENCY = 8  # feeds checked at once; each still gets a single request
+
+
+@dataclass
+class Report:
+    out: TextIO
+    problems: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def line(self, status: str, what: str, detail: str) -> None:
+        """status: 'ok', 'info', 'warn' (worth knowing, not wrong) or 'FAIL' (counted)."""
+        if status == "FAIL":
+            self.problems += 1
+        print(f"[{status}]".ljust(7) + f"{what}: {redact(detail)}", file=self.out)
+
 
 async def run_doctor(settings: Settings, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    problems = 0
-
-    def report(ok: bool, what: str, detail: str) -> None:
-        nonlocal problems
-        if not ok:
-            problems += 1
-        print(f"[{'ok' if ok else 'FAIL'}] {what}: {redact(detail)}", file=out)
-
-    report(True, "settings", "every variable is valid")
-
-    store: Store | None = None
-    if not settings.database_path.exists():
-        report(False, "database", f"{settings.database_path} does not exist yet (run the bot once)")
-    else:
-        try:
-            store = await Store.open(settings.database_path, migrate=False)
-            version = await store.schema_version()
-            integrity = await store.integrity_check()
-            report(
-                version == LATEST_VERSION,
-                "database schema",
-                f"version {version} (this Communique: {LATEST_VERSION})"
-                + ("" if version == LATEST_VERSION else "; the bot migrates it at start"),
-            )
-            report(integrity == "ok", "database integrity", integrity)
-        except StorageError as exc:
-            report(False, "database", str(exc))
-
-    if settings.token:
-        bot = Bot(settings.token, base_url=settings.api_base_url)
-        try:
-            async with bot:
-                me = await bot.get_me()
-            report(True, "token", f"works for @{me.username}")
-        except TelegramError as exc:
-            report(False, "token", f"Telegram refused it: {exc}")
-        except Exception as exc:
-            report(False, "token", f"could not reach the Bot API: {exc}")
-    else:
-        report(True, "token", "not set: the bot runs in console mode")
-
-    if store is not None:
-        try:
-            feeds = await store.list_feeds()
-            client = make_client(allow_private=settings.allow_private_feeds)
-            try:
-                for feed in feeds:
-                    if feed.paused:
-                        report(True, f"feed {feed.id}", f"{feed.url} is paused")
-                        continue
-                    try:
-                        result = await fetch_feed(
-                            client,
-                            feed.url,
-                            etag=feed.etag,
-                            last_modified=feed.last_modified,
-                            previous_hash=feed.content_hash,
-                            allow_private=settings.allow_private_feeds,
-                            now=datetime.now(UTC),
-                        )
-                        state = "unchanged" if result.not_modified else "has a new version"
-                        report(True, f"feed {feed.id}", f"{feed.url} answers ({state})")
-                    except FetchError as exc:
-                        report(False, f"feed {feed.id}", f"{feed.url}: {exc}")
-            finally:
-                await client.aclose()
-        finally:
+    report = Report(out or sys.stdout)
+    print("Communique doctor", file=report.out)
+    _check_settings(settings, report)
+    store = await _check_database(settings, report)
+    try:
+        await _check_token(settings, report)
+        if store is not None:
+            await _check_feeds(settings, store, report)
+    finally:
+        if store is not None:
             await store.close()
+    health = check_health(settings.database_path)
+    report.line("info", "bot", f"running, {health.detail}" if health.ok else health.detail)
+    print(
+        "everything looks fine" if not report.problems else f"{report.problems} problem(s) found",
+        file=report.out,
+    )
+    return 0 if not report.problems else 1
 
-    print("everything looks fine" if not problems else f"{problems} problem(s) found", file=out)
-    return 0 if not problems else 1
+
+def _check_settings(settings: Settings, report: Report) -> None:
+    mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "polling"
+    if not settings.token:
+        mode = "console mode (TELEGRAM_BOT_TOKEN is not set)"
+    report.line(
+        "ok",
+        "settings",
+        f"{mode}; database {settings.database_path}; {len(settings.admin_ids)} admin(s); "
+        f"daily at {settings.daily_time:%H:%M} {settings.timezone}",
+    )
+    if settings.token and not settings.admin_ids:
+        report.line("warn", "settings", "ADMIN_IDS is empty: nobody can add feeds")
+    if settings.webhook_url and not settings.webhook_secret:
+        report.line("warn", "settings", "WEBHOOK_SECRET is not set: a random one is used per run")
+
+
+async def _check_database(settings: Settings, report: Report) -> Store | None:
+    path = settings.database_path
+    folder = path.parent
+    if not folder.is_dir():
+        report.line("FAIL", "database", f"the folder {folder} does not exist")
+        return None
+    if not os.access(folder, os.W_OK):
+        report.line(
+            "FAIL",
+            "database",
+            f"the folder {folder} is not writable by this user (uid {os.getuid()}); "
+            "the bot needs it for the database, its journal and its lock",
+        )
+    if not path.exists():
+        report.line("FAIL", "database", f"{path} does not exist yet (run the bot once)")
+        return None
+    try:
+        store = await Store.open(path, migrate=False)
+    except StorageError as exc:
+        report.line("FAIL", "database", str(exc))
+        return None
+    try:
+        version = await store.schema_version()
+        integrity = await store.integrity_check()
+        stats = await store.stats()
+    except StorageError as exc:
+        await store.close()
+        report.line("FAIL", "database", str(exc))
+        return None
+    if version < LATEST_VERSION:
+        report.line(
+            "ok",
+            "database schema",
+            f"version {version}; this Communique migrates it to {LATEST_VERSION} at start",
+        )
+    else:
+        report.line("ok", "database schema", f"version {version}")
+    report.line(
+        "ok" if integrity == "ok" else "FAIL",
+        "database integrity",
+        integrity if integrity == "ok" else f"{integrity} (restore a backup)",
+    )
+    report.line(
+        "ok",
+        "database contents",
+        f"{stats.feeds} feed(s), {stats.items} statement(s), {stats.chats_active} active "
+        f"chat(s), {stats.pending} message(s) waiting",
+    )
+    return store
+
+
+async def _check_token(settings: Settings, report: Report) -> None:
+    if not settings.token:
+        report.line("ok", "token", "not set: `communique run` starts console mode")
+        return
+    try:
+        async with Bot(settings.token, base_url=settings.api_base_url) as bot:
+            me = await bot.get_me()
+    except InvalidToken:
+        report.line(
+            "FAIL",
+            "token",
+            "Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped; ask @BotFather)",
+        )
+        return
+    except NetworkError as exc:
+        report.line(
+            "FAIL", "token", f"could not reach the Bot API at {settings.api_base_url}: {exc}"
+        )
+        return
+    except TelegramError as exc:
+        report.line("FAIL", "token", f"the Bot API answered with an error: {exc}")
+        return
+    report.line("ok", "token", f"works for @{me.username}")
+
+
+async def _check_feeds(settings: Settings, store: Store, report: Report) -> None:
+    feeds = await store.list_feeds()
+    client = make_client(allow_private=settings.allow_private_feeds)
+    limit = asyncio.Semaphore(FEED_CONCURRENCY)
+
+    async def check(feed: Feed) -> tuple[str, str]:
+        if feed.paused:
+            return "ok", "paused (not checked)"
+        async with limit:
+            try:
+                result = await fetch_feed(
+                    client,
+                    feed.url,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    previous_hash=feed.content_hash,
+                    allow_private=settings.allow_private_feeds,
+                    now=datetime.now(UTC),
+                )
+            except FetchError as exc:
+                return "FAIL", str(exc)
+        return "ok", "answers (" + ("unchanged" if result.not_modified else "changed") + ")"
+
+    try:
+        results = await asyncio.gather(*(check(feed) for feed in feeds))
+    finally:
+        await client.aclose()
+    for feed, (status, detail) in zip(feeds, results, strict=True):
+        report.line(status, f"feed {feed.id}", f"{feed.url}: {detail}")
+    if not feeds:
+        report.line("warn", "feeds", "none yet: an admin adds one with /addfeed URL")

@@ -761,6 +761,24 @@ class BotApiEmulator:
         self._changed()
         return full
 
+    # ------------------------------------------------------------------ webhook delivery
+
+    def take_webhook_updates(self) -> list[JSON]:
+        """The queued updates Telegram would now POST to the webhook, taken off the queue.
+
+        The emulator does no HTTP itself: ``tests.fake_bot_api.post_webhook_updates``
+        POSTs them to ``webhook_url`` with ``webhook_secret``, as Telegram does.
+        """
+        allowed = (
+            frozenset(self.webhook_allowed_updates)
+            if self.webhook_allowed_updates
+            else _DEFAULT_ALLOWED
+        )
+        taken = [u for u in self._updates if self._update_type(u) in allowed]
+        self._updates.clear()
+        self._changed()
+        return taken
+
     # ------------------------------------------------------------------ faults and limits
 
     def inject(

@@ -38,6 +38,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import BodyPartReader, web
 
@@ -311,6 +312,46 @@ def _control_routes(emulator: BotApiEmulator) -> list[web.RouteDef]:
         web.get("/_control/messages", messages),
         web.get("/_control/counts", counts),
         web.post("/_control/reset", reset),
+    ]
+
+
+# --------------------------------------------------------------------------- webhook sender
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+async def post_update(
+    url: str, update: dict[str, Any], *, secret: str | None, timeout: float = 10.0
+) -> int:
+    """POST one update to a webhook as Telegram does; the HTTP status it answered.
+
+    Connection refusals are retried until ``timeout``: a bot calls setWebhook
+    before its server listens, as PTB does.
+    """
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        while True:
+            try:
+                response = await client.post(url, json=update, headers=headers)
+                return response.status_code
+            except httpx.ConnectError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)  # the bot's server is starting
+
+
+async def post_webhook_updates(emulator: BotApiEmulator, *, timeout: float = 10.0) -> list[int]:
+    """Deliver every queued update to the registered webhook, with the registered
+    secret; returns the statuses. Raises if no webhook is set."""
+    if not emulator.webhook_url:
+        raise RuntimeError("no webhook is set (setWebhook was not called)")
+    return [
+        await post_update(
+            emulator.webhook_url, update, secret=emulator.webhook_secret, timeout=timeout
+        )
+        for update in emulator.take_webhook_updates()
     ]
 
 

@@ -1,0 +1,77 @@
+"""The command line's operational paths: `run` without a token is console mode, and
+`healthcheck` reads the heartbeat the running bot writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.health import STALE_AFTER, check_health, heartbeat_path
+from bot.settings import SPECS
+from tests.harness import Rig
+
+
+def communique(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SPECS}
+    clean.update(DATABASE_PATH=str(tmp_path / "data" / "communique.sqlite3"), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+        timeout=60,
+    )
+
+
+def test_run_without_a_token_is_console_mode(tmp_path: Path) -> None:
+    done = communique(tmp_path, "run", stdin="/counters\n")
+
+    assert done.returncode == 0, done.stderr
+    assert "TELEGRAM_BOT_TOKEN is not set: starting console mode" in done.stderr
+    assert " INFO " not in done.stderr
+    assert "Moscow: " in done.stdout and "London: " in done.stdout
+
+
+def test_console_logs_everything_with_log_level_debug(tmp_path: Path) -> None:
+    done = communique(tmp_path, "console", LOG_LEVEL="DEBUG")
+
+    assert done.returncode == 0, done.stderr
+    assert "INFO bot.app: Communique started" in done.stderr
+
+
+def test_healthcheck_command(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "communique.sqlite3"
+
+    missing = communique(tmp_path, "healthcheck")
+    database.parent.mkdir()
+    database.touch()
+    not_running = communique(tmp_path, "healthcheck")
+    heartbeat_path(database).write_text("1 0\n")
+    fresh = communique(tmp_path, "healthcheck")
+    old = time.time() - STALE_AFTER - 60
+    os.utime(heartbeat_path(database), (old, old))
+    stale = communique(tmp_path, "healthcheck")
+
+    assert (missing.returncode, not_running.returncode, fresh.returncode) == (1, 1, 0)
+    assert "does not exist" in missing.stdout
+    assert not_running.stdout.startswith("unhealthy: no heartbeat at ")
+    assert fresh.stdout.startswith("ok: heartbeat ")
+    assert stale.returncode == 1
+    assert "the bot is stuck or stopped" in stale.stdout
+
+
+async def test_the_running_bot_beats(rig: Rig) -> None:
+    database = rig.settings.database_path
+    assert not check_health(database).ok
+
+    await rig.run_job("heartbeat")
+
+    assert check_health(database).ok
+    assert not check_health(database, now=time.time() + STALE_AFTER + 1).ok

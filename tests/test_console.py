@@ -1,0 +1,212 @@
+"""`communique console` as a person uses it: a subprocess fed through a pipe.
+
+The replies are checked as the terminal shows them: /counters against the daily
+message rendered for the same minutes (bot.daily), /latest and /search against the
+bundled sample feed. A second start keeps the data; a real bot's database is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.console import CONSOLE_USER, SEED_COUNTERS, to_terminal
+from bot.daily import render_daily_message
+from bot.emulator import SentMessage
+from bot.htmltext import html_to_plain
+from bot.settings import SPECS
+from storage.models import Counter
+from storage.store import Store
+
+CLOCKS = ("Europe/Moscow", "Europe/London")
+
+
+def console_env(database: Path) -> dict[str, str]:
+    """The test process's environment without any Communique setting, plus ours."""
+    env = {k: v for k, v in os.environ.items() if k not in SPECS}
+    env.update(
+        DATABASE_PATH=str(database),
+        # Due at midnight: today's daily message is always due on the first start.
+        DAILY_TIME="00:00",
+        TIMEZONE="Europe/London",
+        CLOCKS=",".join(CLOCKS),
+    )
+    return env
+
+
+def run_console(tmp_path: Path, typed: str) -> tuple[subprocess.CompletedProcess[str], datetime]:
+    """Run the console with `typed` on stdin; also returns when it started."""
+    started = datetime.now(UTC)
+    # cwd=tmp_path: a developer's .env in the repository must not leak in.
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=console_env(tmp_path / "data" / "console.sqlite3"),
+        timeout=60,
+    )
+    return done, started
+
+
+def blocks(stdout: str) -> list[str]:
+    """Each message the console printed, without its prefix and indentation."""
+    out = []
+    for chunk in stdout.split("bot")[1:]:
+        head, _, body = chunk.partition("> ")
+        assert head in ("", " (edited)"), chunk
+        lines = body.rstrip("\n").split("\n")
+        text = "\n".join([lines[0], *(line.removeprefix(" " * 5) for line in lines[1:])])
+        out.append(("(edited) " if head else "") + text.rstrip())
+    return out
+
+
+def daily_texts(since: datetime) -> set[str]:
+    """The daily message as the terminal shows it, for every minute since `since`."""
+    counters = [
+        Counter(id=i, start_date=start, timezone=zone, template=template, position=i)
+        for i, (start, zone, template) in enumerate(SEED_COUNTERS, 1)
+    ]
+    texts = set()
+    moment = since.replace(second=0, microsecond=0)
+    while moment <= datetime.now(UTC):
+        texts.add(html_to_plain(render_daily_message(counters, moment, CLOCKS)).rstrip())
+        moment += timedelta(minutes=1)
+    return texts
+
+
+def check_counters(text: str, started: datetime) -> None:
+    lines = text.split("\n")
+    today = datetime.now(ZoneInfo("Europe/Moscow"))
+    assert str(today.year) in lines[0]
+    assert lines[1].startswith("Moscow: ") and lines[2].startswith("London: ")
+    assert lines[4].endswith(
+        "days have passed since the Salisbury incident - no credible "
+        "information or response from the British authorities"
+    )
+    # The exact text, numbers of days and clocks included, for the minute it ran.
+    assert text in daily_texts(started)
+
+
+async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path) -> None:
+    done, started = run_console(tmp_path, "/counters\n/latest\n/search Salisbury\n")
+
+    assert done.returncode == 0, done.stderr
+    shown = blocks(done.stdout)
+    # First start: today's daily message (due since midnight), then the three replies.
+    assert len(shown) == 4, done.stdout
+    daily, counters, latest, search = shown
+    check_counters(daily, started)
+    check_counters(counters, started)
+    salisbury_days = (datetime.now(ZoneInfo("Europe/Moscow")).date() - SEED_COUNTERS[0][0]).days
+    assert f"{salisbury_days} days have passed since the Salisbury incident" in counters
+
+    assert latest.startswith("Latest statements")
+    for title, url in [
+        ("Foreign Minister Sergey Lavrov’s remarks at the 29th Assembly", "fnapr/7102"),
+        ("Foreign Ministry statement on the planned US “summit for democracy”", "fnapr/7101"),
+        ("Embassy comment on the Home Office announcing a public inquiry", "fnapr/7099"),
+    ]:
+        assert title in latest
+        assert f"<https://www.rusemb.org.uk/{url}>" in latest
+    assert latest.index("7102") < latest.index("7101") < latest.index("7099")
+    assert latest.count("<https://") == 5
+    assert latest.endswith("[1] ◀ Older")
+
+    assert "Dawn Sturgess" in search
+    assert search.count("<https://") == 1
+    assert "<https://www.rusemb.org.uk/fnapr/7099>" in search
+    # Not a terminal: no ANSI codes, no banner, and INFO logs stay quiet.
+    assert "\033[" not in done.stdout
+    assert "Communique console" not in done.stdout
+    assert " INFO " not in done.stderr
+
+    again, started = run_console(tmp_path, "/counters\n/latest\n1\n")
+
+    assert again.returncode == 0, again.stderr
+    shown = blocks(again.stdout)
+    # No second daily message today, no second set of counters.
+    assert len(shown) == 3, again.stdout
+    check_counters(shown[0], started)
+    assert shown[0].count("days have passed") == 2
+    # Typing 1 pressed the ◀ Older button: the list was edited to the next statements.
+    assert shown[2].startswith("(edited) Latest statements")
+    assert "fnapr/7102" not in shown[2]
+    store = await Store.open(tmp_path / "data" / "console.sqlite3")
+    try:
+        assert len(await store.list_counters()) == 2
+        assert len(await store.list_feeds()) == 1
+        assert await store.count_items() == 11
+        assert await store.subscriptions(CONSOLE_USER) == {1}
+    finally:
+        await store.close()
+
+
+async def test_a_real_bots_database_is_refused(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "console.sqlite3"
+    store = await Store.open(database)
+    await store.upsert_chat(555, "private", "Ann")
+    await store.close()
+
+    done, _started = run_console(tmp_path, "/counters\n")
+
+    assert done.returncode == 2
+    assert "belongs to a real bot (1 chat(s))" in done.stderr
+    assert "DATABASE_PATH" in done.stderr
+    assert done.stdout == ""
+    store = await Store.open(database)
+    try:
+        assert await store.list_feeds() == []
+        assert await store.list_counters() == []
+        assert await store.find_chat(CONSOLE_USER) is None
+    finally:
+        await store.close()
+
+
+def message(text: str, **fields: object) -> SentMessage:
+    base: dict[str, object] = dict(
+        chat_id=CONSOLE_USER,
+        message_id=7,
+        text=text,
+        parse_mode="HTML",
+        plain_text=None,
+        entities=[],
+        reply_markup=None,
+        date=0,
+        from_bot=True,
+        sender_id=1,
+    )
+    base.update(fields)
+    return SentMessage(**base)  # type: ignore[arg-type]
+
+
+def test_terminal_rendering_bold_links_and_buttons() -> None:
+    markup = {
+        "inline_keyboard": [
+            [{"text": "◀ Older", "callback_data": "l:5"}],
+            [
+                {"text": "Open", "url": "https://example.org/x"},
+                {"text": "Next", "callback_data": "n"},
+            ],
+        ]
+    }
+    msg = message(
+        '<b>Title &amp; more</b>\n<a href="https://example.org/a?b=1&amp;c=2">read</a>',
+        reply_markup=markup,
+    )
+
+    on_tty, choices = to_terminal(msg, ansi=True)
+    piped, _ = to_terminal(msg, ansi=False)
+
+    assert on_tty.startswith("\033[1mTitle & more\033[0m\n")
+    assert piped.split("\n") == [
+        "Title & more",
+        "read <https://example.org/a?b=1&c=2>",
+        "[1] ◀ Older  Open <https://example.org/x>  [2] Next",
+    ]
+    assert [c.data for c in choices] == ["l:5", "n"]
