@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot.daily import validate_template
 from bot.htmltext import esc
+from bot.opml import MAX_OPML_BYTES, OpmlError, import_opml, render_import_summary, render_opml
 from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
 from bot.services import services
 from bot.settings import is_valid_zone
@@ -361,6 +362,59 @@ async def stats(update: Update, context: Context) -> None:
     svc = services(context)
     counters = [(c.id, c.template) for c in await svc.store.list_counters()]
     await reply(update, render_stats(await svc.store.stats(), svc.clock(), counters))
+
+
+# ------------------------------------------------------------------------- OPML
+
+
+@admin_only
+async def exportopml(update: Update, context: Context) -> None:
+    """`/exportopml`: every feed as an OPML file."""
+    svc = services(context)
+    feeds = await svc.store.list_feeds()
+    chat = update.effective_chat
+    if chat is None:
+        return
+    if not feeds:
+        await reply(update, "No feeds yet: nothing to export. Add one with /addfeed URL.")
+        return
+    day = svc.clock().date().isoformat()
+    await chat.get_bot().send_document(
+        chat.id,
+        InputFile(render_opml(feeds).encode(), filename=f"communique-feeds-{day}.opml"),
+        caption=f"{len(feeds)} feed(s). Send this file back to the bot to import it.",
+    )
+
+
+@admin_only
+async def importopml_document(update: Update, context: Context) -> None:
+    """An OPML file sent by an admin in a private chat: its feeds are added."""
+    message = update.effective_message
+    document = message.document if message else None
+    if document is None:
+        return
+    name = document.file_name or "the file"
+    if document.file_size is not None and document.file_size > MAX_OPML_BYTES:
+        await reply(update, f"Not imported: {esc(name)} is over {MAX_OPML_BYTES // 2**20} MB.")
+        return
+    svc = services(context)
+    file = await document.get_file()
+    content = bytes(await file.download_as_bytearray())
+    try:
+        result = await import_opml(
+            svc.store, content, allow_private=svc.settings.allow_private_feeds
+        )
+    except OpmlError as exc:
+        await reply(update, f"Not imported: {esc(name)}: {esc(str(exc))}. Nothing changed.")
+        return
+    log.info(
+        "OPML import of %s: %d added, %d already there, %d refused",
+        name,
+        len(result.added),
+        len(result.existing),
+        len(result.refused),
+    )
+    await reply(update, render_import_summary(result, name))
 
 
 def split_args(text: str) -> list[str]:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 WINDOW = timedelta(minutes=10)
-MAX_LISTED = 10
+MAX_LISTED = 10  # lines kept and shown in a summary; the rest are only counted
+MAX_SUMMARY = 3500  # characters of listed lines: a summary stays one Telegram message
 
 TITLES = {
     "feed_failing": "⚠️ Feed failing",
@@ -39,7 +40,8 @@ TITLES = {
 @dataclass(slots=True)
 class _Kind:
     last_sent: datetime | None = None
-    held: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # the first MAX_LISTED held lines
+    held_count: int = 0  # all held since the last message, so a storm costs no memory
 
 
 class Alerts:
@@ -74,7 +76,9 @@ class Alerts:
         state = self._kinds.setdefault(kind, _Kind())
         now = self._clock()
         if state.last_sent is not None and now - state.last_sent < self._window:
-            state.held.append(line)
+            state.held_count += 1
+            if len(state.held) < MAX_LISTED:
+                state.held.append(line)
             return
         state.last_sent = now
         await self._send(f"<b>{TITLES.get(kind, kind)}</b>\n{line}")
@@ -83,18 +87,14 @@ class Alerts:
         """Send what was held back, once its kind's window is over (called each minute)."""
         now = self._clock()
         for kind, state in self._kinds.items():
-            if not state.held:
+            if not state.held_count:
                 continue
             if state.last_sent is not None and now - state.last_sent < self._window:
                 continue
-            held, state.held = state.held, []
+            held, count = state.held, state.held_count
+            state.held, state.held_count = [], 0
             state.last_sent = now
-            listed = "\n".join(f"• {line}" for line in held[:MAX_LISTED])
-            more = f"\n…and {len(held) - MAX_LISTED} more" if len(held) > MAX_LISTED else ""
-            await self._send(
-                f"<b>{TITLES.get(kind, kind)} ×{len(held)}</b> (in the last "
-                f"{int(self._window.total_seconds() // 60)} min)\n{listed}{more}"
-            )
+            await self._send(render_summary(kind, held, count, self._window))
 
     async def _send(self, text: str) -> None:
         for chat_id in self.targets():
@@ -109,3 +109,18 @@ class Alerts:
                 await self._store.enqueue_text(chat_id, text, kind="alert")
             except Exception:
                 log.exception("could not queue an alert for chat %s", chat_id)
+
+
+def render_summary(kind: str, held: list[str], count: int, window: timedelta) -> str:
+    """One message for `count` alerts of a kind held back; `held` are the first lines."""
+    listed: list[str] = []
+    size = 0
+    for line in held:
+        if size + len(line) > MAX_SUMMARY:
+            break
+        listed.append(f"• {line}")
+        size += len(line) + 3
+    more = f"\n…and {count - len(listed)} more" if count > len(listed) else ""
+    minutes = int(window.total_seconds() // 60)
+    body = "\n".join(listed)
+    return f"<b>{TITLES.get(kind, kind)} ×{count}</b> (in the last {minutes} min)\n{body}{more}"

@@ -18,10 +18,12 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
+    filters,
 )
 from telegram.request import BaseRequest
 
-from bot import admin, chat_settings, commands
+from bot import admin, channels, chat_settings, commands
 from bot.alerts import Alerts
 from bot.health import HEARTBEAT_EVERY, beat, heartbeat_path
 from bot.logs import add_secrets
@@ -62,6 +64,9 @@ ADMIN_COMMANDS = [
     BotCommand("addcounter", "YYYY-MM-DD [Area/City] TEMPLATE"),
     BotCommand("removecounter", "COUNTER_ID: remove a counter"),
     BotCommand("stats", "Chats, deliveries, queue, failures"),
+    BotCommand("addchannel", "@name [FEED_ID|all]: post to a channel"),
+    BotCommand("removechannel", "@name [FEED_ID]: stop posting to a channel"),
+    BotCommand("exportopml", "Every feed as an OPML file (send one back to import)"),
 ]
 
 
@@ -128,9 +133,34 @@ def add_handlers(app: App) -> None:
         ("addcounter", admin.addcounter),
         ("removecounter", admin.removecounter),
         ("stats", admin.stats),
+        ("addchannel", channels.addchannel),
+        ("removechannel", channels.removechannel),
+        ("exportopml", admin.exportopml),
     ]
     for name, callback in handlers:
         app.add_handler(CommandHandler(name, callback))
+    # `/settings @channel …` is the admins' path to a channel's settings; it runs
+    # ahead of the chat's own /settings and stops the update there.
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.Regex(r"^/settings(@\w+)?\s+(@|-100)"),
+            channels.channel_settings,
+        ),
+        group=-1,
+    )
+    # An OPML file sent to the bot in a private chat is an import (admins only).
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & (
+                filters.Document.FileExtension("opml")
+                | filters.Document.FileExtension("xml")
+                | filters.Document.MimeType("text/x-opml")
+            ),
+            admin.importopml_document,
+        )
+    )
     app.add_handler(CallbackQueryHandler(commands.feed_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(commands.latest_button, pattern=r"^l:"))
     app.add_handler(CallbackQueryHandler(commands.search_button, pattern=r"^s:"))

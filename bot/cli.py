@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.logs import add_secrets, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
-from storage.errors import FeedExistsError, StorageError
+from storage.errors import StorageError
 from storage.lock import InstanceLock
 from storage.store import Store
 
@@ -192,36 +192,36 @@ async def poll_once(settings: Settings) -> int:
 
 
 async def import_opml(settings: Settings, path: Path) -> int:
-    from bot.opml import OpmlError, parse_opml
+    """Add the feeds of an OPML file; progress on stderr, the summary on stdout."""
+    from bot.opml import OpmlError
+    from bot.opml import import_opml as store_opml
 
     try:
         content = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
         print(f"communique: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rimporting: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    store = await _open(settings)
     try:
-        feeds, refused = parse_opml(content)
+        result = await store_opml(
+            store, content, allow_private=settings.allow_private_feeds, progress=progress
+        )
     except OpmlError as exc:
         print(f"communique: {path}: {exc}", file=sys.stderr)
         return 2
-    store = await _open(settings)
-    added = existing = 0
-    try:
-        total = len(feeds)
-        for index, feed in enumerate(feeds, start=1):
-            try:
-                await store.add_feed(feed.url, feed.title)
-                added += 1
-            except FeedExistsError:
-                existing += 1
-            if index % 100 == 0 or index == total:
-                print(f"\rimporting: {index}/{total}", end="", file=sys.stderr, flush=True)
-        if total:
-            print(file=sys.stderr)
     finally:
         await store.close()
-    print(f"added {added}, already there {existing}, refused {len(refused)}")
-    for url, why in refused:
+    if result.added or result.existing:
+        print(file=sys.stderr)
+    print(
+        f"added {len(result.added)}, already there {len(result.existing)}, "
+        f"refused {len(result.refused)}"
+    )
+    for url, why in result.refused:
         print(f"  refused {url}: {why}")
     return 0
 

@@ -1,14 +1,21 @@
-"""OPML import and export (pure): the list of feeds as other readers exchange it."""
+"""OPML import and export: the list of feeds as other readers exchange it.
+
+Parsing and rendering are pure; `import_opml` stores what a file holds (no fetch:
+new feeds are polled on the next cycle, which stores their backlog silently).
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+from bot.htmltext import esc
+from jobs.netguard import is_forbidden_ip, parse_numeric_host
 from storage.models import Feed
+from storage.store import Store
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
 
@@ -73,3 +80,90 @@ def render_opml(feeds: Sequence[Feed], title: str = "Communique feeds") -> str:
 
 def _text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def refuse_private(
+    feeds: Sequence[OpmlFeed], *, allow_private: bool
+) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
+    """Without ALLOW_PRIVATE_FEEDS, refuse hosts that are plainly this machine or a
+    private network (numbers, localhost). Names are checked when polled, not here:
+    resolving 2,000 names would make an import slow and prove little."""
+    if allow_private:
+        return list(feeds), []
+    kept: list[OpmlFeed] = []
+    refused: list[tuple[str, str]] = []
+    for feed in feeds:
+        host = (urlsplit(feed.url).hostname or "").lower().rstrip(".")
+        try:
+            address = parse_numeric_host(host)
+        except ValueError:
+            refused.append((feed.url[:200], "not a valid address"))
+            continue
+        if host == "localhost" or host.endswith(".localhost"):
+            refused.append((feed.url[:200], "a private address (ALLOW_PRIVATE_FEEDS is off)"))
+        elif address is not None and is_forbidden_ip(address):
+            refused.append((feed.url[:200], "a private address (ALLOW_PRIVATE_FEEDS is off)"))
+        else:
+            kept.append(feed)
+    return kept, refused
+
+
+@dataclass(slots=True)
+class ImportResult:
+    added: list[Feed] = field(default_factory=list)
+    existing: list[tuple[str, int]] = field(default_factory=list)  # (url, feed id)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (url, why)
+
+
+IMPORT_CHUNK = 200
+
+
+async def import_opml(
+    store: Store,
+    content: bytes,
+    *,
+    allow_private: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Add the feeds of an OPML document. Raises OpmlError for a file that is not OPML.
+
+    Stored in transactions of `IMPORT_CHUNK` feeds; `progress(done, total)` after each.
+    """
+    feeds, refused = parse_opml(content)
+    feeds, private = refuse_private(feeds, allow_private=allow_private)
+    result = ImportResult(refused=refused + private)
+    total = len(feeds)
+    for start in range(0, total, IMPORT_CHUNK):
+        chunk = feeds[start : start + IMPORT_CHUNK]
+        added, existing = await store.add_feeds([(f.url, f.title) for f in chunk])
+        result.added.extend(added)
+        result.existing.extend(existing)
+        if progress is not None:
+            progress(start + len(chunk), total)
+    return result
+
+
+MAX_LISTED = 15
+
+
+def render_import_summary(result: ImportResult, filename: str) -> str:
+    """The Telegram reply to an imported file (HTML)."""
+    lines = [
+        f"<b>Imported {esc(filename[:100])}</b>",
+        f"Added: {len(result.added)}; already there: {len(result.existing)}; "
+        f"refused: {len(result.refused)}.",
+    ]
+    if result.added:
+        shown = ", ".join(f"{f.id}. {esc((f.title or f.url)[:60])}" for f in result.added[:10])
+        more = f" and {len(result.added) - 10} more" if len(result.added) > 10 else ""
+        lines.append(f"New: {shown}{more}.")
+        lines.append(
+            "They are fetched on the next poll (/pollnow to do it now); what they hold "
+            "now is stored, not pushed."
+        )
+    if result.refused:
+        lines.append("Refused:")
+        lines += [f"• {esc(url[:100])}: {esc(why)}" for url, why in result.refused[:MAX_LISTED]]
+        if len(result.refused) > MAX_LISTED:
+            lines.append(f"…and {len(result.refused) - MAX_LISTED} more")
+    return "\n".join(lines)

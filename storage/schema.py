@@ -131,6 +131,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (chat_id, local_date)
     ) WITHOUT ROWID;
     """,
+    # 4: channels an admin made subscribers (the chat row holds their settings).
+    """
+    CREATE TABLE channels (
+        chat_id INTEGER PRIMARY KEY              -- the channel's chat row
+            REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        username TEXT,                           -- @name without the @, if it has one
+        added_by INTEGER NOT NULL,               -- the admin's Telegram user id
+        added_at REAL NOT NULL                   -- when it was (last) added
+    );
+    CREATE UNIQUE INDEX channels_by_username ON channels (username COLLATE NOCASE)
+        WHERE username IS NOT NULL;
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -100,6 +100,15 @@ class Stats:
     oldest_pending_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel an admin made a subscriber; its settings live in its chat row."""
+
+    chat: Chat
+    username: str | None
+    feed_ids: frozenset[int]
+
+
 FAILURE_ALERT_THRESHOLD = 3
 
 
@@ -1026,6 +1035,140 @@ class Store:
             {"id": chat_id, "d": local_date.isoformat()},
         )
         return row is not None
+
+    # ------------------------------------------------------------------- channels
+
+    async def add_channel(
+        self, chat_id: int, title: str, username: str | None, added_by: int
+    ) -> Chat:
+        """Record a channel as a subscriber (active again if it was removed)."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO chats (id, type, title, created_at)"
+                " VALUES (:id, 'channel', :title, :now)"
+                " ON CONFLICT (id) DO UPDATE SET type = 'channel', title = :title, active = 1,"
+                " inactive_reason = NULL",
+                {"id": chat_id, "title": title[:200], "now": now},
+            )
+            # A username moves when a channel is renamed: the old holder gives it up.
+            await db.execute(
+                "UPDATE channels SET username = NULL"
+                " WHERE username = :u COLLATE NOCASE AND chat_id != :id",
+                {"u": username, "id": chat_id},
+            )
+            await db.execute(
+                "INSERT INTO channels (chat_id, username, added_by, added_at)"
+                " VALUES (:id, :u, :by, :now) ON CONFLICT (chat_id) DO UPDATE SET"
+                " username = :u, added_by = :by, added_at = :now",
+                {"id": chat_id, "u": username, "by": added_by, "now": now},
+            )
+        return await self.get_chat(chat_id)
+
+    async def find_channel(self, ref: int | str) -> Channel | None:
+        """A channel by chat id, or by @name (with or without the @)."""
+        params: dict[str, int | str]
+        if isinstance(ref, int):
+            where, params = "ch.chat_id = :ref", {"ref": ref}
+        else:
+            where, params = "ch.username = :ref COLLATE NOCASE", {"ref": ref.lstrip("@")}
+        row = await self._fetchone(
+            f"SELECT c.*, ch.username AS channel_username FROM channels ch"
+            f" JOIN chats c ON c.id = ch.chat_id WHERE {where}",
+            params,
+        )
+        if row is None:
+            return None
+        return Channel(
+            chat=self._chat(row),
+            username=row["channel_username"],
+            feed_ids=frozenset(await self.subscriptions(int(row["id"]))),
+        )
+
+    async def list_channels(self) -> list[Channel]:
+        rows = await self._fetchall(
+            "SELECT c.*, ch.username AS channel_username FROM channels ch"
+            " JOIN chats c ON c.id = ch.chat_id ORDER BY c.title COLLATE NOCASE, c.id"
+        )
+        return [
+            Channel(
+                chat=self._chat(r),
+                username=r["channel_username"],
+                feed_ids=frozenset(await self.subscriptions(int(r["id"]))),
+            )
+            for r in rows
+        ]
+
+    async def remove_channel(self, chat_id: int) -> int:
+        """Forget a channel: its subscriptions go, queued messages are cancelled, the
+        chat stays (inactive) so delivery history and /stats still explain it.
+        Returns how many subscriptions it had."""
+        now = _ts(self.now())
+        reason = "removed by an admin"
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM channels WHERE chat_id = :id", {"id": chat_id})
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(chat_id)
+            cur = await db.execute("DELETE FROM subscriptions WHERE chat_id = :id", {"id": chat_id})
+            subscriptions = max(cur.rowcount, 0)
+            await db.execute(
+                "UPDATE chats SET active = 0, inactive_reason = :r WHERE id = :id",
+                {"id": chat_id, "r": reason},
+            )
+            await db.execute(
+                "UPDATE outbox SET state = 'cancelled', last_error = :r, finished_at = :now"
+                " WHERE chat_id = :id AND state = 'pending'",
+                {"id": chat_id, "r": reason, "now": now},
+            )
+        return subscriptions
+
+    # ------------------------------------------------------------------ bulk feeds
+
+    async def add_feeds(
+        self, feeds: Sequence[tuple[str, str | None]]
+    ) -> tuple[list[Feed], list[tuple[str, int]]]:
+        """Add many feeds (url, title) in one transaction, as `add_feed` adds one.
+
+        Returns (feeds added or brought back, (url, feed id) of those already there).
+        """
+        now = _ts(self.now())
+        added_ids: list[int] = []
+        existing: list[tuple[str, int]] = []
+        async with self._write() as db:
+            for url, title in feeds:
+                async with db.execute(
+                    "SELECT id, removed FROM feeds WHERE url = :url", {"url": url}
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and not row["removed"]:
+                    existing.append((url, int(row["id"])))
+                    continue
+                params = {"url": url, "title": title, "locked": int(title is not None)}
+                if row is not None:
+                    await db.execute(
+                        "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
+                        " title = COALESCE(:title, title), title_locked = :locked"
+                        " WHERE id = :id",
+                        {**params, "id": int(row["id"])},
+                    )
+                    added_ids.append(int(row["id"]))
+                    continue
+                async with db.execute(
+                    "INSERT INTO feeds (url, title, title_locked, created_at)"
+                    " VALUES (:url, COALESCE(:title, ''), :locked, :now) RETURNING id",
+                    {**params, "now": now},
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                    added_ids.append(int(inserted[0]))
+        added: list[Feed] = []
+        for start in range(0, len(added_ids), _CHUNK):
+            chunk = added_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._fetchall(f"SELECT * FROM feeds WHERE id IN ({marks})", chunk)
+            added.extend(_feed(r) for r in rows)
+        added.sort(key=lambda f: f.id)
+        return added, existing
 
     # ---------------------------------------------------------------------- stats
 

@@ -1,0 +1,126 @@
+"""poll_unchanged: one poll cycle (Poller.poll_due) over 1,000 feeds that all answer 304.
+
+The feeds are served by ``python -m tests.feed_server`` in its own process, all on
+127.0.0.1 (so the per-host limit of 2 concurrent fetches applies to every one of
+them, as it would to 1,000 feeds on one real site). The real Store and Poller with
+the bot's own HTTP client (ALLOW_PRIVATE_FEEDS=true for loopback) first poll every
+feed once (200: backlog stored, validators saved), then the measured cycles poll
+them again: every request is conditional and every answer is 304. Figure: the
+median of 3 cycles (QUICK: 250 feeds, 2 cycles, scaled to 1,000) in seconds; target
+<= 5 s. Baseline: the same conditional GETs with a bare httpx client at the same
+concurrency (2 at a time to the one host). Fails unless every feed of every cycle
+is counted not-modified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import FeedServerProcess, Figure, check, emit, load_average, log, main_guard
+from jobs.fetch import make_client
+from jobs.poll import MAX_PER_HOST, Poller
+from storage.store import Store
+
+FULL = 1000
+
+
+async def measure(quick: bool) -> Figure:
+    feeds = 250 if quick else FULL
+    cycles = 2 if quick else 3
+    with tempfile.TemporaryDirectory() as tmp, FeedServerProcess(feeds) as server:
+        store = await Store.open(Path(tmp) / "bench.sqlite3")
+        client = make_client(allow_private=True)
+        try:
+            for i in range(feeds):
+                await store.add_feed(server.url(i))
+            poller = Poller(
+                store,
+                client,
+                poll_interval=300,
+                allow_private=True,
+                clock=lambda: datetime.now(UTC),
+            )
+            first = await poller.poll_due(force=True)
+            check(
+                first.changed == feeds,
+                f"first poll: {first.changed} of {feeds} feeds fetched ({first.failed} failed)",
+            )
+            stored = await store.count_items()
+            check(stored == feeds * 10, f"first poll stored {stored} statements")
+            times: list[float] = []
+            for _ in range(cycles):
+                start = time.perf_counter()
+                report = await poller.poll_due(force=True)
+                times.append(time.perf_counter() - start)
+                check(
+                    report.not_modified == feeds,
+                    f"{report.not_modified} of {feeds} feeds answered 304"
+                    f" ({report.changed} changed, {report.failed} failed)",
+                )
+            # Baseline: bare conditional GETs, as many at a time as the Poller allows.
+            validators = {f.url: (f.etag, f.last_modified) for f in await store.list_feeds()}
+        finally:
+            await client.aclose()
+            await store.close()
+        base_times: list[float] = []
+        async with httpx.AsyncClient() as bare:
+            for _ in range(cycles):
+                start = time.perf_counter()
+                codes = await _bare_cycle(bare, validators)
+                base_times.append(time.perf_counter() - start)
+                check(codes == [304] * feeds, "the bare baseline did not get 304 everywhere")
+    scale = FULL / feeds
+    value = statistics.median(times) * scale
+    baseline = statistics.median(base_times) * scale
+    log(f"poll cycle {value:.2f} s, bare httpx {baseline:.2f} s (per {FULL} feeds)")
+    return Figure(
+        "poll_unchanged",
+        round(value, 3),
+        "s per cycle of 1,000 feeds",
+        "<= 5 s",
+        value <= 5.0,
+        baseline=round(baseline, 3),
+        ratio=round(value / baseline, 3),
+        details={
+            "feeds_measured": feeds,
+            "scaled_to": FULL,
+            "cycles": [round(t, 3) for t in times],
+            "hosts": 1,
+            "per_host_limit": MAX_PER_HOST,
+            "baseline": "bare httpx conditional GETs, same per-host concurrency",
+            "load_average_1m": load_average()[0],
+        },
+    )
+
+
+async def _bare_cycle(
+    client: httpx.AsyncClient, validators: dict[str, tuple[str | None, str | None]]
+) -> list[int]:
+    slots = asyncio.Semaphore(MAX_PER_HOST)
+
+    async def get(url: str, etag: str | None, modified: str | None) -> int:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        async with slots:
+            return (await client.get(url, headers=headers)).status_code
+
+    return list(await asyncio.gather(*(get(u, e, m) for u, (e, m) in validators.items())))
+
+
+def run(quick: bool) -> None:
+    emit(asyncio.run(measure(quick)))
+
+
+if __name__ == "__main__":
+    sys.exit(main_guard(run, __doc__))
