@@ -238,6 +238,15 @@ async def export_opml(settings: Settings) -> int:
 
 
 async def backup(settings: Settings, target: Path) -> int:
+    """Copy the database with SQLite's online backup; the bot may keep running."""
+    if not settings.database_path.is_file():
+        # Opening would create an empty database, and back that up.
+        print(
+            f"communique: there is no database at {settings.database_path}"
+            " (DATABASE_PATH); nothing to back up",
+            file=sys.stderr,
+        )
+        return 1
     store = await Store.open(settings.database_path, migrate=False)
     try:
         await store.backup_to(target)

@@ -60,8 +60,10 @@ MIGRATIONS: list[str] = [
     );
 
     CREATE TABLE subscriptions (
-        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
-        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL                 -- the subscriber
+            REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        feed_id INTEGER NOT NULL                 -- the feed it gets
+            REFERENCES feeds(id) ON DELETE CASCADE,
         created_at REAL NOT NULL,                -- when the chat subscribed
         PRIMARY KEY (chat_id, feed_id)
     ) WITHOUT ROWID;
@@ -69,7 +71,8 @@ MIGRATIONS: list[str] = [
 
     CREATE TABLE outbox (
         id INTEGER PRIMARY KEY,                  -- also the send order
-        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL                 -- the recipient
+            REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
         kind TEXT NOT NULL,                      -- 'item' (a statement) or 'daily'
         item_id INTEGER REFERENCES items(id),    -- the statement, for kind 'item'
         text TEXT,                               -- ready HTML, for kind 'daily'
@@ -92,7 +95,7 @@ MIGRATIONS: list[str] = [
     # 2: full-text search over statements, backfilled from what is stored.
     """
     CREATE VIRTUAL TABLE items_fts USING fts5 (
-        title, summary, content,
+        title, summary, content,                 -- copies of the items' columns
         content = 'items', content_rowid = 'id',
         tokenize = 'unicode61 remove_diacritics 2'
     );
@@ -120,14 +123,15 @@ MIGRATIONS: list[str] = [
         timezone TEXT NOT NULL,                  -- IANA zone whose calendar counts the days
         template TEXT NOT NULL,                  -- the line, with {days} for the number
         position INTEGER NOT NULL,               -- order in the daily message
-        created_at REAL NOT NULL
+        created_at REAL NOT NULL                 -- when an admin added it
     );
 
     CREATE TABLE daily_sends (
-        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL                 -- the recipient
+            REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
         local_date TEXT NOT NULL,                -- the chat's calendar day it was meant for
         outbox_id INTEGER REFERENCES outbox(id), -- the queued message
-        created_at REAL NOT NULL,
+        created_at REAL NOT NULL,                -- when it was queued
         PRIMARY KEY (chat_id, local_date)
     ) WITHOUT ROWID;
     """,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -160,7 +161,11 @@ class Store:
                 await apply_migrations(conn)
         except sqlite3.DatabaseError as exc:
             await conn.close()
-            raise DatabaseCorruptError(f"cannot open the database {path}: {exc}") from exc
+            raise DatabaseCorruptError(
+                f"cannot use the database {path}: it is damaged or not a Communique"
+                f" database (SQLite says: {exc}); it was left as it is, restore a backup"
+                " or set DATABASE_PATH to another file"
+            ) from exc
         except BaseException:
             await conn.close()
             raise
@@ -183,13 +188,30 @@ class Store:
         return str(row[0]) if row else "no answer"
 
     async def backup_to(self, target: str | Path) -> None:
-        """A consistent copy through SQLite's online backup, safe while the bot runs."""
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        dest = await aiosqlite.connect(str(target))
+        """A consistent copy through SQLite's online backup, safe while the bot runs.
+
+        The copy is one self-contained file (no -wal beside it), written under a
+        temporary name and renamed when complete: an interrupted backup never leaves
+        a half-written file under the target's name.
+        """
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        dest = await aiosqlite.connect(str(partial), isolation_level=None)
         try:
-            await self._conn.backup(dest)
-        finally:
+            # The lock keeps out this connection's own half-done transactions, which
+            # the copy would otherwise see; all pages go in one step, so the copy is
+            # one point in time even while other connections write.
+            async with self._lock:
+                await self._conn.backup(dest)
+            await dest.execute("PRAGMA journal_mode = DELETE")
+        except BaseException:
             await dest.close()
+            partial.unlink(missing_ok=True)
+            raise
+        await dest.close()
+        os.replace(partial, target)
 
     def now(self) -> datetime:
         return self._clock()
@@ -207,13 +229,17 @@ class Store:
             else:
                 await self._conn.execute("COMMIT")
 
+    # Reads run statement and fetch in one call on the connection's thread. A cursor
+    # left open across an await holds a read transaction; another task's
+    # `BEGIN IMMEDIATE` on this connection would then fail at once with "database is
+    # locked" whenever another connection writes, without waiting the busy timeout.
+
     async def _fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     # ---------------------------------------------------------------------- feeds
 
@@ -442,18 +468,30 @@ class Store:
             if push and not backlog:
                 floor = None if newest is None else newest - STALE_AFTER.total_seconds()
                 pushed = [i for i in new_items if floor is None or _ts(i.published_at) >= floor]
-            digest_key = f"{feed_id}:{now:.6f}" if len(pushed) > DIGEST_THRESHOLD else None
+            digest = len(pushed) > DIGEST_THRESHOLD
             queued = 0
-            for item in pushed:
+            if pushed:
+                # One statement for every (subscriber, item) pair. A digest is queued
+                # chat by chat: its rows then sit together in the outbox and the
+                # (chat_id, item_id) index grows at one end instead of being swept once
+                # per item, which made 10,000 items x 1,000 chats quadratic. A few
+                # single messages stay item by item, so every chat gets the first soon.
+                order = "s.chat_id, j.key" if digest else "j.key, s.chat_id"
                 cur = await db.execute(
                     "INSERT INTO outbox (chat_id, kind, item_id, digest_key, created_at)"
-                    " SELECT s.chat_id, 'item', :item, :digest, :now FROM subscriptions s"
-                    " JOIN chats c ON c.id = s.chat_id"
-                    " WHERE s.feed_id = :feed AND c.active = 1"
+                    " SELECT s.chat_id, 'item', j.value, :digest, :now"
+                    " FROM subscriptions s JOIN chats c ON c.id = s.chat_id AND c.active = 1"
+                    " CROSS JOIN json_each(:items) j"
+                    f" WHERE s.feed_id = :feed ORDER BY {order}"
                     " ON CONFLICT DO NOTHING",
-                    {"item": item.id, "digest": digest_key, "now": now, "feed": feed_id},
+                    {
+                        "items": json.dumps([i.id for i in pushed]),
+                        "digest": f"{feed_id}:{now:.6f}" if digest else None,
+                        "now": now,
+                        "feed": feed_id,
+                    },
                 )
-                queued += max(cur.rowcount, 0)
+                queued = max(cur.rowcount, 0)
             recovered = await self._mark_success(db, feed_id, now)
             await db.execute(
                 "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
@@ -592,7 +630,8 @@ class Store:
                 " FROM items_fts JOIN items i ON i.id = items_fts.rowid"
                 " JOIN feeds f ON f.id = i.feed_id"
                 " WHERE items_fts MATCH :match"
-                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), i.published_at DESC"
+                # The id breaks ties, so pages never repeat or skip a statement.
+                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), i.published_at DESC, i.id DESC"
                 " LIMIT :limit OFFSET :offset",
                 {"match": match, "limit": limit, "offset": offset},
             )
@@ -712,7 +751,7 @@ class Store:
         async with self._write() as db:
             async with db.execute("SELECT * FROM chats WHERE id = :id", {"id": old_id}) as cur:
                 old = await cur.fetchone()
-            if old is None:
+            if old is None or old_id == new_id:
                 return
             async with db.execute("SELECT 1 FROM chats WHERE id = :id", {"id": new_id}) as cur:
                 new_exists = await cur.fetchone() is not None
@@ -1216,24 +1255,41 @@ async def _user_version(conn: aiosqlite.Connection) -> int:
 async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_VERSION) -> int:
     """Apply pending migrations up to `target`, each with its version bump in one
     transaction. Returns the version reached."""
-    version = await _user_version(conn)
-    if version > LATEST_VERSION:
-        raise DatabaseTooNewError(version, LATEST_VERSION)
-    while version < target:
-        script = MIGRATIONS[version]
-        version += 1
-        # executescript would commit a pending transaction first, so the BEGIN and the
-        # version bump are part of the script itself.
+    while True:
+        await conn.execute("BEGIN IMMEDIATE")
         try:
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
+            # Read under the write lock: another process may have migrated meanwhile.
+            version = await _user_version(conn)
+            if version > LATEST_VERSION:
+                raise DatabaseTooNewError(version, LATEST_VERSION)
+            if version >= target:
+                await conn.execute("COMMIT")
+                return version
+            # Statement by statement: executescript would commit this transaction.
+            for statement in _statements(MIGRATIONS[version]):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
             raise
-        log.info("database migrated to schema version %d", version)
-    return version
+        await conn.execute("COMMIT")
+        log.info("database migrated to schema version %d", version + 1)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; a trigger body holds semicolons of its own."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        # Unfinished SQL: let SQLite name the error.
+        statements.append(pending.strip())
+    return statements
 
 
 async def _existing_identities(

@@ -1,0 +1,302 @@
+"""Full-text search through the store: ranking with the title first, highlighted
+snippets, words, "phrases" and prefix*, accents folded, pages that neither repeat
+nor skip, and no input that fails with anything but a readable domain error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage.errors import InvalidSearchQueryError
+from storage.models import MARK_END, MARK_START, NewItem
+from storage.search import MAX_QUERY_CHARS, build_match_query
+from storage.store import Store
+
+NOW = datetime(2021, 12, 3, 4, 30, tzinfo=UTC)
+
+STATEMENTS = [
+    # key, title, summary, content
+    ("title", "Sanctions against the regime", "A statement.", "The ministry said so."),
+    ("body", "Comment of the spokesperson", "On sanctions.", "Sanctions are unlawful."),
+    ("phrase", "Visa rules changed", "Consular news.", "New visa rules apply today."),
+    ("reversed", "Rules for a visa", "Consular news.", "A visa under new rules."),
+    ("accent", "Statement on the Café Pushkin", "Zürich talks.", "Déjà vu in Genève."),
+    ("cpp", "C++ and NOT operators", "Words like not and near.", "Title: x (brackets)."),
+    ("rtl", "بيان السفارة", "עברית", "Emoji 🎉 statement"),
+]
+
+
+def entry(key: str, title: str, summary: str, content: str, n: int) -> NewItem:
+    return NewItem(
+        identity=key,
+        guid=None,
+        link=f"https://mfa.example/{key}",
+        title=title,
+        summary=summary,
+        content=content,
+        published_at=NOW - timedelta(hours=n),
+    )
+
+
+async def fill(store: Store, entries: list[NewItem]) -> None:
+    feed = await store.add_feed(f"https://mfa.example/rss/{len(entries)}")
+    await store.record_poll(
+        feed.id,
+        entries,
+        feed_title="Ministry",
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        next_poll_at=NOW,
+        push=False,
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "search.sqlite3", clock=lambda: NOW)
+    await fill(opened, [entry(*s, n) for n, s in enumerate(STATEMENTS)])
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def keys(store: Store, query: str, **kw: int) -> list[str]:
+    return [hit.item.identity for hit in await store.search(query, **kw)]
+
+
+async def test_a_word_in_the_title_ranks_above_the_same_word_in_the_text(store: Store) -> None:
+    # "body" says sanctions twice, "title" once, but in its title.
+    assert await keys(store, "sanctions") == ["title", "body"]
+
+
+async def test_snippets_mark_the_matched_words(store: Store) -> None:
+    hits = await store.search("unlawful")
+    assert len(hits) == 1
+    assert f"{MARK_START}unlawful{MARK_END}" in hits[0].snippet
+    assert hits[0].item.feed_title == "Ministry"
+    hits = await store.search("visa rules")
+    assert all(MARK_START in h.snippet and MARK_END in h.snippet for h in hits)
+
+
+async def test_words_phrases_and_prefixes(store: Store) -> None:
+    assert sorted(await keys(store, "visa rules")) == ["phrase", "reversed"]
+    assert await keys(store, '"visa rules"') == ["phrase"]
+    assert await keys(store, '"rules changed" consular') == ["phrase"]
+    assert await keys(store, "sanct*") == ["title", "body"]
+    assert await keys(store, "spokes*") == ["body"]
+    # All words must match.
+    assert await keys(store, "visa sanctions") == []
+    # Case does not matter.
+    assert await keys(store, "UNLAWFUL") == ["body"]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("cafe", "accent"),
+        ("CAFÉ", "accent"),
+        ("zurich", "accent"),
+        ("deja", "accent"),
+        ("geneve", "accent"),
+        ("السفارة", "rtl"),
+        ("עברית", "rtl"),
+    ],
+)
+async def test_accents_fold_and_any_script_is_found(store: Store, query: str, found: str) -> None:
+    assert await keys(store, query) == [found]
+
+
+async def test_operators_and_syntax_are_taken_as_words(store: Store) -> None:
+    # Each is searched for literally, not obeyed.
+    assert await keys(store, "NOT") == ["cpp"]
+    assert await keys(store, "near") == ["cpp"]
+    assert await keys(store, "c++") == ["cpp"]
+    assert await keys(store, "title:x") == ["cpp"]
+    assert await keys(store, "(brackets)") == ["cpp"]
+    assert await keys(store, "visa OR sanctions") == []
+    assert await keys(store, "sanctions NOT regime") == []
+
+
+HOSTILE = [
+    "c++",
+    "NOT",
+    "AND",
+    "OR",
+    '"',
+    '"""',
+    '"visa',
+    "visa\"'",
+    "(",
+    ")",
+    "()",
+    "*",
+    "**",
+    "visa**",
+    "*visa",
+    "-",
+    "-visa",
+    ":",
+    "title:",
+    ":visa",
+    "NEAR(a b)",
+    "NEAR(visa rules, 2)",
+    "title:x",
+    "{title summary}: visa",
+    "^",
+    "^visa",
+    "+",
+    "a" * 10_000,
+    "visa " * 2_000,
+    "بيان السفارة",
+    "\u202evisa\u202c",
+    "vi\u200bsa",
+    "\u200b\u200c\u200d\ufeff",
+    "🎉",
+    "🎉 statement",
+    "'; DROP TABLE items; --",
+    "1 OR 1=1",
+    "visa' UNION SELECT * FROM chats --",
+    "\x00",
+    "\x02visa\x03",
+    "",
+    "   ",
+    "\n\t",
+    "ﷺ",
+    "e\u0301",
+    "\u0301",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=[repr(q)[:30] for q in HOSTILE])
+async def test_hostile_input_finds_things_or_gets_a_readable_refusal(
+    store: Store, query: str
+) -> None:
+    try:
+        hits = await store.search(query)
+    except InvalidSearchQueryError as exc:
+        message = str(exc)
+        assert 10 < len(message) < 200
+        assert message.isprintable()
+    else:
+        assert isinstance(hits, list)
+    # Nothing was changed by it.
+    assert await store.count_items() == len(STATEMENTS)
+
+
+async def test_a_huge_query_is_refused_with_the_limit_named(store: Store) -> None:
+    with pytest.raises(InvalidSearchQueryError, match=f"at most {MAX_QUERY_CHARS}"):
+        await store.search("a" * 10_000)
+
+
+async def test_a_query_with_nothing_to_search_says_what_to_type(store: Store) -> None:
+    for query in ["", "*", '""', "🎉", "-", "\u200b"]:
+        with pytest.raises(InvalidSearchQueryError, match="quoted phrase"):
+            await store.search(query)
+
+
+@pytest.fixture(scope="module")
+def fuzz_store(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Store]]:
+    loop = asyncio.new_event_loop()
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3"
+    store = loop.run_until_complete(Store.open(path, clock=lambda: NOW))
+    loop.run_until_complete(fill(store, [entry(*s, n) for n, s in enumerate(STATEMENTS)]))
+    try:
+        yield loop, store
+    finally:
+        loop.run_until_complete(store.close())
+        loop.close()
+
+
+_queries = st.one_of(
+    st.text(max_size=60),
+    st.lists(
+        st.sampled_from(
+            [
+                '"',
+                "(",
+                ")",
+                "*",
+                "-",
+                ":",
+                "^",
+                "+",
+                "NOT",
+                "OR",
+                "AND",
+                "NEAR",
+                "visa",
+                "rules",
+                "sanct",
+                "{",
+                "}",
+                ",",
+                " ",
+                "\u200b",
+                "é",
+                "🎉",
+                "'",
+                "\\",
+                "\x00",
+            ]
+        ),
+        max_size=20,
+    ).map("".join),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=_queries)
+def test_no_query_raises_anything_but_a_domain_error(
+    fuzz_store: tuple[asyncio.AbstractEventLoop, Store], query: str
+) -> None:
+    loop, store = fuzz_store
+    try:
+        loop.run_until_complete(store.search(query))
+    except InvalidSearchQueryError:
+        pass
+
+
+async def test_pages_neither_repeat_nor_skip(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "pages.sqlite3", clock=lambda: NOW)
+    try:
+        # Identical texts rank equally and many share a date: only the tie-break orders them.
+        await fill(
+            store,
+            [
+                entry(f"s{n}", "Weekly statement", "Same lead.", "Same text.", n // 4)
+                for n in range(23)
+            ],
+        )
+        everything = await keys(store, "statement", limit=100)
+        assert len(everything) == 23 == len(set(everything))
+        pages = [await keys(store, "statement", limit=5, offset=o) for o in range(0, 25, 5)]
+        assert [len(p) for p in pages] == [5, 5, 5, 5, 3]
+        assert [k for page in pages for k in page] == everything
+        assert await keys(store, "statement", limit=5, offset=100) == []
+        # Newest first among equals.
+        dates = [h.item.published_at for h in await store.search("statement", limit=100)]
+        assert dates == sorted(dates, reverse=True)
+    finally:
+        await store.close()
+
+
+def test_the_match_expression_quotes_every_term() -> None:
+    assert build_match_query("visa") == '"visa"'
+    assert build_match_query('"visa rules"  sanct*') == '"visa rules" "sanct"*'
+    assert build_match_query('say "hi') == '"say" "hi"'
+    assert build_match_query("NEAR(a b)") == '"NEAR(a" "b)"'
+    assert build_match_query('a"b') == '"a" "b"'
