@@ -275,6 +275,10 @@ async def _finish(
     headers = _headers_dict(response)
     server_now = _parse_http_date(headers.get("date")) or now
     if status == 304:
+        # A 304 has no body by definition, so this reads nothing; but unless the
+        # (empty) body is read, the connection is closed instead of going back
+        # to the pool, and every unchanged feed costs a new TCP connection.
+        await response.aread()
         # A 304 may omit validators; the stored ones still describe the
         # cached body, so hand them back rather than erase them.
         return FetchResult(

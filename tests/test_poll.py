@@ -395,10 +395,13 @@ class CountingFeedServer(FeedServer):
         self.active: collections.Counter[str] = collections.Counter()
         self.peak: collections.Counter[str] = collections.Counter()
         self.arrivals: list[str] = []
+        self.client_ports: set[int] = set()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         host = request.host.rsplit(":", 1)[0]
         self.arrivals.append(request.path)
+        if request.transport is not None:
+            self.client_ports.add(int(request.transport.get_extra_info("peername")[1]))
         self.active[host] += 1
         self.peak[host] = max(self.peak[host], self.active[host])
         try:
@@ -431,6 +434,27 @@ async def test_at_most_two_fetches_per_host_and_other_hosts_are_not_starved(
         assert server.peak["localhost"] == 1
         assert "/other.xml" in server.arrivals[:3], server.arrivals
         assert other.id == 7
+    finally:
+        await server.close()
+
+
+async def test_unchanged_feeds_reuse_connections(tmp_path: Path) -> None:
+    # A 304 must hand its connection back to the pool: 1,000 unchanged feeds
+    # should not cost 1,000 TCP handshakes per cycle.
+    server = CountingFeedServer()
+    await server.start()
+    try:
+        for i in range(10):
+            server.set(f"/f{i}.xml", rss(OLD), etag=f'"e{i}"')
+        async with poll_env(tmp_path, server) as env:
+            for i in range(10):
+                await env.add(f"/f{i}.xml")
+            await env.poll()
+            server.client_ports.clear()
+            for _ in range(3):
+                report = await env.poller.poll_due(force=True)
+                assert report.not_modified == 10
+        assert 1 <= len(server.client_ports) <= MAX_PER_HOST
     finally:
         await server.close()
 
