@@ -37,7 +37,7 @@ LATEST_DEFAULT = 5
 LATEST_MAX = 20
 SEARCH_PAGE = 5
 SEARCHES_PER_MINUTE = 20
-SEARCH_COUNT_CAP = 1000
+SEARCH_COUNT_CAP = 100  # counting further costs more than a "of 1000+" is worth
 # Telegram shows at most 100 buttons under a message; one row is kept for "all".
 FEED_BUTTONS_MAX = 90
 FEED_LABEL_MAX = 60
@@ -61,13 +61,19 @@ USER_HELP = [
     ("/latest [N] [FEED_ID]", f"the N newest statements (default 5, at most {LATEST_MAX})", None),
     ("/search QUERY", 'search every statement: words, "phrases", prefix*', None),
     ("/counters", "the daily counter message, now", "/counters"),
-    ("/settings", "daily time, time zone, daily message on or off", "/settings"),
+    ("/settings", "this chat's daily time, time zone, daily message on or off", None),
     ("/help", "this list", "/help"),
 ]
 # Commands with more than one useful example show them all.
 USER_EXAMPLES = {
     "/latest [N] [FEED_ID]": ["/latest", "/latest 10", "/latest 5 2"],
     "/search QUERY": ["/search Salisbury", '/search "chemical weapons"', "/search sanction*"],
+    "/settings": [
+        "/settings",
+        "/settings time 08:00",
+        "/settings zone Europe/Berlin",
+        "/settings daily off",
+    ],
 }
 
 ADMIN_HELP = [
@@ -519,12 +525,19 @@ def _search_wait(context: Context, user_id: int) -> int:
 
 
 async def _search_view(
-    context: Context, chat_id: int, query_text: str, offset: int, token: str, total: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
+    context: Context, chat_id: int, query_text: str, offset: int, token: str, total: int | None
+) -> tuple[str, InlineKeyboardMarkup | None, int]:
+    """One page of results with Back/More, and the total (counted when not given)."""
     svc = services(context)
     hits = await svc.store.search(query_text, limit=SEARCH_PAGE + 1, offset=offset)
     more = len(hits) > SEARCH_PAGE
     hits = hits[:SEARCH_PAGE]
+    if total is None:
+        # A first page that is not full is the whole answer: no need to count.
+        if offset == 0 and not more:
+            total = len(hits)
+        else:
+            total = await svc.store.search_count(query_text, cap=SEARCH_COUNT_CAP)
     chat = await svc.store.find_chat(chat_id)
     tz = ZoneInfo(chat.timezone if chat else svc.settings.timezone)
     if not hits and offset:
@@ -541,7 +554,7 @@ async def _search_view(
         buttons.append(
             InlineKeyboardButton("More ▶", callback_data=f"s:{token}:{offset + SEARCH_PAGE}")
         )
-    return text, InlineKeyboardMarkup([buttons]) if buttons else None
+    return text, InlineKeyboardMarkup([buttons]) if buttons else None, total
 
 
 async def search(update: Update, context: Context) -> None:
@@ -562,11 +575,9 @@ async def search(update: Update, context: Context) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    store = services(context).store
     token = secrets.token_urlsafe(6)
     try:
-        total = await store.search_count(query_text, cap=SEARCH_COUNT_CAP)
-        text, markup = await _search_view(context, chat.id, query_text, 0, token, total)
+        text, markup, total = await _search_view(context, chat.id, query_text, 0, token, None)
     except InvalidSearchQueryError as exc:
         await reply(update, f"I can't search for that: {esc(str(exc))}.\n{SEARCH_USAGE}")
         return
@@ -605,7 +616,9 @@ async def search_button(update: Update, context: Context) -> None:
     chat = update.effective_chat
     assert chat is not None
     await query.answer()
-    text, markup = await _search_view(context, chat.id, query_text, int(parts[2]), parts[1], total)
+    text, markup, _ = await _search_view(
+        context, chat.id, query_text, int(parts[2]), parts[1], total
+    )
     await edit(query, text, markup)
 
 

@@ -92,6 +92,8 @@ async def test_help_lists_every_command_with_an_example(rig: Rig) -> None:
         assert f"\n/{command}" in admin_help, command
         assert f"e.g. /{command}" in admin_help, command
     assert "Admin commands" in admin_help and "Admin commands" not in user_help
+    assert "e.g. /settings, /settings time 08:00, /settings zone Europe/Berlin" in user_help
+    assert 'e.g. /search Salisbury, /search "chemical weapons", /search sanction*' in user_help
     # Every command line is followed by its example line.
     lines = admin_help.splitlines()
     for index, line in enumerate(lines):

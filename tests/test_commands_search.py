@@ -16,6 +16,7 @@ from tests.commands_support import (
     check_output,
     current,
     data_of,
+    numbered,
     press,
     text,
 )
@@ -197,4 +198,21 @@ async def test_the_21st_search_in_a_minute_is_politely_refused(rig: Rig) -> None
     rig.clock.advance(seconds=61)  # a whole minute later the window is empty again
     for _ in range(3):
         assert text(await rig.reply_to(USER, USER, "/search Salisbury")).startswith("Results")
+    await check_output(rig)
+
+
+async def test_a_very_common_word_is_not_given_an_exact_total(rig: Rig) -> None:
+    await add_feed(rig, "/many.xml", "Embassy statements", numbered(30))
+    few = await rig.reply_to(USER, USER, "/search lead")
+    assert text(few).startswith("Results 1–5 of 30 for «lead»")
+    # Beyond the counting cap the header gives the span only.
+    await add_feed(
+        rig,
+        "/more.xml",
+        "Archive",
+        [(f"a{i}", f"Archive lead {i}", "<p>Lead.</p>", "Mon, 01 Nov 2021 10:00:00 GMT")
+         for i in range(100)],
+    )  # fmt: skip
+    many = await rig.reply_to(USER, USER, "/search lead")
+    assert text(many).startswith("Results 1–5 for «lead»")
     await check_output(rig)
