@@ -30,7 +30,7 @@ from bot.logs import add_secrets
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
 from jobs.daily import DailyScheduler
-from jobs.delivery import Deliverer
+from jobs.delivery import Deliverer, DeliveryTuning
 from jobs.fetch import make_client
 from jobs.netguard import Resolver
 from jobs.poll import Poller
@@ -85,6 +85,8 @@ class Overrides:
     rng: random.Random | None = None
     start_jobs: bool = True
     chat_pacing: bool = True
+    delivery: DeliveryTuning | None = None  # shorter backoff and pauses in tests
+    read_timeout: float | None = None  # seconds; None: PTB's default (5 s)
 
 
 def build_application(settings: Settings, overrides: Overrides | None = None) -> App:
@@ -104,6 +106,8 @@ def build_application(settings: Settings, overrides: Overrides | None = None) ->
         .post_shutdown(_post_shutdown)
         .concurrent_updates(True)
     )
+    if opts.read_timeout is not None and opts.request is None:
+        builder = builder.read_timeout(opts.read_timeout)
     if opts.request is not None:
         builder = builder.request(opts.request)
     if opts.get_updates_request is not None:
@@ -198,7 +202,11 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         app.bot,
         rate=settings.broadcast_rate,
         chat_pacing=opts.chat_pacing,
+        # One send in flight by default: a crash can then leave at most one
+        # message whose fate is unknown (counted as a possible duplicate).
+        workers=settings.delivery_concurrency,
         on_failure=alerts.delivery_failed,
+        tuning=opts.delivery,
     )
     daily = DailyScheduler(store, settings, clock=opts.clock)
     svc = Services(

@@ -1,12 +1,16 @@
 """Delivery: one long-lived task that sends the outbox to Telegram.
 
-Rows are read oldest first and kept per chat in order; a chat is handed to one
-worker at a time, so each chat gets its messages in publication order while many
-chats are served at once. Every send is paced before it happens (a global rate and
-per-chat spacing); a 429 pauses everyone for the time Telegram asked. A row is
-claimed (committed as in flight) before the send and marked sent after it, so a
-crash can only ever leave a possible duplicate for the request that was in flight,
-and that is counted.
+Rows are read oldest first, a bounded window at a time, and kept per chat in id
+order; a chat is handed to one worker at a time, so each chat gets its messages in
+publication order while many chats are served at once, round robin. Every send is
+paced before it happens (a global rate and per-chat spacing); a 429 pauses everyone
+for the time Telegram asked. A row is claimed (committed as in flight) before the
+send and marked sent after it, so a crash can only ever leave a possible duplicate
+for the request that was in flight, and that is counted at the next start.
+
+A retry time (`not_before`) is kept in the database as well as in memory, so backoff
+and Telegram's pauses survive a restart; a chat whose first row waits, waits whole,
+so order is never broken by a retry.
 """
 
 from __future__ import annotations
@@ -16,17 +20,21 @@ import contextlib
 import heapq
 import logging
 import time
-from collections import deque
+import warnings
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.htmltext import html_to_plain
+from bot.logs import redact
 from bot.render import render_digest, render_item
 from jobs.pacing import ChatPacer, GlobalPacer, Monotonic
 from storage.models import Item, OutboxRow
@@ -36,11 +44,39 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6  # network errors and 5xx before a row is marked failed
 TIMEOUT_PAUSE = 5.0  # seconds before resending after a timeout
-BACKOFF_BASE = 2.0
+BACKOFF = 2.0  # first retry delay after a network error; doubles each time
 BACKOFF_CAP = 300.0
-BATCH = 2000  # rows read into memory at once
+BATCH = 2000  # rows read from the database at once
+LOW_WATER = 1000  # read more when fewer rows than this are in memory …
+MAX_LOADED = 20_000  # … or when no chat in memory may be sent to now, up to this many
+LOOK_INTERVAL = 5.0  # a periodic look for rows queued by another process (the CLI)
+ERROR_PAUSE = 5.0  # after an unexpected error outside a send
+RENDER_CACHE = 256  # rendered messages kept: one statement goes to many chats
 
 FailureHook = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTuning:
+    """Knobs with production defaults; tests shrink the waits."""
+
+    workers: int = 16  # chats served at once
+    backoff: float = BACKOFF
+    backoff_cap: float = BACKOFF_CAP
+    max_attempts: int = MAX_ATTEMPTS
+    timeout_pause: float = TIMEOUT_PAUSE
+    stop_grace: float = 15.0  # how long stop() lets requests in flight finish
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """What this process learnt trying to send one message (keyed by its first row)."""
+
+    errors: int = 0
+    timeouts: int = 0
+    plain: bool = False  # Telegram could not parse the HTML: send as plain text
+    parts_sent: int = 0  # a digest split in several messages resumes where it stopped
+    message_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -49,10 +85,8 @@ class _ChatQueue:
     chat_type: str
     timezone: str
     rows: deque[OutboxRow] = field(default_factory=deque)
-    # Row id -> attempts in this process (backoff) and timeouts seen.
-    errors: dict[int, int] = field(default_factory=dict)
-    timeouts: dict[int, int] = field(default_factory=dict)
-    plain: set[int] = field(default_factory=set)  # rows to resend without HTML
+    not_before: float = 0.0  # monotonic: a retry holds the whole chat, keeping order
+    attempts: dict[int, _Attempt] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -76,31 +110,36 @@ class Deliverer:
         *,
         rate: float | None = 30.0,
         chat_pacing: bool = True,
-        workers: int = 16,
         monotonic: Monotonic = time.monotonic,
         on_failure: FailureHook | None = None,
-        timeout_pause: float = TIMEOUT_PAUSE,
-        max_attempts: int = MAX_ATTEMPTS,
+        workers: int | None = None,
+        tuning: DeliveryTuning | None = None,
     ) -> None:
         self._store = store
         self._bot = bot
         self._pacer = GlobalPacer(rate, monotonic=monotonic)
         self._chat_pacer = ChatPacer(enabled=chat_pacing, monotonic=monotonic)
         self._monotonic = monotonic
-        self._workers = workers
         self._on_failure = on_failure
-        self._timeout_pause = timeout_pause
-        self._max_attempts = max_attempts
+        tuning = tuning or DeliveryTuning()
+        # The operator's setting (DELIVERY_CONCURRENCY) wins over the tuning default.
+        self._tuning = tuning if workers is None else replace(tuning, workers=workers)
         self.counters = DeliveryCounters()
 
         self._queues: dict[int, _ChatQueue] = {}
-        self._ready: deque[int] = deque()  # chats with a sendable row, in arrival order
+        self._ready: deque[int] = deque()  # chats that may be sent to now, oldest first
         self._ready_set: set[int] = set()
         self._delayed: list[tuple[float, int]] = []  # (monotonic time, chat id) heap
+        self._delayed_at: dict[int, float] = {}  # the live heap entry of each chat
         self._busy: set[int] = set()
         self._loaded_ids: set[int] = set()
-        self._cursor = 0
+        self._cursor = 0  # highest row id read; new rows always have higher ids
+        self._more = True  # the database may hold rows not read yet
+        self._last_look = 0.0
+        self._texts: OrderedDict[tuple[tuple[int, ...], str], list[str]] = OrderedDict()
+        self._recovered = False
         self._wake = asyncio.Event()
+        self._stop_event = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -109,95 +148,151 @@ class Deliverer:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
+            self._stop_event.clear()
             self._task = asyncio.create_task(self.run(), name="communique-delivery")
 
     async def stop(self) -> None:
-        """Finish the sends in flight; what is pending stays pending."""
+        """Let the requests in flight finish (up to `stop_grace`); the rest stays pending.
+
+        A send waiting for its pacing slot is abandoned without being claimed, so it
+        is not counted as a possible duplicate at the next start.
+        """
         self._stopping = True
+        self._stop_event.set()
         self._wake.set()
-        self._store.outbox_changed.set()
         if self._task is not None:
             task, self._task = self._task, None
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def poke(self) -> None:
         self._wake.set()
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
-        """Wait until nothing sendable is left (tests and `poll --once`)."""
+        """Wait until nothing is left to send, nor waiting for a retry (tests, CLI)."""
         await asyncio.wait_for(self._wait_idle(), timeout)
 
     async def _wait_idle(self) -> None:
         while True:
+            task = self._task
+            if task is None or task.done():
+                raise RuntimeError("delivery is not running")
             self._idle.clear()
+            # Make the loop look at the database once more before it says "idle".
             self._store.outbox_changed.set()
             self._wake.set()
-            await self._idle.wait()
+            idle = asyncio.ensure_future(self._idle.wait())
+            try:
+                await asyncio.wait({idle, task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                idle.cancel()
+            if task.done():
+                task.result()  # raises what killed it
+                raise RuntimeError("delivery stopped while waiting for it to be idle")
             if not self._busy and not self._queues:
                 return
 
     # -------------------------------------------------------------------- loop
 
     async def run(self) -> None:
-        recovered = await self._store.recover_in_flight()
-        if recovered:
-            log.warning("%d message(s) were in flight at the last stop: sending again", recovered)
-            self.counters.possible_duplicates += recovered
         running: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping:
-                if self._store.outbox_changed.is_set() or not self._queues:
-                    self._store.outbox_changed.clear()
-                    await self._load()
-                self._promote_delayed()
-                while self._ready and len(running) < self._workers and not self._stopping:
-                    chat_id = self._ready.popleft()
-                    self._ready_set.discard(chat_id)
-                    self._busy.add(chat_id)
-                    task = asyncio.create_task(self._serve(chat_id))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                    task.add_done_callback(lambda _t: self._wake.set())
-                if not running and not self._queues:
-                    self._idle.set()
-                await self._sleep_until_needed()
+                try:
+                    await self._step(running)
+                except Exception:
+                    # One bad moment (a locked database, a bug) must not end delivery.
+                    log.exception("delivery loop failed; trying again in %.0f s", ERROR_PAUSE)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop_event.wait(), ERROR_PAUSE)
         finally:
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+            await self._finish(running)
+
+    async def _step(self, running: set[asyncio.Task[None]]) -> None:
+        store = self._store
+        if not self._recovered:
+            recovered = await store.recover_in_flight()
+            self._recovered = True
+            if recovered:
+                log.warning(
+                    "%d message(s) were in flight at the last stop: sending again", recovered
+                )
+                self.counters.possible_duplicates += recovered
+        if store.outbox_changed.is_set():
+            store.outbox_changed.clear()
+            self._more = True
+        if self._more and self._wants_rows():
+            await self._load()
+        self._promote_delayed()
+        while self._ready and len(running) < self._tuning.workers and not self._stopping:
+            chat_id = self._ready.popleft()
+            self._ready_set.discard(chat_id)
+            self._busy.add(chat_id)
+            task = asyncio.create_task(self._serve(chat_id))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            task.add_done_callback(lambda _t: self._wake.set())
+        if not running and not self._queues and not self._more:
+            self._idle.set()
+        await self._sleep_until_needed()
+
+    def _wants_rows(self) -> bool:
+        loaded = len(self._loaded_ids)
+        # A window of rows, not the whole outbox: memory stays flat over 100,000 chats.
+        # When every chat in the window must wait (per-chat pacing, a retry), read
+        # further so other chats are not starved behind them.
+        return loaded < LOW_WATER or (not self._ready and loaded < MAX_LOADED)
 
     async def _sleep_until_needed(self) -> None:
-        timeout: float | None = None
+        now = self._monotonic()
+        if now - self._last_look >= LOOK_INTERVAL:
+            # Rows queued by another process (the CLI) set no event here; and a
+            # statement edited since it was rendered should be rendered afresh.
+            self._last_look = now
+            self._more = True
+            self._texts.clear()
+            if not self._queues:
+                self._cursor = 0  # also finds ids SQLite reused after a deletion
+        if self._wake.is_set() or self._store.outbox_changed.is_set():
+            self._wake.clear()
+            return
+        timeout = max(0.0, self._last_look + LOOK_INTERVAL - now)
         if self._delayed:
-            timeout = max(0.0, self._delayed[0][0] - self._monotonic())
-        retry_at = await self._store.next_retry_at() if not self._queues else None
-        if retry_at is not None:
-            until = (retry_at - self._store.now()).total_seconds()
-            timeout = max(0.0, until) if timeout is None else min(timeout, max(0.0, until))
-        if timeout is None:
-            # Nothing scheduled: a periodic look keeps rows queued by another process
-            # (the CLI) from waiting for the next poll.
-            timeout = 5.0
+            timeout = min(timeout, max(0.0, self._delayed[0][0] - now))
         waiters = [
-            asyncio.create_task(self._wake.wait()),
-            asyncio.create_task(self._store.outbox_changed.wait()),
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self._store.outbox_changed.wait()),
         ]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        # Cleared after waking and before the next look at the state, so a wake-up
+        # that comes while the loop works is never lost.
         self._wake.clear()
-        if timeout is not None and not self._queues:
-            # Rows waiting for a retry time are only visible to a fresh read.
-            self._cursor = 0
+
+    async def _finish(self, running: set[asyncio.Task[None]]) -> None:
+        if not running:
+            return
+        _, late = await asyncio.wait(set(running), timeout=self._tuning.stop_grace)
+        for task in late:
+            # Its result is unknown: the row stays in flight, a possible duplicate.
+            task.cancel()
+        if late:
+            log.warning("%d send(s) still in flight at stop were abandoned", len(late))
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _load(self) -> None:
-        rows = await self._store.pending_outbox(BATCH, after_id=self._cursor)
-        if not rows and self._cursor:
-            # Rows behind the cursor whose retry time has come.
-            self._cursor = 0
-            rows = await self._store.pending_outbox(BATCH, after_id=0)
+        rows = await self._store.deliverable_outbox(BATCH, after_id=self._cursor)
+        self._more = len(rows) == BATCH
+        now_wall = self._store.now()
+        now = self._monotonic()
         for row in rows:
             self._cursor = max(self._cursor, row.id)
             if row.id in self._loaded_ids:
@@ -207,11 +302,13 @@ class Deliverer:
             if queue is None:
                 queue = _ChatQueue(row.chat_id, row.chat_type, row.chat_timezone)
                 self._queues[row.chat_id] = queue
-            queue.rows.append(row)
+            _insert_in_order(queue.rows, row)
+            if row.not_before is not None:
+                # A retry time set before a restart (backoff, Telegram's pause).
+                wait = (row.not_before - now_wall).total_seconds()
+                if wait > 0:
+                    queue.not_before = max(queue.not_before, now + wait)
             self._schedule(row.chat_id)
-        if len(rows) == BATCH:
-            # More is waiting: read again after this round.
-            self._store.outbox_changed.set()
 
     def _schedule(self, chat_id: int) -> None:
         if chat_id in self._busy or chat_id in self._ready_set:
@@ -219,152 +316,175 @@ class Deliverer:
         queue = self._queues.get(chat_id)
         if queue is None or not queue.rows:
             return
-        ready_at = self._chat_pacer.ready_at(chat_id, queue.chat_type)
-        if ready_at > self._monotonic():
-            heapq.heappush(self._delayed, (ready_at, chat_id))
+        at = max(queue.not_before, self._chat_pacer.ready_at(chat_id, queue.chat_type))
+        if at > self._monotonic():
+            current = self._delayed_at.get(chat_id)
+            if current is None or at < current:
+                self._delayed_at[chat_id] = at
+                heapq.heappush(self._delayed, (at, chat_id))
+            # else: the earlier entry comes first and schedules the chat again then
             return
         self._ready.append(chat_id)
         self._ready_set.add(chat_id)
 
-    def _delay(self, chat_id: int, seconds: float) -> None:
-        heapq.heappush(self._delayed, (self._monotonic() + seconds, chat_id))
-
     def _promote_delayed(self) -> None:
         now = self._monotonic()
         while self._delayed and self._delayed[0][0] <= now:
-            _, chat_id = heapq.heappop(self._delayed)
-            if chat_id in self._busy or chat_id in self._ready_set:
-                continue
-            queue = self._queues.get(chat_id)
-            if queue is None or not queue.rows:
-                continue
-            if self._chat_pacer.ready_at(chat_id, queue.chat_type) > now:
-                self._schedule(chat_id)
-                continue
-            self._ready.append(chat_id)
-            self._ready_set.add(chat_id)
+            at, chat_id = heapq.heappop(self._delayed)
+            if self._delayed_at.get(chat_id) != at:
+                continue  # superseded by an earlier entry
+            del self._delayed_at[chat_id]
+            self._schedule(chat_id)
 
     # ------------------------------------------------------------------ sending
 
     async def _serve(self, chat_id: int) -> None:
         """Send the next message of one chat, then hand the chat back."""
-        requeue_after: float | None = None
+        queue = self._queues.get(chat_id)
         try:
-            requeue_after = await self._send_next(chat_id)
+            if queue is not None and queue.rows:
+                await self._send_next(queue)
         except Exception:
+            # A database error around the send: the row stays pending; try later.
             log.exception("delivery to chat %s failed unexpectedly", chat_id)
-            requeue_after = BACKOFF_CAP
+            if queue is not None:
+                queue.not_before = self._monotonic() + ERROR_PAUSE
         finally:
             self._busy.discard(chat_id)
-            queue = self._queues.get(chat_id)
-            if queue is not None and not queue.rows:
+            # After a migration the rows live under the new id and this queue is empty.
+            current = self._queues.get(chat_id)
+            if current is not None and not current.rows:
                 del self._queues[chat_id]
-            elif queue is not None:
-                if requeue_after:
-                    self._delay(chat_id, requeue_after)
-                else:
-                    self._schedule(chat_id)
+            elif current is not None:
+                self._schedule(chat_id)
             self._wake.set()
 
-    def _take_batch(self, queue: _ChatQueue) -> list[OutboxRow]:
-        """The next message's rows: one row, or every queued row of the same digest."""
+    async def _take_batch(self, queue: _ChatQueue) -> list[OutboxRow]:
+        """The next message's rows: one row, or every pending row of the same digest."""
         head = queue.rows[0]
-        if head.digest_key is None:
+        key = head.digest_key
+        if key is None:
             return [head]
-        return [r for r in queue.rows if r.digest_key == head.digest_key]
+        # A digest's rows lie far apart in id order (one statement for every chat,
+        # then the next), so they may not all be in the window read so far.
+        known = {r.id for r in queue.rows}
+        for row in await self._store.pending_digest_rows(queue.chat_id, key):
+            if row.id not in known and row.id not in self._loaded_ids:
+                self._loaded_ids.add(row.id)
+                _insert_in_order(queue.rows, row)
+        return [r for r in queue.rows if r.digest_key == key]
+
+    def _attempt(self, queue: _ChatQueue, head: int) -> _Attempt:
+        attempt = queue.attempts.get(head)
+        if attempt is None:
+            attempt = queue.attempts[head] = _Attempt()
+        return attempt
 
     def _drop(self, queue: _ChatQueue, rows: list[OutboxRow]) -> None:
         ids = {r.id for r in rows}
         queue.rows = deque(r for r in queue.rows if r.id not in ids)
         for row_id in ids:
             self._loaded_ids.discard(row_id)
-            queue.errors.pop(row_id, None)
-            queue.timeouts.pop(row_id, None)
-            queue.plain.discard(row_id)
+            queue.attempts.pop(row_id, None)
 
-    async def _send_next(self, chat_id: int) -> float | None:
-        queue = self._queues[chat_id]
-        batch = self._take_batch(queue)
-        claimed = set(await self._store.mark_in_flight([r.id for r in batch]))
-        stale = [r for r in batch if r.id not in claimed]
-        if stale:
-            # Cancelled or sent elsewhere since it was read: never send it.
-            self._drop(queue, stale)
-            batch = [r for r in batch if r.id in claimed]
-            if not batch:
-                return None
+    async def _send_next(self, queue: _ChatQueue) -> None:
+        chat_id = queue.chat_id
+        batch = await self._take_batch(queue)
+        ids = [r.id for r in batch]
+        attempt = self._attempt(queue, ids[0])
         texts = await self._render(queue, batch)
         if not texts:
-            await self._store.mark_failed([r.id for r in batch], "nothing left to send")
+            await self._store.mark_failed(ids, "nothing left to send")
             self._drop(queue, batch)
-            return None
-        head = batch[0].id
-        plain = head in queue.plain
-        message_id: int | None = None
+            return
+        # Wait out Telegram's pause before claiming: a crash during a long pause then
+        # leaves nothing wrongly counted as a possible duplicate.
+        if not await self._pacer.wait_unpaused(self._stop_event):
+            return
+        claimed = await self._store.mark_in_flight(ids)
+        if len(claimed) < len(ids):
+            # Cancelled or sent elsewhere since it was read: never send it.
+            gone = set(ids) - set(claimed)
+            self._drop(queue, [r for r in batch if r.id in gone])
+            if claimed:
+                # The rest is rendered again without them on the next turn.
+                await self._store.release_in_flight(claimed)
+            return
+        store = self._store
         try:
-            for text in texts:
-                await self._pacer.acquire()
+            for text in texts[attempt.parts_sent :]:
+                if not await self._pacer.acquire(self._stop_event):
+                    # Stopping before this request started: nothing is in doubt,
+                    # unless an earlier part of the digest already went out.
+                    if attempt.parts_sent == 0:
+                        await store.release_in_flight(ids)
+                    return
                 self._chat_pacer.record(chat_id, queue.chat_type)
-                message = await self._send(chat_id, text, plain=plain)
-                message_id = message.message_id
+                message = await self._send(chat_id, text, plain=attempt.plain)
+                attempt.parts_sent += 1
+                attempt.message_id = message.message_id
         except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
+            seconds = _retry_after(exc)
             log.warning("Telegram asked to slow down: pausing all sends for %.0f s", seconds)
             self.counters.rate_limited += 1
             self._pacer.pause(seconds)
-            await self._store.mark_retry([r.id for r in batch], str(exc), self._store.now())
-            return None
-        except TimedOut as exc:
-            seen = queue.timeouts.get(head, 0) + 1
-            queue.timeouts[head] = seen
-            # It may have arrived; send once more, and count the row either way.
-            await self._store.mark_possible_duplicate([r.id for r in batch])
-            self.counters.possible_duplicates += 1
-            if seen >= 2:
-                return await self._retry_or_fail(queue, batch, f"timed out twice: {exc}")
-            await self._store.mark_retry(
-                [r.id for r in batch],
-                f"timed out: {exc}",
-                self._store.now() + timedelta(seconds=self._timeout_pause),
+            await store.mark_retry(
+                ids, redact(str(exc)), store.now() + timedelta(seconds=seconds)
             )
-            return self._timeout_pause
+            return
+        except TimedOut as exc:
+            if _never_sent(exc):
+                await self._retry_or_fail(queue, batch, attempt, f"timed out connecting: {exc}")
+                return
+            attempt.timeouts += 1
+            if attempt.timeouts > 1:
+                await self._retry_or_fail(queue, batch, attempt, f"timed out again: {exc}")
+                return
+            # It may have arrived; send once more after a pause, and count the row.
+            log.warning("chat %s: no answer in time; sending once more", chat_id)
+            await store.mark_possible_duplicate(ids)
+            self.counters.possible_duplicates += 1
+            pause = self._tuning.timeout_pause
+            error = redact(f"timed out: {exc}")
+            await store.mark_retry(ids, error, store.now() + timedelta(seconds=pause))
+            queue.not_before = self._monotonic() + pause
+            return
         except ChatMigrated as exc:
             new_id = int(exc.new_chat_id)
             log.info("chat %s moved to %s", chat_id, new_id)
-            await self._store.migrate_chat(chat_id, new_id)
+            await store.migrate_chat(chat_id, new_id)
             self.counters.migrated += 1
-            await self._store.mark_retry([r.id for r in batch], "chat migrated", self._store.now())
+            await store.mark_retry(ids, "chat migrated", store.now())
             self._move_queue(queue, new_id)
-            return None
+            return
         except Forbidden as exc:
             await self._deactivate(queue, _reason(exc))
-            return None
+            return
         except BadRequest as exc:
             text = exc.message.lower()
             if "chat not found" in text or "chat_id is empty" in text or "user not found" in text:
                 await self._deactivate(queue, "chat not found")
-                return None
-            if "can't parse entities" in text or "can't find end" in text:
-                if not plain:
-                    log.warning(
-                        "chat %s: Telegram could not parse a message; resending as plain text",
-                        chat_id,
-                    )
-                    queue.plain.update(r.id for r in batch)
-                    await self._store.mark_retry([r.id for r in batch], str(exc), self._store.now())
-                    return None
+                return
+            if ("can't parse entities" in text or "can't find end" in text) and not attempt.plain:
+                log.warning(
+                    "chat %s: Telegram could not parse a message; resending as plain text",
+                    chat_id,
+                )
+                attempt.plain = True
+                await store.mark_retry(ids, redact(str(exc)), store.now())
+                return
             await self._fail(queue, batch, f"refused by Telegram: {exc.message}")
-            return None
-        except NetworkError as exc:
-            return await self._retry_or_fail(queue, batch, str(exc))
-        await self._store.mark_sent(
-            [r.id for r in batch],
-            message_id,
-            possible_duplicate=head in queue.timeouts,
-        )
+            return
+        except NetworkError as exc:  # 5xx answers and connection errors
+            await self._retry_or_fail(queue, batch, attempt, str(exc) or type(exc).__name__)
+            return
+        except Exception as exc:  # anything else Telegram or PTB raises; a bug
+            log.exception("chat %s: unexpected error while sending", chat_id)
+            await self._retry_or_fail(queue, batch, attempt, f"{type(exc).__name__}: {exc}")
+            return
+        await store.mark_sent(ids, attempt.message_id, possible_duplicate=attempt.timeouts > 0)
         self.counters.sent += 1
         self._drop(queue, batch)
-        return None
 
     async def _send(self, chat_id: int, text: str, *, plain: bool) -> Message:
         if plain:
@@ -384,33 +504,45 @@ class Deliverer:
     async def _render(self, queue: _ChatQueue, batch: list[OutboxRow]) -> list[str]:
         if batch[0].kind != "item":
             return [batch[0].text] if batch[0].text else []
-        items = await self._store.items_by_ids(r.item_id for r in batch if r.item_id is not None)
-        ordered: list[Item] = [items[r.item_id] for r in batch if r.item_id in items]
+        ids = tuple(r.item_id for r in batch if r.item_id is not None)
+        key = (ids, queue.timezone)
+        cached = self._texts.get(key)
+        if cached is not None:
+            self._texts.move_to_end(key)
+            return cached
+        items = await self._store.items_by_ids(ids)
+        ordered: list[Item] = [items[i] for i in ids if i in items]
         if not ordered:
             return []
         tz = _zone(queue.timezone)
-        if len(batch) == 1:
-            return [render_item(ordered[0], tz)]
-        return render_digest(ordered, ordered[0].feed_title, tz)
+        if len(ordered) == 1:
+            texts = [render_item(ordered[0], tz)]
+        else:
+            texts = render_digest(ordered, ordered[0].feed_title, tz)
+        self._texts[key] = texts
+        if len(self._texts) > RENDER_CACHE:
+            self._texts.popitem(last=False)
+        return texts
 
     async def _retry_or_fail(
-        self, queue: _ChatQueue, batch: list[OutboxRow], error: str
-    ) -> float | None:
-        head = batch[0].id
-        attempts = queue.errors.get(head, 0) + 1
-        queue.errors[head] = attempts
-        if attempts >= self._max_attempts:
-            await self._fail(queue, batch, f"gave up after {attempts} attempts: {error}")
-            return None
-        delay = min(BACKOFF_CAP, BACKOFF_BASE**attempts)
+        self, queue: _ChatQueue, batch: list[OutboxRow], attempt: _Attempt, error: str
+    ) -> None:
+        # Kept in the database and shown in /stats: no secret an error echoed stays in it.
+        error = redact(error)
+        attempt.errors += 1
+        if attempt.errors >= self._tuning.max_attempts:
+            await self._fail(queue, batch, f"gave up after {attempt.errors} attempts: {error}")
+            return
+        delay = min(self._tuning.backoff_cap, self._tuning.backoff * 2 ** (attempt.errors - 1))
         self.counters.retried += 1
-        log.warning("chat %s: send failed (%s); retrying in %.0f s", queue.chat_id, error, delay)
+        log.warning("chat %s: send failed (%s); retrying in %.2f s", queue.chat_id, error, delay)
         await self._store.mark_retry(
             [r.id for r in batch], error, self._store.now() + timedelta(seconds=delay)
         )
-        return delay
+        queue.not_before = self._monotonic() + delay
 
     async def _fail(self, queue: _ChatQueue, batch: list[OutboxRow], error: str) -> None:
+        error = redact(error)
         log.error("chat %s: message failed for good: %s", queue.chat_id, error)
         await self._store.mark_failed([r.id for r in batch], error)
         self.counters.failed += 1
@@ -430,34 +562,39 @@ class Deliverer:
     def _move_queue(self, queue: _ChatQueue, new_id: int) -> None:
         old_id = queue.chat_id
         self._queues.pop(old_id, None)
-        moved = [
-            OutboxRow(
-                id=r.id,
-                chat_id=new_id,
-                kind=r.kind,
-                item_id=r.item_id,
-                text=r.text,
-                digest_key=r.digest_key,
-                state=r.state,
-                attempts=r.attempts,
-                created_at=r.created_at,
-                chat_type="supergroup",
-                chat_timezone=r.chat_timezone,
-                possible_duplicate=r.possible_duplicate,
-            )
-            for r in queue.rows
-        ]
+        moved = [replace(r, chat_id=new_id, chat_type="supergroup") for r in queue.rows]
         target = self._queues.get(new_id)
         if target is None:
             target = _ChatQueue(new_id, "supergroup", queue.timezone)
             self._queues[new_id] = target
         target.rows = deque(sorted([*target.rows, *moved], key=lambda r: r.id))
-        target.plain |= queue.plain
+        target.attempts.update(queue.attempts)
         queue.rows = deque()
+        queue.attempts = {}
         self._schedule(new_id)
 
 
-def _seconds(value: int | timedelta) -> float:
+def _insert_in_order(rows: deque[OutboxRow], row: OutboxRow) -> None:
+    """Rows arrive almost always in id order; the rare late one is put in its place."""
+    if not rows or rows[-1].id < row.id:
+        rows.append(row)
+        return
+    index = len(rows)
+    while index > 0 and rows[index - 1].id > row.id:
+        index -= 1
+    rows.insert(index, row)
+
+
+def _never_sent(exc: TimedOut) -> bool:
+    """A timeout while connecting or waiting for a free connection: nothing went out."""
+    return isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that `retry_after` will become a timedelta; both are handled.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -103,3 +103,4 @@ class OutboxRow:
     chat_type: str = "private"
     chat_timezone: str = "UTC"
     possible_duplicate: bool = False
+    not_before: datetime | None = None  # a retry waits until then (kept over restarts)
