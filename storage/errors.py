@@ -21,6 +21,10 @@ class DatabaseCorruptError(StorageError):
     pass
 
 
+class DatabaseLockedError(StorageError):
+    """Another process holds a lock on the database past the busy timeout."""
+
+
 class FeedExistsError(StorageError):
     def __init__(self, url: str, feed_id: int) -> None:
         super().__init__(f"the feed {url} is already there (feed {feed_id})")

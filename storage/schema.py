@@ -81,7 +81,7 @@ MIGRATIONS: list[str] = [
         attempts INTEGER NOT NULL DEFAULT 0,     -- sends tried
         not_before REAL,                         -- retry no earlier than this
         in_flight_at REAL,                       -- a send started and its result is unknown
-        possible_duplicate INTEGER NOT NULL DEFAULT 0, -- 1: may have arrived twice
+        possible_duplicate INTEGER NOT NULL DEFAULT 0, -- sends of unknown fate (crash, timeout)
         last_error TEXT,                         -- why the last attempt failed, or cancelled
         message_id INTEGER,                      -- Telegram's message id once sent
         created_at REAL NOT NULL,                -- when it was queued
@@ -146,6 +146,35 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX channels_by_username ON channels (username COLLATE NOCASE)
         WHERE username IS NOT NULL;
+    """,
+    # 5: prefix indexes for `prefix*` searches (2 to 6 letters), so a short prefix
+    # shared by thousands of words reads one list instead of merging them all.
+    """
+    DROP TRIGGER items_fts_insert;
+    DROP TRIGGER items_fts_delete;
+    DROP TRIGGER items_fts_update;
+    DROP TABLE items_fts;
+    CREATE VIRTUAL TABLE items_fts USING fts5 (
+        title, summary, content,
+        content = 'items', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '2 3 4 5 6'
+    );
+    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_fts (rowid, title, summary, content)
+        VALUES (new.id, new.title, new.summary, new.content);
+    END;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary, content)
+        VALUES ('delete', old.id, old.title, old.summary, old.content);
+    END;
+    CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary, content ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary, content)
+        VALUES ('delete', old.id, old.title, old.summary, old.content);
+        INSERT INTO items_fts (rowid, title, summary, content)
+        VALUES (new.id, new.title, new.summary, new.content);
+    END;
+    INSERT INTO items_fts (items_fts) VALUES ('rebuild');
     """,
 ]
 

@@ -58,6 +58,11 @@ def build_match_query(query: str) -> str:
         core = word.rstrip("*").replace('"', " ")
         if not _has_word(core):
             continue
+        if prefix and len(core.strip()) < 2:
+            raise InvalidSearchQueryError(
+                f"«{core.strip()}*» would match nearly everything; "
+                "put at least two letters before the *"
+            )
         terms.append(_fts_string(core) + ("*" if prefix else ""))
     if not terms:
         raise InvalidSearchQueryError(

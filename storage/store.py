@@ -25,6 +25,7 @@ from storage.errors import (
     ChatNotFoundError,
     CounterNotFoundError,
     DatabaseCorruptError,
+    DatabaseLockedError,
     DatabaseTooNewError,
     FeedExistsError,
     FeedNotFoundError,
@@ -43,6 +44,8 @@ Clock = Callable[[], datetime]
 STALE_AFTER = timedelta(days=7)
 # More new statements than this from one feed in one poll go as one digest per chat.
 DIGEST_THRESHOLD = 5
+# A search ranks at most this many of the most recent matching statements.
+SEARCH_WINDOW = 2000
 # SQLite limits host parameters per statement; stay well below.
 _CHUNK = 500
 # A feed follows a permanent redirect unless another feed (even a removed one,
@@ -161,6 +164,13 @@ class Store:
                 await apply_migrations(conn)
         except sqlite3.DatabaseError as exc:
             await conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc):
+                # Another process (a sqlite3 shell, a script) holds a transaction open.
+                raise DatabaseLockedError(
+                    f"the database {path} is locked by another process (a sqlite3 shell or"
+                    " a script holding a transaction); it was left as it is, end that"
+                    " transaction and start again"
+                ) from exc
             raise DatabaseCorruptError(
                 f"cannot use the database {path}: it is damaged or not a Communique"
                 f" database (SQLite says: {exc}); it was left as it is, restore a backup"
@@ -620,26 +630,51 @@ class Store:
     async def search(self, query: str, *, limit: int = 5, offset: int = 0) -> list[SearchHit]:
         """Best matches first (bm25, title weighted above the text), with snippets.
 
-        Raises `InvalidSearchQueryError` for a query that cannot be searched.
+        A word found in most statements would have every one of them scored; so the
+        best matches are picked among the `SEARCH_WINDOW` most recent statements that
+        match, which keeps a search fast however large the archive grows (and a
+        statements archive is read newest first anyway). Rarer queries are ranked in
+        full. Raises `InvalidSearchQueryError` for a query that cannot be searched.
         """
         match = build_match_query(query)
         try:
+            floor_row = await self._fetchone(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
+                " ORDER BY rowid DESC LIMIT 1 OFFSET :window",
+                {"match": match, "window": SEARCH_WINDOW - 1},
+            )
+            floor = int(floor_row[0]) if floor_row is not None else 0
+            ranked = await self._fetchall(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
+                " AND rowid >= :floor"
+                # The id breaks ties, so pages never repeat or skip a statement.
+                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), rowid DESC"
+                " LIMIT :limit OFFSET :offset",
+                {"match": match, "floor": floor, "limit": limit, "offset": offset},
+            )
+            ids = [int(r[0]) for r in ranked]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            # Snippets and rows only for the page, not for every match.
             rows = await self._fetchall(
                 "SELECT i.*, f.title AS feed_title,"
                 " snippet(items_fts, -1, char(2), char(3), '…', 24) AS snippet"
                 " FROM items_fts JOIN items i ON i.id = items_fts.rowid"
                 " JOIN feeds f ON f.id = i.feed_id"
-                " WHERE items_fts MATCH :match"
-                # The id breaks ties, so pages never repeat or skip a statement.
-                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), i.published_at DESC, i.id DESC"
-                " LIMIT :limit OFFSET :offset",
-                {"match": match, "limit": limit, "offset": offset},
+                f" WHERE items_fts MATCH ? AND items_fts.rowid IN ({marks})",
+                [match, *ids],
             )
         except sqlite3.OperationalError as exc:
             # build_match_query quotes everything, so this is a bug, not the user's.
             log.error("search query %r failed as %r: %s", query, match, exc)
             raise StorageError("that search could not be run") from exc
-        return [SearchHit(item=_item(r), snippet=str(r["snippet"] or "")) for r in rows]
+        by_id = {int(r["id"]): r for r in rows}
+        return [
+            SearchHit(item=_item(by_id[i]), snippet=str(by_id[i]["snippet"] or ""))
+            for i in ids
+            if i in by_id
+        ]
 
     async def search_count(self, query: str, *, cap: int = 1000) -> int:
         """How many statements match `query`, counting no further than `cap`.
@@ -651,7 +686,6 @@ class Store:
         try:
             row = await self._fetchone(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM items_fts"
-                " JOIN items i ON i.id = items_fts.rowid"
                 " WHERE items_fts MATCH :match LIMIT :cap)",
                 {"match": match, "cap": cap},
             )
@@ -949,7 +983,7 @@ class Store:
     async def mark_possible_duplicate(self, row_ids: Sequence[int]) -> None:
         async with self._write() as db:
             await db.executemany(
-                "UPDATE outbox SET possible_duplicate = 1 WHERE id = :id",
+                "UPDATE outbox SET possible_duplicate = possible_duplicate + 1 WHERE id = :id",
                 [{"id": i} for i in row_ids],
             )
 
@@ -967,7 +1001,7 @@ class Store:
         pending (they may not have arrived either) and are counted as possible duplicates."""
         async with self._write() as db:
             cur = await db.execute(
-                "UPDATE outbox SET possible_duplicate = 1, in_flight_at = NULL"
+                "UPDATE outbox SET possible_duplicate = possible_duplicate + 1, in_flight_at = NULL"
                 " WHERE state = 'pending' AND in_flight_at IS NOT NULL"
             )
             count = max(cur.rowcount, 0)

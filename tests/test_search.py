@@ -300,3 +300,38 @@ def test_the_match_expression_quotes_every_term() -> None:
     assert build_match_query('say "hi') == '"say" "hi"'
     assert build_match_query("NEAR(a b)") == '"NEAR(a" "b)"'
     assert build_match_query('a"b') == '"a" "b"'
+
+
+async def test_a_very_common_word_is_ranked_among_the_most_recent_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.store as store_module
+
+    monkeypatch.setattr(store_module, "SEARCH_WINDOW", 3)
+    db = await Store.open(tmp_path / "window.sqlite3", clock=lambda: NOW)
+    try:
+        # Stored oldest first: "old" has the word in its title (the best match
+        # overall), but it is not among the 3 most recent matches.
+        older = [entry("old", "Embassy embassy embassy", "x", "x", 10)]
+        newer = [
+            entry(f"new{i}", f"Statement {i}", "The embassy said.", "x", 5 - i) for i in range(4)
+        ]
+        await fill(db, older)
+        await fill(db, newer)
+        found = [h.item.identity for h in await db.search("embassy", limit=10)]
+        assert found and "old" not in found
+        assert set(found) == {"new1", "new2", "new3"}
+        # A rarer word is ranked over everything that has it.
+        assert [h.item.identity for h in await db.search("Statement 0", limit=10)] == ["new0"]
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize("query", ["s*", "*", "x* y", "sanctions é*"])
+def test_a_one_letter_prefix_is_refused_with_the_reason(query: str) -> None:
+    try:
+        build_match_query(query)
+    except InvalidSearchQueryError as exc:
+        assert "two letters" in str(exc) or "nothing to search" in str(exc)
+    else:
+        raise AssertionError(f"{query!r} was accepted")
