@@ -140,6 +140,10 @@ class Deliverer:
         self._recovered = False
         self._wake = asyncio.Event()
         self._stop_event = asyncio.Event()
+        # Sends that Telegram confirmed, not yet marked sent: they are confirmed in
+        # the same statement that claims the next row (one commit per message), or
+        # as soon as nothing else is ready to go.
+        self._unconfirmed: list[tuple[list[int], int | None, bool]] = []
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -229,6 +233,8 @@ class Deliverer:
         if self._more and self._wants_rows():
             await self._load()
         self._promote_delayed()
+        if self._unconfirmed and not running and not self._ready:
+            await self._confirm()
         while self._ready and len(running) < self._tuning.workers and not self._stopping:
             chat_id = self._ready.popleft()
             self._ready_set.discard(chat_id)
@@ -237,7 +243,7 @@ class Deliverer:
             running.add(task)
             task.add_done_callback(running.discard)
             task.add_done_callback(lambda _t: self._wake.set())
-        if not running and not self._queues and not self._more:
+        if not running and not self._queues and not self._more and not self._unconfirmed:
             self._idle.set()
         await self._sleep_until_needed()
 
@@ -277,7 +283,31 @@ class Deliverer:
         # that comes while the loop works is never lost.
         self._wake.clear()
 
+    async def _confirm(self) -> None:
+        """Mark every confirmed send sent now (nothing else is about to be claimed)."""
+        sent, self._unconfirmed = self._unconfirmed, []
+        try:
+            await self._store.confirm_and_claim(sent, [])
+        except BaseException:
+            self._unconfirmed = sent + self._unconfirmed
+            raise
+
+    async def _claim(self, ids: list[int]) -> list[int]:
+        sent, self._unconfirmed = self._unconfirmed, []
+        try:
+            return await self._store.confirm_and_claim(sent, ids)
+        except BaseException:
+            self._unconfirmed = sent + self._unconfirmed
+            raise
+
     async def _finish(self, running: set[asyncio.Task[None]]) -> None:
+        try:
+            await self._finish_sends(running)
+        finally:
+            if self._unconfirmed:
+                await self._confirm()
+
+    async def _finish_sends(self, running: set[asyncio.Task[None]]) -> None:
         if not running:
             return
         _, late = await asyncio.wait(set(running), timeout=self._tuning.stop_grace)
@@ -401,7 +431,7 @@ class Deliverer:
         # leaves nothing wrongly counted as a possible duplicate.
         if not await self._pacer.wait_unpaused(self._stop_event):
             return
-        claimed = await self._store.mark_in_flight(ids)
+        claimed = await self._claim(ids)
         if len(claimed) < len(ids):
             # Cancelled or sent elsewhere since it was read: never send it.
             gone = set(ids) - set(claimed)
@@ -428,9 +458,7 @@ class Deliverer:
             log.warning("Telegram asked to slow down: pausing all sends for %.0f s", seconds)
             self.counters.rate_limited += 1
             self._pacer.pause(seconds)
-            await store.mark_retry(
-                ids, redact(str(exc)), store.now() + timedelta(seconds=seconds)
-            )
+            await store.mark_retry(ids, redact(str(exc)), store.now() + timedelta(seconds=seconds))
             return
         except TimedOut as exc:
             if _never_sent(exc):
@@ -482,7 +510,7 @@ class Deliverer:
             log.exception("chat %s: unexpected error while sending", chat_id)
             await self._retry_or_fail(queue, batch, attempt, f"{type(exc).__name__}: {exc}")
             return
-        await store.mark_sent(ids, attempt.message_id, possible_duplicate=attempt.timeouts > 0)
+        self._unconfirmed.append((ids, attempt.message_id, attempt.timeouts > 0))
         self.counters.sent += 1
         self._drop(queue, batch)
 

@@ -965,6 +965,59 @@ class Store:
             [message_id, _ts(self.now()), int(possible_duplicate), *row_ids],
         )
 
+    async def confirm_and_claim(
+        self, sent: Sequence[tuple[Sequence[int], int | None, bool]], claim: Sequence[int]
+    ) -> list[int]:
+        """Mark the rows of finished sends sent and claim the next rows, in one
+        statement (one commit, one trip to SQLite's thread).
+
+        `sent` holds (row ids, Telegram's message id, possibly duplicated) per send.
+        Delivery confirms a send no later than it claims the next one, so the rows in
+        doubt after a crash are never more than the sends really in flight (or one
+        confirmed late). Returns the claimed ids that were still pending.
+        """
+        if not sent:
+            return await self.mark_in_flight(claim) if claim else []
+        now = _ts(self.now())
+        sent_ids = [i for ids, _, _ in sent for i in ids]
+        dup_ids = [i for ids, _, dup in sent if dup for i in ids]
+        s_marks = ",".join("?" * len(sent_ids))
+        c_marks = ",".join("?" * len(claim)) or "NULL"
+        d_marks = ",".join("?" * len(dup_ids)) or "NULL"
+        message_case = " ".join("WHEN ? THEN ?" for _ in sent_ids)
+        message_params: list[Any] = []
+        for ids, message_id, _ in sent:
+            for i in ids:
+                message_params += [i, message_id]
+        rows = await self._write_statement(
+            "UPDATE outbox SET"
+            f" state = CASE WHEN id IN ({s_marks}) THEN 'sent' ELSE state END,"
+            f" message_id = CASE id {message_case} ELSE message_id END,"
+            f" finished_at = CASE WHEN id IN ({s_marks}) THEN ? ELSE finished_at END,"
+            f" last_error = CASE WHEN id IN ({s_marks}) THEN NULL ELSE last_error END,"
+            f" possible_duplicate = CASE WHEN id IN ({d_marks})"
+            " THEN MAX(possible_duplicate, 1) ELSE possible_duplicate END,"
+            f" in_flight_at = CASE WHEN id IN ({s_marks}) THEN NULL ELSE ? END,"
+            f" attempts = CASE WHEN id IN ({s_marks}) THEN attempts ELSE attempts + 1 END"
+            f" WHERE id IN ({s_marks}) OR (state = 'pending' AND id IN ({c_marks}))"
+            " RETURNING id",
+            [
+                *sent_ids,
+                *message_params,
+                *sent_ids,
+                now,
+                *sent_ids,
+                *dup_ids,
+                *sent_ids,
+                now,
+                *sent_ids,
+                *sent_ids,
+                *claim,
+            ],
+        )
+        claimed = {int(r[0]) for r in rows} - set(sent_ids)
+        return [i for i in claim if i in claimed]
+
     async def _write_statement(self, sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
         """One statement as its own (autocommit) transaction: one trip to SQLite's
         thread instead of three, on delivery's path. The lock keeps it out of another
