@@ -158,7 +158,7 @@ class Store:
             version = await _user_version(conn)
             if version > LATEST_VERSION:
                 raise DatabaseTooNewError(version, LATEST_VERSION)
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             if migrate:
                 await apply_migrations(conn)
@@ -1361,6 +1361,20 @@ class Store:
             pending=int(pending[0]),
             oldest_pending_at=_dt(pending[1]),
         )
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    # Turning a new file to WAL needs it alone for a moment, and SQLite answers
+    # "locked" at once there (no busy wait): two processes opening a new file together
+    # would fail. A short retry covers that race; a real lock still fails after it.
+    for attempt in range(50):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:
