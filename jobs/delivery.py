@@ -465,7 +465,10 @@ class Deliverer:
                 await self._retry_or_fail(queue, batch, attempt, f"timed out connecting: {exc}")
                 return
             attempt.timeouts += 1
+            # Each send with no answer may have arrived: each is counted.
             if attempt.timeouts > 1:
+                await store.mark_possible_duplicate(ids)
+                self.counters.possible_duplicates += 1
                 await self._retry_or_fail(queue, batch, attempt, f"timed out again: {exc}")
                 return
             # It may have arrived; send once more after a pause, and count the row.
