@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick,)
 
 soak: $(STAMP)
-	$(BIN)/pytest -q -m slow tests/reliability --soak
+	$(BIN)/pytest -q tests/reliability --soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info
