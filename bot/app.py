@@ -250,6 +250,7 @@ async def _post_shutdown(app: App) -> None:
     if not isinstance(svc, Services):
         return
     await svc.deliverer.stop()
+    svc.poller.close()
     await svc.http.aclose()
     await svc.store.close()
     log.info("Communique stopped; pending messages stay queued")

@@ -179,7 +179,10 @@ async def poll_once(settings: Settings) -> int:
             allow_private=settings.allow_private_feeds,
             clock=lambda: datetime.now(UTC),
         )
-        report = await poller.poll_due(force=True)
+        try:
+            report = await poller.poll_due(force=True)
+        finally:
+            poller.close()
     finally:
         await http.aclose()
         await store.close()

@@ -26,7 +26,8 @@ from jobs.fetch import (
     fetch_feed,
 )
 from jobs.netguard import Resolver
-from jobs.parse import NotAFeedError, ParsedFeed, parse_feed
+from jobs.parse import NotAFeedError, ParsedFeed
+from jobs.parsing import FeedParser
 from jobs.schedule import (
     MAX_DELAY,
     next_poll_after_failure,
@@ -105,6 +106,11 @@ class Poller:
         # does not parse: remember the last one seen. (Lost on restart: then the
         # interval applies until the body changes.)
         self._ttls: dict[int, int] = {}
+        self._parser = FeedParser()
+
+    def close(self) -> None:
+        """Stop the parser process, if a big feed started one."""
+        self._parser.close()
 
     async def poll_due(self, *, force: bool = False) -> CycleReport:
         """Poll every feed that is due (every active feed when `force`)."""
@@ -190,8 +196,8 @@ class Poller:
 
         assert result.content is not None
         try:
-            parsed = await asyncio.to_thread(
-                parse_feed, result.content, url=result.url, headers=result.headers
+            parsed = await self._parser.parse(
+                result.content, url=result.url, headers=result.headers
             )
         except NotAFeedError as exc:
             await self._failed(feed, str(exc))
@@ -223,9 +229,7 @@ class Poller:
         result = await self._fetch(url, etag=None, last_modified=None, previous=None)
         if result.content is None:
             raise FetchError("the server answered 304 to a request without validators")
-        parsed = await asyncio.to_thread(
-            parse_feed, result.content, url=result.url, headers=result.headers
-        )
+        parsed = await self._parser.parse(result.content, url=result.url, headers=result.headers)
         return result, parsed
 
     async def add_feed(self, url: str, title: str | None = None) -> AddedFeed:

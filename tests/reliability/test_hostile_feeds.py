@@ -243,12 +243,6 @@ async def test_the_corpus_and_set_pieces_go_through_cleanly(
     assert await env.store.count_items() > 5000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: feedparser runs str.translate over each element's text while holding"
-    " the GIL, so a worker thread cannot keep the loop free; a 7.6 MB title (under the"
-    " 10 MB fetch cap) blocks it ~330 ms. Fix: parse big bodies in a process.",
-)
 async def test_a_feed_with_a_title_of_several_megabytes_does_not_block_the_loop(
     env: PollEnv,
 ) -> None:
