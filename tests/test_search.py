@@ -305,9 +305,9 @@ def test_the_match_expression_quotes_every_term() -> None:
 async def test_a_very_common_word_is_ranked_among_the_most_recent_matches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storage.store as store_module
+    import storage._items as items_module
 
-    monkeypatch.setattr(store_module, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(items_module, "SEARCH_WINDOW", 3)
     db = await Store.open(tmp_path / "window.sqlite3", clock=lambda: NOW)
     try:
         # Stored oldest first: "old" has the word in its title (the best match

@@ -1,0 +1,158 @@
+"""What every part of the store shares: the connection, its lock, the clock,
+the transaction and read helpers, and the conversions between rows and models.
+
+`Store` (storage/store.py) is assembled from one mixin per entity, each a
+subclass of `StoreCore`, so every mixin sees these attributes with their types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, time
+from typing import Any
+
+import aiosqlite
+
+from storage.models import Feed, Item, OutboxRow
+
+Clock = Callable[[], datetime]
+
+# SQLite limits host parameters per statement; stay well below.
+_CHUNK = 500
+# A feed follows a permanent redirect unless another feed (even a removed one,
+# whose row keeps its URL) already has the new URL: then it keeps its own.
+_MOVED_URL = (
+    "CASE WHEN :url IS NULL OR EXISTS"
+    " (SELECT 1 FROM feeds other WHERE other.url = :url AND other.id != :id)"
+    " THEN url ELSE :url END"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _dt_required(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+class StoreCore:
+    """The connection and the helpers every entity's methods use."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        clock: Clock = utcnow,
+        default_timezone: str = "Europe/London",
+        default_daily_time: time = time(9, 0),
+    ) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.default_timezone = default_timezone
+        self.default_daily_time = default_daily_time
+        # Woken whenever rows are queued, so the delivery task need not poll.
+        self.outbox_changed = asyncio.Event()
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One `BEGIN IMMEDIATE` transaction; the lock keeps other tasks' statements out."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    # Reads run statement and fetch in one call on the connection's thread. A cursor
+    # left open across an await holds a read transaction; another task's
+    # `BEGIN IMMEDIATE` on this connection would then fail at once with "database is
+    # locked" whenever another connection writes, without waiting the busy timeout.
+
+    async def _fetchone(self, sql: str, params: Any = ()) -> aiosqlite.Row | None:
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def _fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def _write_statement(self, sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
+        """One statement as its own (autocommit) transaction: one trip to SQLite's
+        thread instead of three, on delivery's path. The lock keeps it out of another
+        task's open transaction."""
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
+
+
+def _feed(row: aiosqlite.Row) -> Feed:
+    return Feed(
+        id=int(row["id"]),
+        url=str(row["url"]),
+        title=str(row["title"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_hash=row["content_hash"],
+        next_poll_at=_dt(row["next_poll_at"]),
+        consecutive_failures=int(row["consecutive_failures"]),
+        last_error=row["last_error"],
+        last_error_at=_dt(row["last_error_at"]),
+        last_success_at=_dt(row["last_success_at"]),
+        paused=bool(row["paused"]),
+        failure_alerted=bool(row["failure_alerted"]),
+        created_at=_dt_required(row["created_at"]),
+    )
+
+
+def _item(row: aiosqlite.Row) -> Item:
+    keys = row.keys()
+    return Item(
+        id=int(row["id"]),
+        feed_id=int(row["feed_id"]),
+        identity=str(row["identity"]),
+        guid=row["guid"],
+        link=row["link"],
+        title=str(row["title"]),
+        summary=str(row["summary"]),
+        content=str(row["content"]),
+        published_at=_dt_required(row["published_at"]),
+        first_seen_at=_dt_required(row["first_seen_at"]),
+        updated_at=_dt_required(row["updated_at"]),
+        feed_title=str(row["feed_title"]) if "feed_title" in keys else "",
+    )
+
+
+def _outbox(row: aiosqlite.Row, default_timezone: str = "UTC") -> OutboxRow:
+    keys = row.keys()
+    return OutboxRow(
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        kind=str(row["kind"]),
+        item_id=row["item_id"],
+        text=row["text"],
+        digest_key=row["digest_key"],
+        state=str(row["state"]),
+        attempts=int(row["attempts"]),
+        created_at=_dt_required(row["created_at"]),
+        chat_type=str(row["chat_type"]) if "chat_type" in keys else "private",
+        chat_timezone=(row["chat_timezone"] if "chat_timezone" in keys else None)
+        or default_timezone,
+        possible_duplicate=bool(row["possible_duplicate"]),
+        not_before=_dt(row["not_before"]) if "not_before" in keys else None,
+    )

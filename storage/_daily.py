@@ -1,0 +1,124 @@
+"""The daily message: its counters and queueing it once a day per chat."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, time
+
+from storage._core import StoreCore, _ts
+from storage.errors import CounterNotFoundError
+from storage.models import Counter
+
+
+class DailyMixin(StoreCore):
+    # ------------------------------------------------------------------- counters
+
+    async def add_counter(self, start_date: date, timezone: str, template: str) -> Counter:
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "INSERT INTO counters (start_date, timezone, template, position, created_at)"
+                " VALUES (:d, :tz, :tpl, (SELECT COALESCE(MAX(position), 0) + 1 FROM counters),"
+                " :now) RETURNING id",
+                {"d": start_date.isoformat(), "tz": timezone, "tpl": template, "now": now},
+            ) as cur:
+                row = await cur.fetchone()
+                assert row is not None
+        counters = {c.id: c for c in await self.list_counters()}
+        return counters[int(row[0])]
+
+    async def remove_counter(self, counter_id: int) -> None:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id})
+            if cur.rowcount == 0:
+                raise CounterNotFoundError(counter_id)
+
+    async def list_counters(self) -> list[Counter]:
+        rows = await self._fetchall("SELECT * FROM counters ORDER BY position, id")
+        return [
+            Counter(
+                id=int(r["id"]),
+                start_date=date.fromisoformat(r["start_date"]),
+                timezone=str(r["timezone"]),
+                template=str(r["template"]),
+                position=int(r["position"]),
+            )
+            for r in rows
+        ]
+
+    # ---------------------------------------------------------------------- daily
+
+    async def daily_groups(self) -> list[tuple[str, time, int]]:
+        """(zone, daily time, chats) for every active, subscribed chat with the daily
+        message on, grouped so one tick costs a query per distinct setting, not per chat."""
+        rows = await self._fetchall(
+            "SELECT COALESCE(c.timezone, :tz) AS zone, COALESCE(c.daily_time, :t) AS at,"
+            " COUNT(*) AS n FROM chats c WHERE c.active = 1 AND c.daily_enabled = 1"
+            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
+            " GROUP BY zone, at",
+            {"tz": self.default_timezone, "t": self.default_daily_time.strftime("%H:%M")},
+        )
+        return [(str(r["zone"]), time.fromisoformat(r["at"]), int(r["n"])) for r in rows]
+
+    async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
+        """Queue `text` for every eligible chat whose (zone, daily time) is in `due` and
+        that has no record yet for that group's local date. Returns how many.
+
+        One transaction and a fixed number of statements, however many chats and
+        groups are due: 100,000 chats cost three set-based statements, not 100,000.
+        The (chat, local date) key makes it once a day: a chat that already had today's
+        message (at another time, or before a restart) is skipped.
+        """
+        if not due:
+            return 0
+        now = _ts(self.now())
+        params = {
+            "tz": self.default_timezone,
+            "t": self.default_daily_time.strftime("%H:%M"),
+            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
+            "text": text,
+            "now": now,
+        }
+        # A subquery, not a WITH clause: sqlite3 reports no rowcount for a statement
+        # that does not begin with INSERT.
+        in_due_group = (
+            " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
+            " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
+            " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
+        )
+        async with self._write() as db:
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cur:
+                row = await cur.fetchone()
+                params["before"] = int(row[0]) if row else 0
+            cur = await db.execute(
+                "INSERT INTO outbox (chat_id, kind, text, created_at)"
+                " SELECT c.id, 'daily', :text, :now FROM chats c"
+                + in_due_group
+                + " WHERE c.active = 1 AND c.daily_enabled = 1"
+                " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
+                " AND NOT EXISTS (SELECT 1 FROM daily_sends ds"
+                " WHERE ds.chat_id = c.id AND ds.local_date = d.local_date)"
+                " ORDER BY c.id",
+                params,
+            )
+            added = max(cur.rowcount, 0)
+            if added:
+                # The rows just queued are exactly those past the old maximum id: the
+                # write lock and BEGIN IMMEDIATE keep every other writer out meanwhile.
+                await db.execute(
+                    "INSERT INTO daily_sends (chat_id, local_date, outbox_id,"
+                    " created_at) SELECT o.chat_id, d.local_date, o.id, :now FROM outbox o"
+                    " JOIN chats c ON c.id = o.chat_id" + in_due_group + " WHERE o.id > :before",
+                    params,
+                )
+        if added:
+            self.outbox_changed.set()
+        return added
+
+    async def daily_sent(self, chat_id: int, local_date: date) -> bool:
+        row = await self._fetchone(
+            "SELECT 1 FROM daily_sends WHERE chat_id = :id AND local_date = :d",
+            {"id": chat_id, "d": local_date.isoformat()},
+        )
+        return row is not None

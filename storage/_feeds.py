@@ -1,0 +1,254 @@
+"""Feeds: adding and removing them, scheduling polls, and recording a poll that
+changed nothing or failed (a poll that brought statements is storage/_items.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt, _feed, _ts
+from storage.errors import FeedExistsError, FeedNotFoundError
+from storage.models import Feed
+
+FAILURE_ALERT_THRESHOLD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FailureOutcome:
+    consecutive_failures: int
+    should_alert: bool  # crossed the alert threshold just now
+
+
+class FeedsMixin(StoreCore):
+    # ---------------------------------------------------------------------- feeds
+
+    async def add_feed(self, url: str, title: str | None = None) -> Feed:
+        """Add a feed; a feed removed earlier comes back with its statements."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT id, removed FROM feeds WHERE url = :url", {"url": url}
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None and not row["removed"]:
+                raise FeedExistsError(url, int(row["id"]))
+            if row is not None:
+                feed_id = int(row["id"])
+                await db.execute(
+                    "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
+                    " title = COALESCE(:title, title), title_locked = :locked WHERE id = :id",
+                    {"id": feed_id, "title": title, "locked": int(title is not None)},
+                )
+            else:
+                async with db.execute(
+                    "INSERT INTO feeds (url, title, title_locked, created_at)"
+                    " VALUES (:url, :title, :locked, :now) RETURNING id",
+                    {
+                        "url": url,
+                        "title": title or "",
+                        "locked": int(title is not None),
+                        "now": now,
+                    },
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                    feed_id = int(inserted[0])
+        return await self.get_feed(feed_id)
+
+    async def get_feed(self, feed_id: int) -> Feed:
+        row = await self._fetchone(
+            "SELECT * FROM feeds WHERE id = :id AND removed = 0", {"id": feed_id}
+        )
+        if row is None:
+            raise FeedNotFoundError(feed_id)
+        return _feed(row)
+
+    async def feed_by_url(self, url: str) -> Feed | None:
+        row = await self._fetchone(
+            "SELECT * FROM feeds WHERE url = :url AND removed = 0", {"url": url}
+        )
+        return None if row is None else _feed(row)
+
+    async def list_feeds(self) -> list[Feed]:
+        rows = await self._fetchall("SELECT * FROM feeds WHERE removed = 0 ORDER BY id")
+        return [_feed(r) for r in rows]
+
+    async def due_feeds(self, now: datetime, limit: int = 10_000) -> list[Feed]:
+        rows = await self._fetchall(
+            "SELECT * FROM feeds WHERE removed = 0 AND paused = 0"
+            " AND (next_poll_at IS NULL OR next_poll_at <= :now)"
+            " ORDER BY COALESCE(next_poll_at, 0), id LIMIT :limit",
+            {"now": _ts(now), "limit": limit},
+        )
+        return [_feed(r) for r in rows]
+
+    async def next_poll_due(self) -> datetime | None:
+        row = await self._fetchone(
+            "SELECT MIN(COALESCE(next_poll_at, 0)) FROM feeds WHERE removed = 0 AND paused = 0"
+        )
+        return None if row is None or row[0] is None else _dt(row[0])
+
+    async def remove_feed(self, feed_id: int) -> None:
+        """Stop polling and forget subscriptions; its statements stay searchable."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET removed = 1 WHERE id = :id AND removed = 0", {"id": feed_id}
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+            await db.execute("DELETE FROM subscriptions WHERE feed_id = :id", {"id": feed_id})
+
+    async def set_feed_paused(self, feed_id: int, paused: bool) -> Feed:
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET paused = :p, next_poll_at = CASE WHEN :p THEN next_poll_at"
+                " ELSE NULL END WHERE id = :id AND removed = 0",
+                {"id": feed_id, "p": int(paused)},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
+
+    async def schedule_feed(self, feed_id: int, when: datetime | None) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE feeds SET next_poll_at = :t WHERE id = :id",
+                {"id": feed_id, "t": None if when is None else _ts(when)},
+            )
+
+    async def record_not_modified(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+        url: str | None = None,
+    ) -> bool:
+        """A 304 or an identical body. Returns True when a failing feed recovered."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            recovered = await _mark_success(db, feed_id, now)
+            await db.execute(
+                "UPDATE feeds SET etag = COALESCE(:etag, etag),"
+                " last_modified = COALESCE(:lm, last_modified),"
+                f" next_poll_at = :next, url = {_MOVED_URL} WHERE id = :id",
+                {
+                    "id": feed_id,
+                    "etag": etag,
+                    "lm": last_modified,
+                    "next": _ts(next_poll_at),
+                    "url": url,
+                },
+            )
+        return recovered
+
+    async def record_failure(
+        self, feed_id: int, error: str, *, next_poll_at: datetime, pause: bool = False
+    ) -> FailureOutcome:
+        """Count a failed poll; the feed is never disabled (except a 410, `pause`)."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            async with db.execute(
+                "UPDATE feeds SET consecutive_failures = consecutive_failures + 1,"
+                " last_error = :error, last_error_at = :now, next_poll_at = :next,"
+                " paused = MAX(paused, :pause) WHERE id = :id"
+                " RETURNING consecutive_failures, failure_alerted",
+                {
+                    "id": feed_id,
+                    "error": error[:1000],
+                    "now": now,
+                    "next": _ts(next_poll_at),
+                    "pause": int(pause),
+                },
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise FeedNotFoundError(feed_id)
+            failures = int(row[0])
+            alert = failures >= FAILURE_ALERT_THRESHOLD and not row[1]
+            if alert:
+                await db.execute(
+                    "UPDATE feeds SET failure_alerted = 1 WHERE id = :id", {"id": feed_id}
+                )
+        return FailureOutcome(consecutive_failures=failures, should_alert=alert)
+
+    async def feed_item_count(self, feed_id: int) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM items WHERE feed_id = :id", {"id": feed_id}
+        )
+        return int(row[0]) if row else 0
+
+    async def feed_subscriber_count(self, feed_id: int) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            " WHERE s.feed_id = :id AND c.active = 1",
+            {"id": feed_id},
+        )
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ bulk feeds
+
+    async def add_feeds(
+        self, feeds: Sequence[tuple[str, str | None]]
+    ) -> tuple[list[Feed], list[tuple[str, int]]]:
+        """Add many feeds (url, title) in one transaction, as `add_feed` adds one.
+
+        Returns (feeds added or brought back, (url, feed id) of those already there).
+        """
+        now = _ts(self.now())
+        added_ids: list[int] = []
+        existing: list[tuple[str, int]] = []
+        async with self._write() as db:
+            for url, title in feeds:
+                async with db.execute(
+                    "SELECT id, removed FROM feeds WHERE url = :url", {"url": url}
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and not row["removed"]:
+                    existing.append((url, int(row["id"])))
+                    continue
+                params = {"url": url, "title": title, "locked": int(title is not None)}
+                if row is not None:
+                    await db.execute(
+                        "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
+                        " title = COALESCE(:title, title), title_locked = :locked"
+                        " WHERE id = :id",
+                        {**params, "id": int(row["id"])},
+                    )
+                    added_ids.append(int(row["id"]))
+                    continue
+                async with db.execute(
+                    "INSERT INTO feeds (url, title, title_locked, created_at)"
+                    " VALUES (:url, COALESCE(:title, ''), :locked, :now) RETURNING id",
+                    {**params, "now": now},
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                    added_ids.append(int(inserted[0]))
+        added: list[Feed] = []
+        for start in range(0, len(added_ids), _CHUNK):
+            chunk = added_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._fetchall(f"SELECT * FROM feeds WHERE id IN ({marks})", chunk)
+            added.extend(_feed(r) for r in rows)
+        added.sort(key=lambda f: f.id)
+        return added, existing
+
+
+async def _mark_success(db: aiosqlite.Connection, feed_id: int, now: float) -> bool:
+    async with db.execute(
+        "SELECT failure_alerted FROM feeds WHERE id = :id", {"id": feed_id}
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise FeedNotFoundError(feed_id)
+    await db.execute(
+        "UPDATE feeds SET consecutive_failures = 0, failure_alerted = 0,"
+        " last_success_at = :now WHERE id = :id",
+        {"id": feed_id, "now": now},
+    )
+    return bool(row["failure_alerted"])

@@ -1,0 +1,321 @@
+"""Statements: storing a successful poll (what is new is pushed), reading the
+latest, and full-text search."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt_required, _item, _ts
+from storage._feeds import _mark_success
+from storage.errors import FeedNotFoundError, StorageError
+from storage.models import Item, NewItem, SearchHit
+from storage.search import build_match_query
+
+# Log lines keep the name they had when the store was one module.
+log = logging.getLogger("storage.store")
+
+# An item more than this much older than the newest one already stored for its
+# feed is an old statement sliding back in, not news.
+STALE_AFTER = timedelta(days=7)
+# More new statements than this from one feed in one poll go as one digest per chat.
+DIGEST_THRESHOLD = 5
+# A search ranks at most this many of the most recent matching statements.
+SEARCH_WINDOW = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What storing one successful poll did."""
+
+    new_items: list[Item]  # stored for the first time, in publication order
+    pushed_items: list[Item]  # of those, the ones queued for subscribers
+    outbox_rows: int  # rows queued
+    recovered: bool  # the feed was failing and admins had been told
+    backlog: bool  # the feed's first successful poll: stored, nothing pushed
+
+
+class ItemsMixin(StoreCore):
+    async def record_poll(
+        self,
+        feed_id: int,
+        entries: Sequence[NewItem],
+        *,
+        feed_title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        content_hash: str | None,
+        next_poll_at: datetime,
+        url: str | None = None,
+        push: bool = True,
+    ) -> PollOutcome:
+        """Store a successful poll in one transaction: new statements, updated texts,
+        outbox rows for every active subscriber, validators and the next poll time.
+
+        Only statements whose identity is new are pushed, and not on the feed's first
+        successful poll (its backlog), nor when more than `STALE_AFTER` older than the
+        newest statement already stored for the feed. `push=False` stores silently.
+        """
+        now_dt = self.now()
+        now = _ts(now_dt)
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT last_success_at, title_locked FROM feeds WHERE id = :id AND removed = 0",
+                {"id": feed_id},
+            ) as cur:
+                feed_row = await cur.fetchone()
+            if feed_row is None:
+                raise FeedNotFoundError(feed_id)
+            backlog = feed_row["last_success_at"] is None
+            async with db.execute(
+                "SELECT MAX(published_at) FROM items WHERE feed_id = :id", {"id": feed_id}
+            ) as cur:
+                newest_row = await cur.fetchone()
+            newest = newest_row[0] if newest_row is not None else None
+
+            existing = await _existing_identities(db, feed_id, [e.identity for e in entries])
+            fresh: list[NewItem] = []
+            seen: set[str] = set()
+            for entry in entries:
+                if entry.identity in seen:
+                    continue
+                seen.add(entry.identity)
+                if entry.identity in existing:
+                    await db.execute(
+                        "UPDATE items SET title = :title, summary = :summary,"
+                        " content = :content, link = COALESCE(:link, link), updated_at = :now"
+                        " WHERE feed_id = :feed AND identity = :identity"
+                        " AND (title != :title OR summary != :summary OR content != :content)",
+                        {
+                            "feed": feed_id,
+                            "identity": entry.identity,
+                            "title": entry.title,
+                            "summary": entry.summary,
+                            "content": entry.content,
+                            "link": entry.link,
+                            "now": now,
+                        },
+                    )
+                else:
+                    fresh.append(entry)
+            # Oldest first, so outbox ids follow publication order within every chat.
+            fresh.sort(key=lambda e: _ts(e.published_at) if e.published_at else now)
+            new_items: list[Item] = []
+            for entry in fresh:
+                published = _ts(entry.published_at) if entry.published_at else now
+                async with db.execute(
+                    "INSERT INTO items (feed_id, identity, guid, link, title, summary, content,"
+                    " published_at, first_seen_at, updated_at) VALUES (:feed, :identity, :guid,"
+                    " :link, :title, :summary, :content, :published, :now, :now) RETURNING id",
+                    {
+                        "feed": feed_id,
+                        "identity": entry.identity,
+                        "guid": entry.guid,
+                        "link": entry.link,
+                        "title": entry.title,
+                        "summary": entry.summary,
+                        "content": entry.content,
+                        "published": published,
+                        "now": now,
+                    },
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                new_items.append(
+                    Item(
+                        id=int(inserted[0]),
+                        feed_id=feed_id,
+                        identity=entry.identity,
+                        guid=entry.guid,
+                        link=entry.link,
+                        title=entry.title,
+                        summary=entry.summary,
+                        content=entry.content,
+                        published_at=_dt_required(published),
+                        first_seen_at=now_dt,
+                        updated_at=now_dt,
+                    )
+                )
+            pushed: list[Item] = []
+            if push and not backlog:
+                floor = None if newest is None else newest - STALE_AFTER.total_seconds()
+                pushed = [i for i in new_items if floor is None or _ts(i.published_at) >= floor]
+            digest = len(pushed) > DIGEST_THRESHOLD
+            queued = 0
+            if pushed:
+                # One statement for every (subscriber, item) pair. A digest is queued
+                # chat by chat: its rows then sit together in the outbox and the
+                # (chat_id, item_id) index grows at one end instead of being swept once
+                # per item, which made 10,000 items x 1,000 chats quadratic. A few
+                # single messages stay item by item, so every chat gets the first soon.
+                order = "s.chat_id, j.key" if digest else "j.key, s.chat_id"
+                cur = await db.execute(
+                    "INSERT INTO outbox (chat_id, kind, item_id, digest_key, created_at)"
+                    " SELECT s.chat_id, 'item', j.value, :digest, :now"
+                    " FROM subscriptions s JOIN chats c ON c.id = s.chat_id AND c.active = 1"
+                    " CROSS JOIN json_each(:items) j"
+                    f" WHERE s.feed_id = :feed ORDER BY {order}"
+                    " ON CONFLICT DO NOTHING",
+                    {
+                        "items": json.dumps([i.id for i in pushed]),
+                        "digest": f"{feed_id}:{now:.6f}" if digest else None,
+                        "now": now,
+                        "feed": feed_id,
+                    },
+                )
+                queued = max(cur.rowcount, 0)
+            recovered = await _mark_success(db, feed_id, now)
+            await db.execute(
+                "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
+                f" next_poll_at = :next, url = {_MOVED_URL},"
+                " title = CASE WHEN title_locked = 0 AND :title IS NOT NULL AND :title != ''"
+                " THEN :title ELSE title END WHERE id = :id",
+                {
+                    "id": feed_id,
+                    "etag": etag,
+                    "lm": last_modified,
+                    "hash": content_hash,
+                    "next": _ts(next_poll_at),
+                    "url": url,
+                    "title": feed_title,
+                },
+            )
+        if queued:
+            self.outbox_changed.set()
+        return PollOutcome(
+            new_items=new_items,
+            pushed_items=pushed,
+            outbox_rows=queued,
+            recovered=recovered,
+            backlog=backlog,
+        )
+
+    # ---------------------------------------------------------------------- items
+
+    async def latest_items(
+        self, limit: int, *, offset: int = 0, feed_id: int | None = None
+    ) -> list[Item]:
+        rows = await self._fetchall(
+            "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+            " WHERE (:feed IS NULL OR i.feed_id = :feed)"
+            " ORDER BY i.published_at DESC, i.id DESC LIMIT :limit OFFSET :offset",
+            {"feed": feed_id, "limit": limit, "offset": offset},
+        )
+        return [_item(r) for r in rows]
+
+    async def get_item(self, item_id: int) -> Item | None:
+        row = await self._fetchone(
+            "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+            " WHERE i.id = :id",
+            {"id": item_id},
+        )
+        return None if row is None else _item(row)
+
+    async def items_by_ids(self, ids: Iterable[int]) -> dict[int, Item]:
+        out: dict[int, Item] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), _CHUNK):
+            chunk = id_list[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._fetchall(
+                "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+                f" WHERE i.id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                item = _item(r)
+                out[item.id] = item
+        return out
+
+    async def count_items(self) -> int:
+        row = await self._fetchone("SELECT COUNT(*) FROM items")
+        return int(row[0]) if row else 0
+
+    async def search(self, query: str, *, limit: int = 5, offset: int = 0) -> list[SearchHit]:
+        """Best matches first (bm25, title weighted above the text), with snippets.
+
+        A word found in most statements would have every one of them scored; so the
+        best matches are picked among the `SEARCH_WINDOW` most recent statements that
+        match, which keeps a search fast however large the archive grows (and a
+        statements archive is read newest first anyway). Rarer queries are ranked in
+        full. Raises `InvalidSearchQueryError` for a query that cannot be searched.
+        """
+        match = build_match_query(query)
+        try:
+            floor_row = await self._fetchone(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
+                " ORDER BY rowid DESC LIMIT 1 OFFSET :window",
+                {"match": match, "window": SEARCH_WINDOW - 1},
+            )
+            floor = int(floor_row[0]) if floor_row is not None else 0
+            ranked = await self._fetchall(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
+                " AND rowid >= :floor"
+                # The id breaks ties, so pages never repeat or skip a statement.
+                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), rowid DESC"
+                " LIMIT :limit OFFSET :offset",
+                {"match": match, "floor": floor, "limit": limit, "offset": offset},
+            )
+            ids = [int(r[0]) for r in ranked]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            # Snippets and rows only for the page, not for every match.
+            rows = await self._fetchall(
+                "SELECT i.*, f.title AS feed_title,"
+                " snippet(items_fts, -1, char(2), char(3), '…', 24) AS snippet"
+                " FROM items_fts JOIN items i ON i.id = items_fts.rowid"
+                " JOIN feeds f ON f.id = i.feed_id"
+                f" WHERE items_fts MATCH ? AND items_fts.rowid IN ({marks})",
+                [match, *ids],
+            )
+        except sqlite3.OperationalError as exc:
+            # build_match_query quotes everything, so this is a bug, not the user's.
+            log.error("search query %r failed as %r: %s", query, match, exc)
+            raise StorageError("that search could not be run") from exc
+        by_id = {int(r["id"]): r for r in rows}
+        return [
+            SearchHit(item=_item(by_id[i]), snippet=str(by_id[i]["snippet"] or ""))
+            for i in ids
+            if i in by_id
+        ]
+
+    async def search_count(self, query: str, *, cap: int = 1000) -> int:
+        """How many statements match `query`, counting no further than `cap`.
+
+        The cap keeps a very common word cheap to count over a large archive; a
+        result equal to `cap` means "at least that many". Raises like `search`.
+        """
+        match = build_match_query(query)
+        try:
+            row = await self._fetchone(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM items_fts"
+                " WHERE items_fts MATCH :match LIMIT :cap)",
+                {"match": match, "cap": cap},
+            )
+        except sqlite3.OperationalError as exc:
+            log.error("search count %r failed as %r: %s", query, match, exc)
+            raise StorageError("that search could not be run") from exc
+        return int(row[0]) if row else 0
+
+
+async def _existing_identities(
+    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    unique = list(dict.fromkeys(identities))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with db.execute(
+            f"SELECT identity FROM items WHERE feed_id = ? AND identity IN ({marks})",
+            [feed_id, *chunk],
+        ) as cur:
+            found.update(str(r[0]) for r in await cur.fetchall())
+    return found
