@@ -110,6 +110,10 @@ def _parse(content: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
         io.BytesIO(content),
         response_headers=parser_headers,
         resolve_relative_uris=False,  # we keep text only; links are resolved below
+        # Every string becomes plain text (html_to_text drops tags, and scripts and
+        # styles with their content) and is escaped again before it reaches
+        # Telegram, so feedparser's HTML sanitizer would be work thrown away.
+        sanitize_html=False,
     )
     base = urljoin(url, headers["content-location"]) if "content-location" in headers else url
     feed = result.get("feed", {})
