@@ -65,33 +65,30 @@ class ItemsMixin(StoreCore):
         now_dt = self.now()
         now = _ts(now_dt)
         async with self._write() as db:
-            async with db.execute(
-                "SELECT last_success_at, title_locked FROM feeds WHERE id = :id AND removed = 0",
+            # Few round trips to SQLite's thread, not one per entry: each costs more
+            # than the statement itself.
+            feed_rows = await db.execute_fetchall(
+                "SELECT last_success_at,"
+                " (SELECT MAX(published_at) FROM items WHERE feed_id = :id) AS newest"
+                " FROM feeds WHERE id = :id AND removed = 0",
                 {"id": feed_id},
-            ) as cur:
-                feed_row = await cur.fetchone()
+            )
+            feed_row = next(iter(feed_rows), None)
             if feed_row is None:
                 raise FeedNotFoundError(feed_id)
             backlog = feed_row["last_success_at"] is None
-            async with db.execute(
-                "SELECT MAX(published_at) FROM items WHERE feed_id = :id", {"id": feed_id}
-            ) as cur:
-                newest_row = await cur.fetchone()
-            newest = newest_row[0] if newest_row is not None else None
+            newest = feed_row["newest"]
 
             existing = await _existing_identities(db, feed_id, [e.identity for e in entries])
             fresh: list[NewItem] = []
+            changed: list[dict[str, object]] = []
             seen: set[str] = set()
             for entry in entries:
                 if entry.identity in seen:
                     continue
                 seen.add(entry.identity)
                 if entry.identity in existing:
-                    await db.execute(
-                        "UPDATE items SET title = :title, summary = :summary,"
-                        " content = :content, link = COALESCE(:link, link), updated_at = :now"
-                        " WHERE feed_id = :feed AND identity = :identity"
-                        " AND (title != :title OR summary != :summary OR content != :content)",
+                    changed.append(
                         {
                             "feed": feed_id,
                             "identity": entry.identity,
@@ -100,48 +97,60 @@ class ItemsMixin(StoreCore):
                             "content": entry.content,
                             "link": entry.link,
                             "now": now,
-                        },
+                        }
                     )
                 else:
                     fresh.append(entry)
+            if changed:
+                # An edited statement keeps its identity; only a real change is written.
+                await db.executemany(
+                    "UPDATE items SET title = :title, summary = :summary,"
+                    " content = :content, link = COALESCE(:link, link), updated_at = :now"
+                    " WHERE feed_id = :feed AND identity = :identity"
+                    " AND (title != :title OR summary != :summary OR content != :content)",
+                    changed,
+                )
             # Oldest first, so outbox ids follow publication order within every chat.
             fresh.sort(key=lambda e: _ts(e.published_at) if e.published_at else now)
+            published_at = [_ts(e.published_at) if e.published_at else now for e in fresh]
             new_items: list[Item] = []
-            for entry in fresh:
-                published = _ts(entry.published_at) if entry.published_at else now
-                async with db.execute(
+            if fresh:
+                await db.executemany(
                     "INSERT INTO items (feed_id, identity, guid, link, title, summary, content,"
                     " published_at, first_seen_at, updated_at) VALUES (:feed, :identity, :guid,"
-                    " :link, :title, :summary, :content, :published, :now, :now) RETURNING id",
-                    {
-                        "feed": feed_id,
-                        "identity": entry.identity,
-                        "guid": entry.guid,
-                        "link": entry.link,
-                        "title": entry.title,
-                        "summary": entry.summary,
-                        "content": entry.content,
-                        "published": published,
-                        "now": now,
-                    },
-                ) as cur:
-                    inserted = await cur.fetchone()
-                    assert inserted is not None
-                new_items.append(
-                    Item(
-                        id=int(inserted[0]),
-                        feed_id=feed_id,
-                        identity=entry.identity,
-                        guid=entry.guid,
-                        link=entry.link,
-                        title=entry.title,
-                        summary=entry.summary,
-                        content=entry.content,
-                        published_at=_dt_required(published),
-                        first_seen_at=now_dt,
-                        updated_at=now_dt,
-                    )
+                    " :link, :title, :summary, :content, :published, :now, :now)",
+                    [
+                        {
+                            "feed": feed_id,
+                            "identity": entry.identity,
+                            "guid": entry.guid,
+                            "link": entry.link,
+                            "title": entry.title,
+                            "summary": entry.summary,
+                            "content": entry.content,
+                            "published": published,
+                            "now": now,
+                        }
+                        for entry, published in zip(fresh, published_at, strict=True)
+                    ],
                 )
+                ids = await _ids_of(db, feed_id, [e.identity for e in fresh])
+                for entry, published in zip(fresh, published_at, strict=True):
+                    new_items.append(
+                        Item(
+                            id=ids[entry.identity],
+                            feed_id=feed_id,
+                            identity=entry.identity,
+                            guid=entry.guid,
+                            link=entry.link,
+                            title=entry.title,
+                            summary=entry.summary,
+                            content=entry.content,
+                            published_at=_dt_required(published),
+                            first_seen_at=now_dt,
+                            updated_at=now_dt,
+                        )
+                    )
             pushed: list[Item] = []
             if push and not backlog:
                 floor = None if newest is None else newest - STALE_AFTER.total_seconds()
@@ -308,14 +317,21 @@ class ItemsMixin(StoreCore):
 async def _existing_identities(
     db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
 ) -> set[str]:
-    found: set[str] = set()
+    return set(await _ids_of(db, feed_id, identities))
+
+
+async def _ids_of(
+    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
+) -> dict[str, int]:
+    """identity → item id, for those of `identities` stored for the feed."""
+    found: dict[str, int] = {}
     unique = list(dict.fromkeys(identities))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        async with db.execute(
-            f"SELECT identity FROM items WHERE feed_id = ? AND identity IN ({marks})",
+        rows = await db.execute_fetchall(
+            f"SELECT identity, id FROM items WHERE feed_id = ? AND identity IN ({marks})",
             [feed_id, *chunk],
-        ) as cur:
-            found.update(str(r[0]) for r in await cur.fetchall())
+        )
+        found.update((str(r[0]), int(r[1])) for r in rows)
     return found
