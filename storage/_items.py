@@ -275,22 +275,27 @@ class ItemsMixin(StoreCore):
             if not ids:
                 return []
             marks = ",".join("?" * len(ids))
-            # Snippets and rows only for the page, not for every match.
-            rows = await self._fetchall(
-                "SELECT i.*, f.title AS feed_title,"
-                " snippet(items_fts, -1, char(2), char(3), '…', 24) AS snippet"
-                " FROM items_fts JOIN items i ON i.id = items_fts.rowid"
-                " JOIN feeds f ON f.id = i.feed_id"
-                f" WHERE items_fts MATCH ? AND items_fts.rowid IN ({marks})",
+            # Snippets and rows only for the page, not for every match; and in two
+            # queries, because joining items to the MATCH lets the planner evaluate
+            # the match far more often than for these few rows.
+            snippets = await self._fetchall(
+                "SELECT rowid, snippet(items_fts, -1, char(2), char(3), '…', 24)"
+                f" FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
                 [match, *ids],
+            )
+            rows = await self._fetchall(
+                "SELECT i.*, f.title AS feed_title FROM items i"
+                f" JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({marks})",
+                ids,
             )
         except sqlite3.OperationalError as exc:
             # build_match_query quotes everything, so this is a bug, not the user's.
             log.error("search query %r failed as %r: %s", query, match, exc)
             raise StorageError("that search could not be run") from exc
         by_id = {int(r["id"]): r for r in rows}
+        snippet_of = {int(r[0]): str(r[1] or "") for r in snippets}
         return [
-            SearchHit(item=_item(by_id[i]), snippet=str(by_id[i]["snippet"] or ""))
+            SearchHit(item=_item(by_id[i]), snippet=snippet_of.get(i, ""))
             for i in ids
             if i in by_id
         ]
