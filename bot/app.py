@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, channels, chat_settings, commands
+from bot import admin, channels, chat_settings, commands, reading
 from bot.alerts import Alerts
 from bot.health import HEARTBEAT_EVERY, beat, heartbeat_path
 from bot.logs import add_secrets
@@ -124,8 +124,8 @@ def add_handlers(app: App) -> None:
         ("feeds", commands.feeds),
         ("subscribe", commands.subscribe),
         ("unsubscribe", commands.unsubscribe),
-        ("latest", commands.latest),
-        ("search", commands.search),
+        ("latest", reading.latest),
+        ("search", reading.search),
         ("counters", commands.counters),
         ("settings", chat_settings.settings),
         ("addfeed", admin.addfeed),
@@ -166,8 +166,8 @@ def add_handlers(app: App) -> None:
         )
     )
     app.add_handler(CallbackQueryHandler(commands.feed_button, pattern=r"^f:"))
-    app.add_handler(CallbackQueryHandler(commands.latest_button, pattern=r"^l:"))
-    app.add_handler(CallbackQueryHandler(commands.search_button, pattern=r"^s:"))
+    app.add_handler(CallbackQueryHandler(reading.latest_button, pattern=r"^l:"))
+    app.add_handler(CallbackQueryHandler(reading.search_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
     app.add_handler(CallbackQueryHandler(chat_settings.settings_button, pattern=r"^st:"))

@@ -23,7 +23,7 @@ from bot.htmltext import (
     utf16_length,
     visible_length,
 )
-from storage.models import MARK_END, MARK_START, Item, SearchHit
+from storage.models import MARK_END, MARK_START, Feed, Item, SearchHit
 
 MONTHS = (
     "January",
@@ -57,6 +57,11 @@ _SPACES = re.compile(r"[ \t\u00a0\u2028\u2029]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE = re.compile(r"[^\r\n]+")
 _SNIPPET_CONTROL = re.compile(r"[\x00-\x01\x04-\x1f\x7f-\x9f]")
+
+
+def feed_name(feed: Feed, cap: int) -> str:
+    """A feed's title (its URL when it has none) on one line, at most `cap` long; not escaped."""
+    return truncate_text(" ".join((feed.title or feed.url).split()), cap)
 
 
 def _one_line(text: str) -> str:

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# The answer to a button press whose data is not (or no longer) understood.
+STALE_BUTTON = "That button is no longer valid. Send the command again."
 
 
 async def reply(

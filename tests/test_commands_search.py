@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from bot.commands import SEARCHES_PER_MINUTE
+from bot.reading import SEARCHES_PER_MINUTE
 from tests.commands_support import (
     BOT,
     Entry,

@@ -1,0 +1,277 @@
+"""/latest and /search: reading the stored statements, a page at a time, with
+buttons that turn the page in the same message."""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.htmltext import esc, truncate_text
+from bot.render import feed_name, render_latest, render_no_statements, render_search_results
+from bot.replies import (
+    STALE_BUTTON,
+    Context,
+    args_of,
+    button_is_genuine,
+    edit,
+    remember_chat,
+    reply,
+    text_after_command,
+)
+from bot.services import services
+from storage.errors import InvalidSearchQueryError, StorageError
+from storage.models import Feed
+
+LATEST_DEFAULT = 5
+LATEST_MAX = 20
+SEARCH_PAGE = 5
+SEARCHES_PER_MINUTE = 20
+SEARCH_COUNT_CAP = 100  # counting further costs more than a "of 1000+" is worth
+
+
+# --------------------------------------------------------------------- /latest
+
+LATEST_USAGE = (
+    f"Usage: /latest [N] [FEED_ID] — N from 1 to {LATEST_MAX} (default {LATEST_DEFAULT}). "
+    "For example /latest 10, or /latest 5 2 for the newest 5 from feed 2."
+)
+
+
+def parse_latest_args(args: list[str]) -> tuple[int, int | None]:
+    """`[N] [FEED_ID]` → (n, feed_id). Raises ValueError with the reason."""
+    if len(args) > 2:
+        raise ValueError("that is too many arguments")
+    numbers: list[int] = []
+    for arg in args:
+        if not (arg.isdecimal() and arg.isascii()) or len(arg) > 9:
+            shown = truncate_text(" ".join(arg.split()), 30)
+            raise ValueError(f"«{shown}» is not a number")
+        numbers.append(int(arg))
+    n = numbers[0] if numbers else LATEST_DEFAULT
+    if not 1 <= n <= LATEST_MAX:
+        raise ValueError(f"N must be between 1 and {LATEST_MAX}")
+    return n, numbers[1] if len(numbers) > 1 else None
+
+
+def latest_keyboard(
+    offset: int, n: int, feed_id: int | None, more: bool
+) -> InlineKeyboardMarkup | None:
+    """Older/Newer; the data carries the whole page (offset, size, feed), so it
+    keeps working after a restart."""
+    feed = feed_id or 0
+    buttons: list[InlineKeyboardButton] = []
+    if more:
+        buttons.append(InlineKeyboardButton("◀ Older", callback_data=f"l:{offset + n}:{n}:{feed}"))
+    if offset > 0:
+        newer = max(0, offset - n)
+        buttons.append(InlineKeyboardButton("Newer ▶", callback_data=f"l:{newer}:{n}:{feed}"))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def _latest_view(
+    context: Context, chat_id: int, n: int, offset: int, feed: Feed | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    svc = services(context)
+    feed_id = feed.id if feed else None
+    items = await svc.store.latest_items(n + 1, offset=offset, feed_id=feed_id)
+    more = len(items) > n
+    items = items[:n]
+    if not items:
+        if offset:
+            return "No older statements.", latest_keyboard(offset, n, feed_id, False)
+        if feed is not None:
+            return (
+                f"No statements from {esc(feed_name(feed, 100))} are stored yet. "
+                "/latest shows the newest from every feed.",
+                None,
+            )
+        return render_no_statements(), None
+    chat = await svc.store.find_chat(chat_id)
+    tz = ZoneInfo(chat.timezone if chat else svc.settings.timezone)
+    title = "Latest statements"
+    if feed is not None:
+        title = f"Latest from {feed_name(feed, 100)}"
+    if offset or more:
+        title += f" ({offset + 1}–{offset + len(items)})"
+    return render_latest(items, tz, title=title), latest_keyboard(offset, n, feed_id, more)
+
+
+async def _find_feed(context: Context, feed_id: int) -> Feed | None:
+    for feed in await services(context).store.list_feeds():
+        if feed.id == feed_id:
+            return feed
+    return None
+
+
+async def latest(update: Update, context: Context) -> None:
+    """`/latest [N] [FEED_ID]`: the newest statements, with Older/Newer buttons."""
+    await remember_chat(update, context, reactivate=False)
+    try:
+        n, feed_id = parse_latest_args(args_of(context))
+    except ValueError as exc:
+        reason = str(exc)
+        await reply(update, f"{esc(reason[:1].upper() + reason[1:])}. {LATEST_USAGE}")
+        return
+    feed = None
+    if feed_id is not None:
+        feed = await _find_feed(context, feed_id)
+        if feed is None:
+            await reply(update, f"There is no feed {feed_id}. /feeds lists them.")
+            return
+    chat = update.effective_chat
+    assert chat is not None
+    text, markup = await _latest_view(context, chat.id, n, 0, feed)
+    await reply(update, text, markup)
+
+
+async def latest_button(update: Update, context: Context) -> None:
+    """Older/Newer under /latest: the same message shows the next page."""
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split(":")
+    if (
+        not button_is_genuine(query)
+        or len(parts) != 4
+        or not all(p.isdecimal() and p.isascii() and len(p) < 10 for p in parts[1:])
+        or not 1 <= int(parts[2]) <= LATEST_MAX
+    ):
+        await query.answer(STALE_BUTTON)
+        return
+    offset, n, feed_id = int(parts[1]), int(parts[2]), int(parts[3])
+    feed = None
+    if feed_id:
+        feed = await _find_feed(context, feed_id)
+        if feed is None:
+            await query.answer("That feed has been removed. Send /latest again.", show_alert=True)
+            return
+    chat = update.effective_chat
+    assert chat is not None
+    await query.answer()
+    text, markup = await _latest_view(context, chat.id, n, offset, feed)
+    await edit(query, text, markup)
+
+
+# --------------------------------------------------------------------- /search
+
+SEARCH_USAGE = (
+    'Usage: /search QUERY — words, "a phrase in quotes" or a prefix*. '
+    'For example /search Salisbury, /search "chemical weapons" or /search sanction*.'
+)
+
+
+def _search_wait(context: Context, user_id: int) -> int:
+    """Seconds until this user may search again (0: now, and the search is counted).
+
+    At most SEARCHES_PER_MINUTE searches in any 60 seconds, per user.
+    """
+    svc = services(context)
+    now = svc.clock().timestamp()
+    windows: dict[int, deque[float]] = svc.extras.setdefault("search_windows", {})
+    window = windows.setdefault(user_id, deque())
+    while window and window[0] <= now - 60:
+        window.popleft()
+    if len(window) >= SEARCHES_PER_MINUTE:
+        return max(1, int(window[0] + 60 - now + 0.999))
+    window.append(now)
+    return 0
+
+
+async def _search_view(
+    context: Context, chat_id: int, query_text: str, offset: int, token: str, total: int | None
+) -> tuple[str, InlineKeyboardMarkup | None, int]:
+    """One page of results with Back/More, and the total (counted when not given)."""
+    svc = services(context)
+    hits = await svc.store.search(query_text, limit=SEARCH_PAGE + 1, offset=offset)
+    more = len(hits) > SEARCH_PAGE
+    hits = hits[:SEARCH_PAGE]
+    if total is None:
+        # A first page that is not full is the whole answer: no need to count.
+        if offset == 0 and not more:
+            total = len(hits)
+        else:
+            total = await svc.store.search_count(query_text, cap=SEARCH_COUNT_CAP)
+    chat = await svc.store.find_chat(chat_id)
+    tz = ZoneInfo(chat.timezone if chat else svc.settings.timezone)
+    if not hits and offset:
+        text = "No more results. Send /search again for a new search."
+    else:
+        # A capped count is a lower bound, so it is not shown as the total.
+        shown_total = total if total < SEARCH_COUNT_CAP else None
+        text = render_search_results(query_text, hits, tz, offset=offset, total=shown_total)
+    buttons: list[InlineKeyboardButton] = []
+    if offset:
+        prev = max(0, offset - SEARCH_PAGE)
+        buttons.append(InlineKeyboardButton("◀ Back", callback_data=f"s:{token}:{prev}"))
+    if more:
+        buttons.append(
+            InlineKeyboardButton("More ▶", callback_data=f"s:{token}:{offset + SEARCH_PAGE}")
+        )
+    return text, InlineKeyboardMarkup([buttons]) if buttons else None, total
+
+
+async def search(update: Update, context: Context) -> None:
+    """`/search QUERY`: the best matches, with the matched words in bold."""
+    await remember_chat(update, context, reactivate=False)
+    query_text = text_after_command(update)
+    if not query_text:
+        await reply(update, SEARCH_USAGE)
+        return
+    user = update.effective_user
+    wait = _search_wait(context, user.id) if user is not None else 0
+    if wait:
+        await reply(
+            update,
+            f"That is a lot of searching: at most {SEARCHES_PER_MINUTE} searches a minute. "
+            f"Please try again in {wait} second{'s' if wait != 1 else ''}.",
+        )
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    token = secrets.token_urlsafe(6)
+    try:
+        text, markup, total = await _search_view(context, chat.id, query_text, 0, token, None)
+    except InvalidSearchQueryError as exc:
+        await reply(update, f"I can't search for that: {esc(str(exc))}.\n{SEARCH_USAGE}")
+        return
+    except StorageError as exc:
+        await reply(update, f"Sorry, {esc(str(exc))}. Please try other words.")
+        return
+    if markup is not None:
+        # The query itself does not fit in a button's 64 bytes; the button holds a
+        # token, the chat keeps the query (in memory: a restart expires it).
+        saved: dict[str, tuple[str, int]] = context.chat_data.setdefault("searches", {})  # type: ignore[union-attr]
+        saved[token] = (query_text, total)
+        while len(saved) > 50:
+            saved.pop(next(iter(saved)))
+    await reply(update, text, markup)
+
+
+async def search_button(update: Update, context: Context) -> None:
+    """More/Back under /search: the same message shows the next page."""
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split(":")
+    if (
+        not button_is_genuine(query)
+        or len(parts) != 3
+        or not (parts[2].isdecimal() and parts[2].isascii())
+        or len(parts[2]) > 6
+    ):
+        await query.answer(STALE_BUTTON)
+        return
+    saved: dict[str, tuple[str, int]] = (context.chat_data or {}).get("searches", {})
+    found = saved.get(parts[1])
+    if found is None:
+        await query.answer("This search has expired. Please send /search again.", show_alert=True)
+        return
+    query_text, total = found
+    chat = update.effective_chat
+    assert chat is not None
+    await query.answer()
+    text, markup, _ = await _search_view(
+        context, chat.id, query_text, int(parts[2]), parts[1], total
+    )
+    await edit(query, text, markup)
