@@ -1,16 +1,16 @@
 """send_overhead: messages/s through the bot's delivery path with pacing off, beside a
 bare python-telegram-bot send_message loop against the same fake in the same run.
 
-Delivery path: the real Deliverer (rate=None, chat pacing off, its default 16
-workers) reading the outbox of the real Store and sending through a PTB bot built
-by ApplicationBuilder (the bot's own HTTP pool of 256 connections), one statement
-to N chats (3,000; QUICK: 600): outbox read, claim, render, send, mark sent.
-Baseline: the same bot object sends the same rendered HTML to the same N chats with
-16 concurrent senders (the Deliverer's worker count), nothing else. The fake Bot
-API runs in its own process without rate limits. Rounds alternate baseline and
-delivery (3 each; QUICK: 2); each figure is its best round. The bot process's CPU
-time per message on each side is reported too: it does not depend on the load. Target: >= 300 msg/s
-and >= 0.8 x the baseline. Fails if a message is missing or failed.
+Delivery path: the real Deliverer (rate=None, chat pacing off, one send in flight as
+with the default DELIVERY_CONCURRENCY=1) reading the outbox of the real Store and
+sending through a PTB bot built by ApplicationBuilder, one statement to N chats
+(3,000; QUICK: 600): outbox read, claim, render, send, mark sent. Baseline: the same
+bot object sends the same rendered HTML to the same N chats in a plain loop, one send
+at a time, nothing else. The fake Bot API runs in its own process without rate
+limits. Rounds alternate baseline and delivery (3 each; QUICK: 2); each figure is
+its best round. The bot process's CPU time per message on each side is reported too.
+Target: >= 300 msg/s and >= 0.8 x the baseline. Fails if a message is missing or
+failed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bot.render import render_item
 from jobs.delivery import Deliverer
 from storage.store import Store
 
-WORKERS = 16  # the Deliverer's default, used by both sides
+WORKERS = 1  # DELIVERY_CONCURRENCY's default, used by both sides
 
 
 async def measure(quick: bool) -> Figure:

@@ -369,6 +369,28 @@ class Deliverer:
     # ------------------------------------------------------------------ sending
 
     async def _serve(self, chat_id: int) -> None:
+        """Send the next message of one chat; then, while other chats are ready, go
+        on with them here instead of through the scheduling loop, which saves a task
+        and a wake-up per message. Back to the loop when rows run low, new rows
+        arrive, or nothing is ready."""
+        try:
+            while True:
+                await self._serve_one(chat_id)
+                self._promote_delayed()
+                if (
+                    self._stopping
+                    or not self._ready
+                    or self._store.outbox_changed.is_set()
+                    or (self._more and self._wants_rows())
+                ):
+                    return
+                chat_id = self._ready.popleft()
+                self._ready_set.discard(chat_id)
+                self._busy.add(chat_id)
+        finally:
+            self._wake.set()
+
+    async def _serve_one(self, chat_id: int) -> None:
         """Send the next message of one chat, then hand the chat back."""
         queue = self._queues.get(chat_id)
         try:
@@ -387,7 +409,6 @@ class Deliverer:
                 del self._queues[chat_id]
             elif current is not None:
                 self._schedule(chat_id)
-            self._wake.set()
 
     async def _take_batch(self, queue: _ChatQueue) -> list[OutboxRow]:
         """The next message's rows: one row, or every pending row of the same digest."""

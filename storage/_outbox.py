@@ -108,7 +108,7 @@ class OutboxMixin(StoreCore):
         sent_ids = [i for ids, _, _ in sent for i in ids]
         dup_ids = [i for ids, _, dup in sent if dup for i in ids]
         s_marks = ",".join("?" * len(sent_ids))
-        c_marks = ",".join("?" * len(claim)) or "NULL"
+        a_marks = ",".join("?" * (len(sent_ids) + len(claim)))
         d_marks = ",".join("?" * len(dup_ids)) or "NULL"
         message_case = " ".join("WHEN ? THEN ?" for _ in sent_ids)
         message_params: list[Any] = []
@@ -125,7 +125,9 @@ class OutboxMixin(StoreCore):
             " THEN MAX(possible_duplicate, 1) ELSE possible_duplicate END,"
             f" in_flight_at = CASE WHEN id IN ({s_marks}) THEN NULL ELSE ? END,"
             f" attempts = CASE WHEN id IN ({s_marks}) THEN attempts ELSE attempts + 1 END"
-            f" WHERE id IN ({s_marks}) OR (state = 'pending' AND id IN ({c_marks}))"
+            # One IN list of every id first, so SQLite looks the rows up by id
+            # instead of scanning the outbox for the OR.
+            f" WHERE id IN ({a_marks}) AND (id IN ({s_marks}) OR state = 'pending')"
             " RETURNING id",
             [
                 *sent_ids,
@@ -139,6 +141,7 @@ class OutboxMixin(StoreCore):
                 *sent_ids,
                 *sent_ids,
                 *claim,
+                *sent_ids,
             ],
         )
         claimed = {int(r[0]) for r in rows} - set(sent_ids)

@@ -98,15 +98,19 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMi
         except BaseException:
             await conn.close()
             raise
-        return cls(
+        store = cls(
             conn,
             clock=clock,
             default_timezone=default_timezone,
             default_daily_time=default_daily_time,
         )
+        if migrate and str(path) != ":memory:":
+            store._open_fast(str(path))
+        return store
 
     async def close(self) -> None:
         async with self._lock:
+            self._close_fast()
             await self._conn.close()
 
     async def schema_version(self) -> int:

@@ -178,3 +178,40 @@ def test_backup_of_a_missing_database_fails_without_creating_one(
     assert cli.main(["backup", str(tmp_path / "copy.sqlite3")]) == 1
     assert "no database" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_delivery_writes_wait_off_the_loop_while_another_process_writes(
+    tmp_path: Path,
+) -> None:
+    """Delivery's one-statement writes run on a fast connection that never waits; when
+    another connection holds the write lock they wait on aiosqlite's thread instead,
+    so the event loop keeps running and the write lands once the lock is released."""
+    path = tmp_path / "fast.sqlite3"
+    store = await Store.open(path, clock=lambda: NOW)
+    try:
+        feed = await store.add_feed("https://mfa.example/rss")
+        await store.upsert_chat(1, "private", "reader")
+        await store.subscribe(1, [feed.id])
+        await store_poll(store, feed.id, [entry(feed.id, 0)])
+        await store_poll(store, feed.id, [entry(feed.id, 0), entry(feed.id, 1)])
+        (row,) = await store.outbox_rows_for_chat(1)
+
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        claim = asyncio.create_task(store.mark_in_flight([row.id]))
+        ticks = 0
+        while ticks < 50:  # the loop is free while the claim waits
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not claim.done()
+        other.execute("COMMIT")
+        other.close()
+        assert await asyncio.wait_for(claim, 15) == [row.id]
+        check = sqlite3.connect(path)
+        in_flight = check.execute(
+            "SELECT in_flight_at IS NOT NULL, attempts FROM outbox WHERE id = ?", (row.id,)
+        ).fetchone()
+        check.close()
+        assert in_flight == (1, 1)
+    finally:
+        await store.close()
