@@ -39,7 +39,7 @@ FIGURES: dict[str, tuple[str, str, str, str, int, int]] = {
         "bench_send_overhead",
         "msg/s",
         ">= 300 msg/s and >= 0.8 x bare PTB loop",
-        "delivery path, pacing off, vs a bare PTB send loop (16 senders each)",
+        "delivery path, pacing off, vs a bare PTB send loop (one send at a time each)",
         180,
         60,
     ),

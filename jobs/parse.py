@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +33,11 @@ class ParsedFeed:
     link: str | None  # the site's link, absolute
     ttl_seconds: int | None  # RSS <ttl> (minutes there) in seconds, None if absent/invalid
     entries: list[NewItem]  # feed order, duplicates by identity removed (first kept)
+    # For each entry with a guid or link: a hash of that key → a digest of the entry
+    # as the feed wrote it. Given back to the next parse of the same feed (`known`),
+    # it lets entries that did not change skip normalising and storing.
+    digests: dict[int, int] = field(default_factory=dict)
+    unchanged: int = 0  # entries skipped because `known` had them, unchanged
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -77,16 +82,24 @@ def entry_identity(
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+def parse_feed(
+    content: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    known: Mapping[int, int] | None = None,
+) -> ParsedFeed:
     """Parse fetched feed bytes into a ParsedFeed.
 
     `headers` are the response headers (any case); their charset decides the
     decoding, and Content-Location (else `url`) is the base for relative links.
+    `known` is the `digests` of this feed's last stored parse: entries found there
+    unchanged are left out of `entries` (they are stored already).
     Raises NotAFeedError, and nothing else, when the body is not a feed.
     """
     lowered = {key.lower(): value for key, value in headers.items()}
     try:
-        return _parse(content, url=url, headers=lowered)
+        return _parse(content, url=url, headers=lowered, known=known or {})
     except NotAFeedError:
         raise
     except Exception as exc:
@@ -95,7 +108,9 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str]) -> Parse
         raise NotAFeedError(f"not a feed: the parser failed ({type(exc).__name__})") from exc
 
 
-def _parse(content: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
+def _parse(
+    content: bytes, *, url: str, headers: dict[str, str], known: Mapping[int, int]
+) -> ParsedFeed:
     if not content.strip():
         raise NotAFeedError("not a feed: the body is empty")
     content = _defuse_entities(content, headers)
@@ -128,7 +143,17 @@ def _parse(content: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
 
     entries: list[NewItem] = []
     seen: set[str] = set()
+    digests: dict[int, int] = {}
+    unchanged = 0
     for raw in raw_entries:
+        key = _raw_key(raw)
+        if key is not None:
+            if key in digests:
+                continue  # the same guid (or link) again: the first one counts
+            digests[key] = digest = _raw_digest(raw)
+            if known.get(key) == digest:
+                unchanged += 1
+                continue
         item = _normalise_entry(raw, base)
         if item is not None and item.identity not in seen:
             seen.add(item.identity)
@@ -138,6 +163,8 @@ def _parse(content: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
         link=_absolute_link(feed.get("link"), base),
         ttl_seconds=_ttl_seconds(feed.get("ttl")),
         entries=entries,
+        digests=digests,
+        unchanged=unchanged,
     )
 
 
@@ -166,6 +193,38 @@ def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
         content=content,
         published_at=published_at,
     )
+
+
+def _raw_key(raw: Mapping[str, Any]) -> int | None:
+    """A hash of the entry's guid, else its link, as written; None without either."""
+    for name in ("id", "link"):
+        value = raw.get(name)
+        if isinstance(value, str) and value.strip():
+            material = f"{name}\x1f{value}".encode("utf-8", "surrogatepass")
+            return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big")
+    return None
+
+
+def _raw_digest(raw: Mapping[str, Any]) -> int:
+    """A digest of everything normalising reads from the entry, as feedparser gave it."""
+    # `in` first: FeedParserDict.get("updated") falls back to "published" with a
+    # DeprecationWarning.
+    parts: list[object] = [raw[name] if name in raw else None for name in _DIGESTED]
+    for name in ("title_detail", "summary_detail"):
+        detail = raw.get(name)
+        parts.append(detail.get("type") if isinstance(detail, Mapping) else None)
+    contents = raw.get("content")
+    if isinstance(contents, list):
+        for part in contents:
+            if isinstance(part, Mapping):
+                parts += [part.get("type"), part.get("value")]
+    parts += [raw[name] if name in raw else None for name in _DIGESTED_DATES]
+    material = "\x1e".join(repr(p) for p in parts).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(material, digest_size=16).digest(), "big")
+
+
+_DIGESTED = ("id", "link", "title", "summary", "published", "updated")
+_DIGESTED_DATES = ("published_parsed", "updated_parsed", "guidislink")
 
 
 def _as_str(value: object) -> str | None:

@@ -14,7 +14,7 @@ import functools
 import logging
 import multiprocessing
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from jobs.parse import ParsedFeed, parse_feed
@@ -28,13 +28,25 @@ class FeedParser:
     def __init__(self, *, big_body: int = BIG_BODY) -> None:
         self._big_body = big_body
         self._pool: ProcessPoolExecutor | None = None
+        # One thread: parsing is pure Python holding the GIL, so more threads would
+        # only take turns (and fight the event loop and SQLite's thread for it).
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser")
 
-    async def parse(self, content: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    async def parse(
+        self,
+        content: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        known: Mapping[int, int] | None = None,
+    ) -> ParsedFeed:
         """parse_feed off the event loop; raises what it raises (NotAFeedError)."""
-        if len(content) < self._big_body:
-            return await asyncio.to_thread(parse_feed, content, url=url, headers=headers)
-        call = functools.partial(parse_feed, content, url=url, headers=dict(headers))
+        call = functools.partial(
+            parse_feed, content, url=url, headers=dict(headers), known=dict(known or {})
+        )
         loop = asyncio.get_running_loop()
+        if len(content) < self._big_body:
+            return await loop.run_in_executor(self._thread, call)
         try:
             return await loop.run_in_executor(self._process_pool(), call)
         except BrokenProcessPool:
@@ -42,7 +54,7 @@ class FeedParser:
             # parse this one in a thread rather than lose it.
             log.warning("the feed parser process died; parsing %s in a thread", url)
             self._pool = None
-            return await asyncio.to_thread(call)
+            return await loop.run_in_executor(self._thread, call)
 
     def _process_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -54,6 +66,7 @@ class FeedParser:
         return self._pool
 
     def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -107,6 +107,10 @@ class Poller:
         # interval applies until the body changes.)
         self._ttls: dict[int, int] = {}
         self._parser = FeedParser()
+        # Per feed, the entries of its last stored poll as the feed wrote them
+        # (jobs.parse's digests): unchanged ones skip normalising and storing. In
+        # memory only: after a restart the first poll of each feed does it all.
+        self._known: dict[int, dict[int, int]] = {}
 
     def close(self) -> None:
         """Stop the parser process, if a big feed started one."""
@@ -197,7 +201,10 @@ class Poller:
         assert result.content is not None
         try:
             parsed = await self._parser.parse(
-                result.content, url=result.url, headers=result.headers
+                result.content,
+                url=result.url,
+                headers=result.headers,
+                known=self._known.get(feed.id),
             )
         except NotAFeedError as exc:
             await self._failed(feed, str(exc))
@@ -213,6 +220,7 @@ class Poller:
             next_poll_at=self._next_success(feed, result, ttl=parsed.ttl_seconds),
             url=permanent,
         )
+        self._known[feed.id] = parsed.digests
         if outcome.new_items:
             log.info(
                 "feed %d: %d new statement(s), %d queued message(s)%s",
@@ -254,6 +262,7 @@ class Poller:
             next_poll_at=self._next_success(feed, result, ttl=parsed.ttl_seconds),
             push=False,
         )
+        self._known[feed.id] = parsed.digests
         return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))
 
     async def _fetch(

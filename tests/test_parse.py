@@ -556,3 +556,28 @@ def test_first_words() -> None:
     assert first_words("one two three", 5) == "one two three"
     assert first_words("one, two, three, four", 2) == "one, two…"
     assert first_words("") == ""
+
+
+def test_entries_known_unchanged_are_left_out_and_edits_come_through() -> None:
+    def feed(second_title: str) -> bytes:
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+            "<item><guid>a</guid><title>First</title><description>One.</description></item>"
+            f"<item><guid>b</guid><title>{second_title}</title>"
+            "<description>Two.</description></item>"
+            "<item><title>No key</title><description>Three.</description></item>"
+            "</channel></rss>"
+        ).encode()
+
+    first = parse_feed(feed("Second"), url="https://x.example/", headers={})
+    assert [e.title for e in first.entries] == ["First", "Second", "No key"]
+    assert len(first.digests) == 2 and first.unchanged == 0
+
+    again = parse_feed(
+        feed("Second, corrected"), url="https://x.example/", headers={}, known=first.digests
+    )
+    # "First" is known and unchanged; the edit and the keyless entry come through.
+    assert [e.title for e in again.entries] == ["Second, corrected", "No key"]
+    assert again.unchanged == 1
+    assert again.entries[0].identity == first.entries[1].identity
+    assert again.digests.keys() == first.digests.keys()
