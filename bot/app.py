@@ -223,7 +223,10 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
     deliverer.start()
     await _publish_commands(app, settings)
     if opts.start_jobs and app.job_queue is not None:
-        app.job_queue.run_repeating(poll_job, interval=POLL_TICK, first=1.0, name="poll")
+        # Due feeds are looked for every POLL_TICK seconds, or more often when the
+        # interval itself is shorter (a test rig, an intranet feed).
+        tick = min(POLL_TICK, settings.poll_interval)
+        app.job_queue.run_repeating(poll_job, interval=tick, first=1.0, name="poll")
         # The first daily tick runs at once: a bot that was down at a chat's time
         # sends that day's message when it starts.
         app.job_queue.run_repeating(daily_job, interval=DAILY_TICK, first=0.5, name="daily")

@@ -247,7 +247,7 @@ SPECS: dict[str, Spec] = {
     "POLL_INTERVAL": Spec(
         "poll_interval",
         "300",
-        _positive_number(10, 86400),
+        _positive_number(1, 86400),
         "seconds between polls of a feed, unless the feed asks for more",
     ),
     "DAILY_TIME": Spec(

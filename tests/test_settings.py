@@ -71,8 +71,8 @@ def test_values_are_parsed() -> None:
     ("name", "value", "expected"),
     [
         ("ADMIN_IDS", "abc", "ADMIN_IDS must be comma-separated Telegram user ids, got 'abc'"),
-        ("POLL_INTERVAL", "soon", "POLL_INTERVAL must be a number between 10 and 86400"),
-        ("POLL_INTERVAL", "0", "POLL_INTERVAL must be a number between 10 and 86400"),
+        ("POLL_INTERVAL", "soon", "POLL_INTERVAL must be a number between 1 and 86400"),
+        ("POLL_INTERVAL", "0", "POLL_INTERVAL must be a number between 1 and 86400"),
         ("DAILY_TIME", "25:00", "DAILY_TIME must be a time of day as HH:MM"),
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE must be an IANA time zone"),
         ("CLOCKS", "Europe/Moscow,Nowhere", "CLOCKS must be comma-separated IANA time zones"),
