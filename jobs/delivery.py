@@ -60,12 +60,14 @@ FailureHook = Callable[[int, str], Awaitable[None]]
 class DeliveryTuning:
     """Knobs with production defaults; tests shrink the waits."""
 
-    workers: int = 16  # chats served at once
+    workers: int = 1  # sends in flight at once (DELIVERY_CONCURRENCY)
     backoff: float = BACKOFF
     backoff_cap: float = BACKOFF_CAP
     max_attempts: int = MAX_ATTEMPTS
     timeout_pause: float = TIMEOUT_PAUSE
-    stop_grace: float = 15.0  # how long stop() lets requests in flight finish
+    # How long stop() lets a request in flight finish: within PTB's 5 s read timeout
+    # a send has an answer, and SIGTERM must end the bot within 10 s.
+    stop_grace: float = 6.0
 
 
 @dataclass(slots=True)
