@@ -350,6 +350,7 @@ def render_stats(stats: Stats, now: datetime, counters: list[tuple[int, str]]) -
         f"Feeds: {stats.feeds}; statements: {stats.items}",
         f"Last 24 hours: {stats.sent_24h} sent, {stats.failed_24h} failed, "
         f"{stats.duplicates_24h} possible duplicates",
+        *(f"Failed {n} × {esc(error[:200])}" for error, n in stats.failure_reasons),
         f"Outbox: {stats.pending} pending; oldest {oldest}",
     ]
     if counters:

@@ -20,6 +20,8 @@ class Stats:
     duplicates_24h: int
     pending: int
     oldest_pending_at: datetime | None
+    # The commonest reasons deliveries failed for good in the last 24 hours, with counts.
+    failure_reasons: tuple[tuple[str, int], ...] = ()
 
 
 class StatsMixin(StoreCore):
@@ -45,6 +47,12 @@ class StatsMixin(StoreCore):
         pending = await self._fetchone(
             "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
         )
+        reasons = await self._fetchall(
+            "SELECT COALESCE(last_error, 'unknown') AS error, COUNT(*) AS n FROM outbox"
+            " WHERE state = 'failed' AND finished_at >= :since"
+            " GROUP BY error ORDER BY n DESC, error LIMIT 3",
+            {"since": since},
+        )
         assert subs and feeds and items and deliveries and pending
         return Stats(
             chats_active=active,
@@ -57,4 +65,5 @@ class StatsMixin(StoreCore):
             duplicates_24h=int(deliveries[2] or 0),
             pending=int(pending[0]),
             oldest_pending_at=_dt(pending[1]),
+            failure_reasons=tuple((str(r["error"]), int(r["n"])) for r in reasons),
         )
