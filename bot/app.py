@@ -16,6 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -175,6 +176,9 @@ def add_handlers(app: App) -> None:
     # last button handler of group 0: in a later group it would also see every query
     # a handler above already answered, and answer it a second time.
     app.add_handler(CallbackQueryHandler(commands.stale_button))
+    app.add_handler(
+        ChatMemberHandler(commands.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     app.add_error_handler(on_error)
 
 

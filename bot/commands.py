@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.daily import render_daily_message
 from bot.htmltext import TELEGRAM_LIMIT, esc, truncate_text, visible_length
@@ -381,3 +382,22 @@ async def stale_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is not None:
         await query.answer(STALE_BUTTON)
+
+
+async def bot_membership_changed(update: Update, context: Context) -> None:
+    """Telegram tells us the bot was blocked, kicked or removed: stop sending there
+    at once (pending messages are cancelled, kept) instead of learning it from a 403.
+    A chat comes back when someone sends /start (or an admin re-adds a channel)."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    status = change.new_chat_member.status
+    if status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+        return
+    store = services(context).store
+    chat = await store.find_chat(change.chat.id)
+    if chat is None or not chat.active:
+        return
+    reason = "blocked the bot" if change.chat.type == ChatType.PRIVATE else "removed the bot"
+    cancelled = await store.deactivate_chat(change.chat.id, reason)
+    log.info("chat %s %s; %d pending message(s) cancelled", change.chat.id, reason, cancelled)
