@@ -291,7 +291,13 @@ async def run_console(
     )
     app = build_application(
         console_settings,
-        Overrides(request=EmulatorRequest(emulator), get_updates_request=EmulatorRequest(emulator)),
+        Overrides(
+            request=EmulatorRequest(emulator),
+            get_updates_request=EmulatorRequest(emulator),
+            # Piped input is a script: it gets the replies to its commands and nothing
+            # else. Polls and the daily message run in an interactive session.
+            start_jobs=interactive,
+        ),
     )
     console = Console(emulator, stdout, ansi=ansi)
     loop = asyncio.get_running_loop()
@@ -307,7 +313,7 @@ async def run_console(
             stdout.write(_banner(settings, seeded, ansi))
         # Today's daily message, if its time has passed, comes first and always in the
         # same place, as a bot that starts late sends it (the job would, 0.5 s later).
-        if app.job_queue is not None:
+        if interactive and app.job_queue is not None:
             for job in app.job_queue.get_jobs_by_name("daily"):
                 await job.run(app)
         await svc.deliverer.wait_idle(DRAIN_SECONDS)
