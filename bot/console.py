@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -186,6 +187,22 @@ class Console:
         self.ansi = ansi
         self._shown: dict[int, str] = {}
         self.choices: list[Choice] = []
+        # The reader went away (`| head`): the session ends, quietly, as with EOF.
+        self.closed = False
+
+    def _write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self.closed = True
+            # Python's advice: point stdout at /dev/null so the flush at exit does not
+            # raise again.
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.out.fileno())
 
     def show_new(self) -> int:
         """Print every message (or edit) not printed yet; returns how many."""
@@ -197,17 +214,15 @@ class Console:
             edited = message.message_id in self._shown
             self._shown[message.message_id] = rendered
             prefix = "bot (edited)> " if edited else "bot> "
-            self.out.write(prefix + rendered.replace("\n", "\n" + " " * 5) + "\n\n")
+            self._write(prefix + rendered.replace("\n", "\n" + " " * 5) + "\n\n")
             printed += 1
             if choices:
                 self.choices = choices
-        self.out.flush()
         return printed
 
     def note(self, text: str) -> None:
         """A line from the console itself, not from the bot."""
-        self.out.write((f"{DIM}({text}){RESET}" if self.ansi else f"({text})") + "\n\n")
-        self.out.flush()
+        self._write((f"{DIM}({text}){RESET}" if self.ansi else f"({text})") + "\n\n")
 
     def translate(self, line: str) -> tuple[str, str] | None:
         """A typed line → ('text', …) or ('button', number); None to ignore."""
@@ -319,7 +334,7 @@ async def run_console(
         await svc.deliverer.wait_idle(DRAIN_SECONDS)
         console.show_new()
         watcher = asyncio.create_task(_watch(console))
-        while (line := await lines.get()) is not None:
+        while not console.closed and (line := await lines.get()) is not None:
             await _handle_line(app, console, line, interactive=interactive)
         # End of input: let queued pushes go out before leaving.
         await svc.deliverer.wait_idle(DRAIN_SECONDS)

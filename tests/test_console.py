@@ -210,3 +210,24 @@ def test_terminal_rendering_bold_links_and_buttons() -> None:
         "[1] ◀ Older  Open <https://example.org/x>  [2] Next",
     ]
     assert [c.data for c in choices] == ["l:5", "n"]
+
+
+def test_a_reader_that_goes_away_ends_the_session_quietly(tmp_path: Path) -> None:
+    """`communique console | head -1`: the closed pipe ends the session like EOF."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=console_env(tmp_path / "data" / "console.sqlite3"),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"/counters\n/latest\n/search Salisbury\n")
+    proc.stdin.close()
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    assert first.startswith(b"bot> ")
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr is not None
+    assert b"Traceback" not in proc.stderr.read()
