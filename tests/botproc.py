@@ -44,12 +44,24 @@ class BotProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.log = bytearray()
+        self._grew = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         assert self.process.stderr is not None
         while chunk := await self.process.stderr.read(65536):
             self.log += chunk
+            self._grew.set()
+        self._grew.set()
+
+    async def wait_logged(self, text: str, timeout: float = 15.0) -> None:
+        """Wait until the bot has logged `text` (woken by each chunk it writes)."""
+        async with asyncio.timeout(timeout):
+            while text not in self.logged:
+                if self._reader.done():
+                    raise AssertionError(f"the bot exited before logging {text!r}")
+                self._grew.clear()
+                await self._grew.wait()
 
     @property
     def logged(self) -> str:

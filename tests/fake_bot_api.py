@@ -325,21 +325,13 @@ async def post_update(
 ) -> int:
     """POST one update to a webhook as Telegram does; the HTTP status it answered.
 
-    Connection refusals are retried until ``timeout``: a bot calls setWebhook
-    before its server listens, as PTB does.
+    The bot's webhook server must be listening: a bot calls setWebhook before its
+    server starts, so wait for the bot to say it started, not for setWebhook.
     """
     headers = {SECRET_HEADER: secret} if secret is not None else {}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     async with httpx.AsyncClient(timeout=timeout) as client:
-        while True:
-            try:
-                response = await client.post(url, json=update, headers=headers)
-                return response.status_code
-            except httpx.ConnectError:
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(0.05)  # the bot's server is starting
+        response = await client.post(url, json=update, headers=headers)
+        return response.status_code
 
 
 async def post_webhook_updates(emulator: BotApiEmulator, *, timeout: float = 10.0) -> list[int]:

@@ -40,6 +40,8 @@ async def test_updates_with_the_secret_are_handled_and_others_refused(
     bot = await start_bot(tmp_path, env)
     try:
         await api.wait_for(lambda: bool(api.webhook_url), timeout=15)
+        # PTB starts the application once its webhook server listens.
+        await bot.wait_logged("Application started")
         assert api.webhook_url == url
         assert api.webhook_secret == SECRET
 
@@ -75,6 +77,8 @@ async def test_without_a_configured_secret_a_random_one_is_still_checked(
     bot = await start_bot(tmp_path, webhook_env(tmp_path, fake_bot_api, url, port))
     try:
         await api.wait_for(lambda: bool(api.webhook_url), timeout=15)
+        # PTB starts the application once its webhook server listens.
+        await bot.wait_logged("Application started")
         secret = api.webhook_secret
         assert secret is not None and len(secret) >= 32
 

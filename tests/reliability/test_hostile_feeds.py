@@ -29,7 +29,6 @@ from tests.reliability.conftest import Report
 
 DATA = Path(__file__).parent.parent / "data" / "parse"
 MAX_LAG = 0.100
-TICK = 0.005
 ZONES = [ZoneInfo("Europe/London"), ZoneInfo("Asia/Kolkata")]
 
 
@@ -46,25 +45,27 @@ class Tally:
 
 @asynccontextmanager
 async def ticking() -> AsyncIterator[list[float]]:
-    """A task that ticks every 5 ms; yields the list of gaps between its ticks."""
+    """A callback that reschedules itself on every turn of the event loop; yields the
+    gaps between its runs. The longest gap is the longest the loop was blocked, with
+    no timer of our own in the way."""
     gaps: list[float] = []
-    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    last = time.perf_counter()
+    handle: asyncio.Handle | None = None
 
-    async def tick() -> None:
-        last = time.perf_counter()
-        while not stop.is_set():
-            await asyncio.sleep(TICK)
-            now = time.perf_counter()
-            gaps.append(now - last - TICK)
-            last = now
+    def tick() -> None:
+        nonlocal last, handle
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+        handle = loop.call_soon(tick)
 
-    task = asyncio.create_task(tick())
-    await asyncio.sleep(0)
+    handle = loop.call_soon(tick)
     try:
         yield gaps
     finally:
-        stop.set()
-        await task
+        assert handle is not None
+        handle.cancel()
 
 
 _paths: Iterator[int] = itertools.count(1)
