@@ -33,7 +33,7 @@ from storage.store import Store
 CONSOLE_TOKEN = "1000000001:console-mode-has-no-real-token-xx"
 CONSOLE_USER = 1000000002
 CONSOLE_NAME = "You"
-SAMPLE_FEED_URL = "https://www.rusemb.org.uk/rss"
+SAMPLE_FEED_URL = "https://embassy.example/rss"
 SEED_COUNTERS = [
     (
         date(2018, 3, 4),

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 USER_AGENT = (
-    f"Communique/{__version__} (+https://github.com/communique-bot; Telegram statement bot)"
+    f"Communique/{__version__} (Telegram statement bot)"
 )
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "

@@ -1,8 +1,9 @@
 """Shared fixtures: each rig module registers its own as a pytest plugin.
 
-A safety net for every test: a TCP connection to anything but loopback fails the
-test before a packet leaves, so no test can reach the internet or a private
-network by mistake (subprocesses are the tests' own responsibility).
+A safety net for every test: a TCP connection to anything but loopback, or a DNS
+lookup of any name but this machine's, fails the test before a packet leaves, so no
+test can reach the internet or a private network by mistake (subprocesses are the
+tests' own responsibility).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ pytest_plugins = [
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
 
 
 class OutsideConnectionError(AssertionError):
@@ -67,8 +69,25 @@ def soak(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--soak"))
 
 
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """A DNS lookup is traffic too: only this machine's names may be resolved."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name:
+        try:
+            ip = ipaddress.ip_address(str(name).strip("[]").split("%", 1)[0])
+        except ValueError:
+            lowered = str(name).lower().rstrip(".")
+            if lowered != "localhost" and not lowered.endswith(".localhost"):
+                raise OutsideConnectionError(f"a test tried to resolve {name!r}") from None
+        else:
+            if not (ip.is_loopback or ip.is_unspecified):
+                raise OutsideConnectionError(f"a test tried to resolve {name!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     yield

@@ -113,14 +113,14 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
         ("Embassy comment on the Home Office announcing a public inquiry", "fnapr/7099"),
     ]:
         assert title in latest
-        assert f"<https://www.rusemb.org.uk/{url}>" in latest
+        assert f"<https://embassy.example/{url}>" in latest
     assert latest.index("7102") < latest.index("7101") < latest.index("7099")
     assert latest.count("<https://") == 5
     assert latest.endswith("[1] ◀ Older")
 
     assert "Dawn Sturgess" in search
     assert search.count("<https://") == 1
-    assert "<https://www.rusemb.org.uk/fnapr/7099>" in search
+    assert "<https://embassy.example/fnapr/7099>" in search
     # Not a terminal: no ANSI codes, no banner, and INFO logs stay quiet.
     assert "\033[" not in done.stdout
     assert "Communique console" not in done.stdout

@@ -63,7 +63,7 @@ async def fetch(
 
 def test_user_agent_names_the_bot_and_its_version() -> None:
     assert USER_AGENT == (
-        f"Communique/{bot.__version__} (+https://github.com/communique-bot; Telegram statement bot)"
+        f"Communique/{bot.__version__} (Telegram statement bot)"
     )
 
 

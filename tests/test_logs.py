@@ -17,10 +17,10 @@ def test_token_is_scrubbed_from_messages_args_and_tracebacks(
     add_secrets([SECRET])
     log = logging.getLogger("httpx")
     with caplog.at_level(logging.DEBUG):
-        log.info("HTTP Request: POST %s", f"https://api.telegram.org/bot{SECRET}/getMe")
+        log.info("HTTP Request: POST %s", f"https://api.telegram.example/bot{SECRET}/getMe")
         log.debug("tail only: %s", SECRET.split(":", 1)[1])
         try:
-            raise RuntimeError(f"failed at https://api.telegram.org/bot{SECRET}/sendMessage")
+            raise RuntimeError(f"failed at https://api.telegram.example/bot{SECRET}/sendMessage")
         except RuntimeError:
             log.exception("request failed")
     assert len(caplog.records) == 3

@@ -425,7 +425,7 @@ STATEMENT_0112_LEAD = (
 
 
 def test_seed_feed_yields_every_statement() -> None:
-    feed = parse_feed(SEED_FEED.read_bytes(), url="https://www.rusemb.org.uk/rss", headers={})
+    feed = parse_feed(SEED_FEED.read_bytes(), url="https://embassy.example/rss", headers={})
     assert feed.title == "Embassy statements"
     assert feed.ttl_seconds == 1800
     assert len(SEED_STATEMENTS) == 11

@@ -81,7 +81,7 @@ def check_html(text: str) -> str:
 def make_item(
     title: str = "Statement on the talks",
     summary: str = "The Embassy comments on the talks.",
-    link: str | None = "https://www.rusemb.org.uk/fnapr/7000",
+    link: str | None = "https://embassy.example/fnapr/7000",
     feed_title: str = "Embassy news",
     item_id: int = 1,
     published_at: datetime = WHEN,
@@ -112,8 +112,8 @@ def test_esc_escapes_all_five() -> None:
 
 
 def test_link_escapes_url_and_label() -> None:
-    assert link('https://e.org/?a=1&b="2"', "<Q&A>") == (
-        '<a href="https://e.org/?a=1&amp;b=&quot;2&quot;">&lt;Q&amp;A&gt;</a>'
+    assert link('https://e.example/?a=1&b="2"', "<Q&A>") == (
+        '<a href="https://e.example/?a=1&amp;b=&quot;2&quot;">&lt;Q&amp;A&gt;</a>'
     )
 
 
@@ -124,9 +124,9 @@ def test_link_escapes_url_and_label() -> None:
         "data:text/html,<script>",
         "/relative/path",
         "https://",
-        "https://e.org/a b",
+        "https://e.example/a b",
         "",
-        "ftp://e.org/",
+        "ftp://e.example/",
     ],
 )
 def test_link_refuses_unsafe_urls(url: str) -> None:
@@ -152,14 +152,14 @@ def test_truncate_text_counts_utf16_units() -> None:
 
 
 def test_visible_length_decodes_entities_and_drops_tags() -> None:
-    assert visible_length('<b>&lt;&amp;&gt;</b> <a href="https://e.org">x</a>') == 5
+    assert visible_length('<b>&lt;&amp;&gt;</b> <a href="https://e.example">x</a>') == 5
     assert visible_length("&#x27;&#39;&quot;") == 3
     assert visible_length("😀") == 2
 
 
 def test_html_to_plain_keeps_urls() -> None:
-    html_text = '<b>Title &amp; more</b>\n<a href="https://e.org/?a=1&amp;b=2">Read</a>'
-    assert html_to_plain(html_text) == "Title & more\nRead (https://e.org/?a=1&b=2)"
+    html_text = '<b>Title &amp; more</b>\n<a href="https://e.example/?a=1&amp;b=2">Read</a>'
+    assert html_to_plain(html_text) == "Title & more\nRead (https://e.example/?a=1&b=2)"
 
 
 def test_split_messages_packs_greedily_in_order() -> None:
@@ -198,7 +198,7 @@ def test_render_item_layout() -> None:
         "<b>Statement on the talks</b>\n"
         "1 December 2021 · Embassy news\n\n"
         "The Embassy comments on the talks.\n\n"
-        '<a href="https://www.rusemb.org.uk/fnapr/7000">Read the statement</a>'
+        '<a href="https://embassy.example/fnapr/7000">Read the statement</a>'
     )
     check_html(text)
 
@@ -207,13 +207,13 @@ def test_render_item_escapes_everything_from_the_feed() -> None:
     item = make_item(
         title="<script>alert('x')</script> & &amp; \"quoted\"",
         summary="a < b && c > d &lt;",
-        link='https://e.org/?q="1"&r=<2>',
+        link='https://e.example/?q="1"&r=<2>',
         feed_title="<i>Feed</i>",
     )
     text = render_item(item, LONDON)
     assert "<script>" not in text and "<i>" not in text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &amp;amp;" in text
-    assert 'href="https://e.org/?q=&quot;1&quot;&amp;r=&lt;2&gt;"' in text
+    assert 'href="https://e.example/?q=&quot;1&quot;&amp;r=&lt;2&gt;"' in text
     visible = check_html(text)
     assert "<script>alert('x')</script> & &amp; \"quoted\"" in visible
     assert "a < b && c > d &lt;" in visible
@@ -262,7 +262,7 @@ def test_render_digest_single_message() -> None:
     items = [make_item(title=f"Statement {n}", item_id=n) for n in range(1, 7)]
     (message,) = render_digest(items, "Embassy <news>", LONDON)
     assert message.startswith("<b>6 new statements from Embassy &lt;news&gt;</b>\n\n")
-    assert '1 December 2021 — <a href="https://www.rusemb.org.uk/fnapr/7000">Statement 3</a>' in (
+    assert '1 December 2021 — <a href="https://embassy.example/fnapr/7000">Statement 3</a>' in (
         message
     )
     assert message.count("<a ") == 6
@@ -300,7 +300,7 @@ def test_render_latest_layout() -> None:
     assert text == (
         "<b>Latest statements</b>\n\n"
         "1 December 2021 · Embassy news\n"
-        '<a href="https://www.rusemb.org.uk/fnapr/7000">Statement on the talks</a>\n'
+        '<a href="https://embassy.example/fnapr/7000">Statement on the talks</a>\n'
         "First line of the lead."
     )
     check_html(text)
@@ -414,7 +414,7 @@ feed_text = st.lists(_pieces, max_size=60).map("".join) | st.builds(
 urls = st.one_of(
     st.none(),
     st.text(max_size=50),
-    st.builds(lambda s: "https://e.org/" + s, st.text(max_size=100)),
+    st.builds(lambda s: "https://e.example/" + s, st.text(max_size=100)),
 )
 items = st.builds(
     make_item,

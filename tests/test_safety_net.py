@@ -43,3 +43,9 @@ async def test_loopback_still_works(feed_server: object) -> None:
     reader_writer = await asyncio.open_connection("127.0.0.1", feed_server.port)  # type: ignore[attr-defined]
     reader_writer[1].close()
     await reader_writer[1].wait_closed()
+
+
+def test_a_dns_lookup_of_an_outside_name_fails_before_a_query_is_sent() -> None:
+    with pytest.raises(OutsideConnectionError):
+        socket.getaddrinfo("example.org", 80)
+    assert socket.getaddrinfo("127.0.0.1", 80)
