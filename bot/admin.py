@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import shlex
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from typing import Any
@@ -416,10 +415,3 @@ async def importopml_document(update: Update, context: Context) -> None:
         len(result.refused),
     )
     await reply(update, render_import_summary(result, name))
-
-
-def split_args(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()

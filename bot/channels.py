@@ -164,26 +164,38 @@ async def _may_post(context: Context, ref: int | str) -> tuple[int, str, str | N
     )
 
 
+async def _channel_arguments(
+    update: Update, context: Context, usage: str, short_usage: str
+) -> tuple[int | str, list[int] | None] | None:
+    """`@name|-100… [FEED_ID…|all]` → (channel, feeds or None for all); on bad input
+    the usage is the reply (with the channels there are) and the result is None."""
+    args = args_of(context)
+    ref = parse_channel_ref(args[0]) if args else None
+    if ref is None:
+        listing = render_channel_list(await services(context).store.list_channels())
+        await reply(update, f"{usage}\n\n{listing}")
+        return None
+    try:
+        return ref, parse_feed_selection(args[1:])
+    except ValueError as exc:
+        await reply(update, f"{short_usage} — {exc}.")
+        return None
+
+
 @admin_only
 async def addchannel(update: Update, context: Context) -> None:
     """`/addchannel @name|-100… [FEED_ID…|all]`: the channel subscribes (default: all)."""
-    args = args_of(context)
     svc = services(context)
-    ref = parse_channel_ref(args[0]) if args else None
-    if ref is None:
-        listing = render_channel_list(await svc.store.list_channels())
-        await reply(
-            update,
-            "Usage: /addchannel @name|-100… [FEED_ID…|all] — e.g. "
-            "<code>/addchannel @mychannel all</code> or <code>/addchannel -1001234567890 1 3"
-            f"</code>\n\n{listing}",
-        )
+    parsed = await _channel_arguments(
+        update,
+        context,
+        "Usage: /addchannel @name|-100… [FEED_ID…|all] — e.g. "
+        "<code>/addchannel @mychannel all</code> or <code>/addchannel -1001234567890 1 3</code>",
+        "Usage: /addchannel @name [FEED_ID…|all]",
+    )
+    if parsed is None:
         return
-    try:
-        wanted = parse_feed_selection(args[1:])
-    except ValueError as exc:
-        await reply(update, f"Usage: /addchannel @name [FEED_ID…|all] — {exc}.")
-        return
+    ref, wanted = parsed
     feeds = {f.id for f in await svc.store.list_feeds()}
     if wanted is not None:
         unknown = [i for i in wanted if i not in feeds]
@@ -232,22 +244,17 @@ async def _stored_channel(context: Context, ref: int | str) -> Channel | None:
 @admin_only
 async def removechannel(update: Update, context: Context) -> None:
     """`/removechannel @name|-100… [FEED_ID…]`: stop some feeds, or the whole channel."""
-    args = args_of(context)
     svc = services(context)
-    ref = parse_channel_ref(args[0]) if args else None
-    if ref is None:
-        listing = render_channel_list(await svc.store.list_channels())
-        await reply(
-            update,
-            "Usage: /removechannel @name|-100… [FEED_ID…] — without feed ids the channel "
-            f"gets nothing more.\n\n{listing}",
-        )
+    parsed = await _channel_arguments(
+        update,
+        context,
+        "Usage: /removechannel @name|-100… [FEED_ID…] — without feed ids the channel "
+        "gets nothing more.",
+        "Usage: /removechannel @name [FEED_ID…]",
+    )
+    if parsed is None:
         return
-    try:
-        wanted = parse_feed_selection(args[1:])
-    except ValueError as exc:
-        await reply(update, f"Usage: /removechannel @name [FEED_ID…] — {exc}.")
-        return
+    ref, wanted = parsed
     channel = await _stored_channel(context, ref)
     if channel is None:
         await reply(update, f"{esc(str(ref))} is not one of the bot's channels. Nothing changed.")

@@ -167,12 +167,15 @@ def render_feeds(feeds: list[Feed], subscribed: set[int], limit: int = TELEGRAM_
     return text + "\n" + footer
 
 
-async def _feeds_view(update: Update, context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _feeds_and_subscriptions(update: Update, context: Context) -> tuple[list[Feed], set[int]]:
     store = services(context).store
     chat = update.effective_chat
     assert chat is not None
-    feeds = await store.list_feeds()
-    subscribed = await store.subscriptions(chat.id)
+    return await store.list_feeds(), await store.subscriptions(chat.id)
+
+
+async def _feeds_view(update: Update, context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
+    feeds, subscribed = await _feeds_and_subscriptions(update, context)
     return render_feeds(feeds, subscribed), feeds_keyboard(feeds, subscribed)
 
 
@@ -183,12 +186,8 @@ async def start(update: Update, context: Context) -> None:
     if args and args[0].startswith("sub_"):
         await _subscribe_ids(update, context, args[0][4:], subscribe=True, deep_link=True)
         return
-    store = services(context).store
-    chat = update.effective_chat
-    assert chat is not None
-    feeds_now = await store.list_feeds()
-    markup = feeds_keyboard(feeds_now, await store.subscriptions(chat.id))
-    await reply(update, render_welcome(bool(feeds_now)), markup)
+    feeds_now, subscribed = await _feeds_and_subscriptions(update, context)
+    await reply(update, render_welcome(bool(feeds_now)), feeds_keyboard(feeds_now, subscribed))
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -309,11 +308,7 @@ async def _reply_with_feeds(update: Update, context: Context, text: str, buttons
     if not buttons:
         await reply(update, f"{text} /feeds lists them.")
         return
-    store = services(context).store
-    chat = update.effective_chat
-    assert chat is not None
-    feeds_now = await store.list_feeds()
-    markup = feeds_keyboard(feeds_now, await store.subscriptions(chat.id))
+    markup = feeds_keyboard(*await _feeds_and_subscriptions(update, context))
     hint = " Tap a feed below to subscribe." if markup else " There are no feeds yet."
     await reply(update, text + hint, markup)
 

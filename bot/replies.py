@@ -146,7 +146,3 @@ def text_after_command(update: Update) -> str:
     if not rest and "\n" in text:
         _, _, rest = text.partition("\n")
     return rest.strip()
-
-
-def user_id_of(update: Update) -> int | None:
-    return update.effective_user.id if update.effective_user else None

@@ -176,9 +176,6 @@ class Deliverer:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def poke(self) -> None:
-        self._wake.set()
-
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until nothing is left to send, nor waiting for a retry (tests, CLI)."""
         await asyncio.wait_for(self._wait_idle(), timeout)

@@ -45,9 +45,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-USER_AGENT = (
-    f"Communique/{__version__} (Telegram statement bot)"
-)
+USER_AGENT = f"Communique/{__version__} (Telegram statement bot)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"

@@ -35,10 +35,6 @@ class GlobalPacer:
         """Telegram said 429: nobody sends until the pause is over."""
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
-    @property
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self._monotonic())
-
     async def wait_unpaused(self, cancel: asyncio.Event | None = None) -> bool:
         """Wait until no 429 pause is in force. False: `cancel` was set first."""
         while True:

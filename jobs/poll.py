@@ -209,18 +209,7 @@ class Poller:
         except NotAFeedError as exc:
             await self._failed(feed, str(exc))
             return None
-        self._remember_ttl(feed.id, parsed.ttl_seconds)
-        outcome = await self._store.record_poll(
-            feed.id,
-            parsed.entries,
-            feed_title=parsed.title,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            content_hash=result.content_hash,
-            next_poll_at=self._next_success(feed, result, ttl=parsed.ttl_seconds),
-            url=permanent,
-        )
-        self._known[feed.id] = parsed.digests
+        outcome = await self._store_parsed(feed, result, parsed, url=permanent, push=True)
         if outcome.new_items:
             log.info(
                 "feed %d: %d new statement(s), %d queued message(s)%s",
@@ -251,6 +240,13 @@ class Poller:
         result, parsed = await self.probe(url)
         final_url = result.permanent_url or url
         feed = await self._store.add_feed(final_url, title)
+        outcome = await self._store_parsed(feed, result, parsed, url=None, push=False)
+        return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))
+
+    async def _store_parsed(
+        self, feed: Feed, result: FetchResult, parsed: ParsedFeed, *, url: str | None, push: bool
+    ) -> PollOutcome:
+        """Store a parsed poll and remember what the next poll of this feed needs."""
         self._remember_ttl(feed.id, parsed.ttl_seconds)
         outcome = await self._store.record_poll(
             feed.id,
@@ -260,10 +256,11 @@ class Poller:
             last_modified=result.last_modified,
             content_hash=result.content_hash,
             next_poll_at=self._next_success(feed, result, ttl=parsed.ttl_seconds),
-            push=False,
+            url=url,
+            push=push,
         )
         self._known[feed.id] = parsed.digests
-        return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))
+        return outcome
 
     async def _fetch(
         self, url: str, *, etag: str | None, last_modified: str | None, previous: Feed | None

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt, _feed, _ts
+from storage._core import _CHUNK, _MOVED_URL, StoreCore, _feed, _ts
 from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Feed
 
@@ -85,12 +85,6 @@ class FeedsMixin(StoreCore):
         )
         return [_feed(r) for r in rows]
 
-    async def next_poll_due(self) -> datetime | None:
-        row = await self._fetchone(
-            "SELECT MIN(COALESCE(next_poll_at, 0)) FROM feeds WHERE removed = 0 AND paused = 0"
-        )
-        return None if row is None or row[0] is None else _dt(row[0])
-
     async def remove_feed(self, feed_id: int) -> None:
         """Stop polling and forget subscriptions; its statements stay searchable."""
         async with self._write() as db:
@@ -111,13 +105,6 @@ class FeedsMixin(StoreCore):
             if cur.rowcount == 0:
                 raise FeedNotFoundError(feed_id)
         return await self.get_feed(feed_id)
-
-    async def schedule_feed(self, feed_id: int, when: datetime | None) -> None:
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE feeds SET next_poll_at = :t WHERE id = :id",
-                {"id": feed_id, "t": None if when is None else _ts(when)},
-            )
 
     async def record_not_modified(
         self,

@@ -79,7 +79,7 @@ class ItemsMixin(StoreCore):
             backlog = feed_row["last_success_at"] is None
             newest = feed_row["newest"]
 
-            existing = await _existing_identities(db, feed_id, [e.identity for e in entries])
+            existing = await _ids_of(db, feed_id, [e.identity for e in entries])
             fresh: list[NewItem] = []
             changed: list[dict[str, object]] = []
             seen: set[str] = set()
@@ -317,12 +317,6 @@ class ItemsMixin(StoreCore):
             log.error("search count %r failed as %r: %s", query, match, exc)
             raise StorageError("that search could not be run") from exc
         return int(row[0]) if row else 0
-
-
-async def _existing_identities(
-    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
-) -> set[str]:
-    return set(await _ids_of(db, feed_id, identities))
 
 
 async def _ids_of(

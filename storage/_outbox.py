@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage._core import StoreCore, _dt, _outbox, _ts
+from storage._core import StoreCore, _outbox, _ts
 from storage.models import OutboxRow
 
 
@@ -59,12 +59,6 @@ class OutboxMixin(StoreCore):
                 " WHERE id = :id AND state = 'pending'",
                 [{"id": i} for i in row_ids],
             )
-
-    async def next_retry_at(self) -> datetime | None:
-        row = await self._fetchone(
-            "SELECT MIN(not_before) FROM outbox WHERE state = 'pending' AND not_before IS NOT NULL"
-        )
-        return None if row is None or row[0] is None else _dt(row[0])
 
     async def mark_in_flight(self, row_ids: Sequence[int]) -> list[int]:
         """Committed before a send: a crash after this leaves a possible duplicate.
