@@ -62,9 +62,7 @@ async def fetch(
 
 
 def test_user_agent_names_the_bot_and_its_version() -> None:
-    assert USER_AGENT == (
-        f"Communique/{bot.__version__} (Telegram statement bot)"
-    )
+    assert USER_AGENT == (f"Communique/{bot.__version__} (Telegram statement bot)")
 
 
 async def test_sends_user_agent_and_accepts_compression(

@@ -88,7 +88,9 @@ def test_bare_ampersand_is_kept_when_not_strict() -> None:
 
 
 def test_entities_use_utf16_offsets() -> None:
-    plain, entities = parse_telegram_html('😀 <b>bold <i>it</i></b> <a href="https://x.example">l</a>')
+    plain, entities = parse_telegram_html(
+        '😀 <b>bold <i>it</i></b> <a href="https://x.example">l</a>'
+    )
     assert plain == "😀 bold it l"
     assert entities == [
         HTMLEntity("bold", 3, 7),
