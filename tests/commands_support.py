@@ -5,6 +5,7 @@ button press answered)."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from html import escape
 
 from bot.emulator import SentMessage
@@ -84,7 +85,9 @@ def button(message: SentMessage, label_part: str) -> str:
 
 
 # Button presses made through press(), per emulator: each must get exactly one answer.
-PRESSES: dict[int, int] = {}
+# Keyed weakly by the emulator itself: an id() can be reused by a later test's
+# emulator once this one is gone, which would carry its count over.
+PRESSES: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 
 
 async def press(
@@ -93,7 +96,7 @@ async def press(
     """Press a button; returns the text the bot answered the press with ('' if none)."""
     answered = len(rig.api.calls_to("answerCallbackQuery"))
     rig.api.press_button(message.chat_id, user, message.message_id, data, forge=forge)
-    PRESSES[id(rig.api)] = PRESSES.get(id(rig.api), 0) + 1
+    PRESSES[rig.api] = PRESSES.get(rig.api, 0) + 1
     calls = await rig.api.wait_for_call("answerCallbackQuery", answered + 1)
     await settle(rig)  # the answer comes first, the edit after it
     return str(calls[answered].params.get("text") or "")
@@ -138,7 +141,7 @@ async def check_output(rig: Rig, *, restarted: bool = False) -> None:
             for b in message.buttons:
                 assert len(str(b.get("callback_data", "")).encode()) < 64, b
     answers = rig.api.calls_to("answerCallbackQuery")
-    assert len(answers) == PRESSES.get(id(rig.api), 0), "a press unanswered or answered twice"
+    assert len(answers) == PRESSES.get(rig.api, 0), "a press unanswered or answered twice"
 
 
 __all__ = ["ADMIN", "OTHER", "USER"]
