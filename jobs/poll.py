@@ -102,10 +102,6 @@ class Poller:
         self._cycle_lock = asyncio.Lock()
         self._fetch_timeout = fetch_timeout
         self._max_bytes = max_bytes
-        # The feed's <ttl> is only in its body, which a 304 or an identical body
-        # does not parse: remember the last one seen. (Lost on restart: then the
-        # interval applies until the body changes.)
-        self._ttls: dict[int, int] = {}
         self._parser = FeedParser()
         # Per feed, the entries of its last stored poll as the feed wrote them
         # (jobs.parse's digests): unchanged ones skip normalising and storing. In
@@ -187,7 +183,7 @@ class Poller:
         # The store keeps the old URL if another feed (even a removed one) has it.
         permanent = result.permanent_url if result.permanent_url != feed.url else None
         if result.not_modified:
-            next_at = self._next_success(feed, result, ttl=self._ttls.get(feed.id))
+            next_at = self._next_success(feed, result, ttl=feed.ttl_seconds)
             recovered = await self._store.record_not_modified(
                 feed.id,
                 etag=result.etag,
@@ -247,7 +243,6 @@ class Poller:
         self, feed: Feed, result: FetchResult, parsed: ParsedFeed, *, url: str | None, push: bool
     ) -> PollOutcome:
         """Store a parsed poll and remember what the next poll of this feed needs."""
-        self._remember_ttl(feed.id, parsed.ttl_seconds)
         outcome = await self._store.record_poll(
             feed.id,
             parsed.entries,
@@ -258,6 +253,8 @@ class Poller:
             next_poll_at=self._next_success(feed, result, ttl=parsed.ttl_seconds),
             url=url,
             push=push,
+            # A 304 or an identical body does not repeat the <ttl>: the store keeps it.
+            ttl_seconds=parsed.ttl_seconds,
         )
         self._known[feed.id] = parsed.digests
         return outcome
@@ -280,12 +277,6 @@ class Poller:
                 total_timeout=self._fetch_timeout,
                 now=self._clock(),
             )
-
-    def _remember_ttl(self, feed_id: int, ttl: int | None) -> None:
-        if ttl is None:
-            self._ttls.pop(feed_id, None)
-        else:
-            self._ttls[feed_id] = ttl
 
     def _next_success(self, feed: Feed, result: FetchResult, *, ttl: int | None) -> datetime:
         """The interval (or what the server asked for, if longer), on the feed's phase.

@@ -151,6 +151,7 @@ def _feed(row: aiosqlite.Row) -> Feed:
         paused=bool(row["paused"]),
         failure_alerted=bool(row["failure_alerted"]),
         created_at=_dt_required(row["created_at"]),
+        ttl_seconds=None if row["ttl_seconds"] is None else int(row["ttl_seconds"]),
     )
 
 

@@ -54,9 +54,11 @@ class ItemsMixin(StoreCore):
         next_poll_at: datetime,
         url: str | None = None,
         push: bool = True,
+        ttl_seconds: int | None = None,
     ) -> PollOutcome:
         """Store a successful poll in one transaction: new statements, updated texts,
-        outbox rows for every active subscriber, validators and the next poll time.
+        outbox rows for every active subscriber, validators, the feed's <ttl>
+        (`ttl_seconds`, None when it has none) and the next poll time.
 
         Only statements whose identity is new are pushed, and not on the feed's first
         successful poll (its backlog), nor when more than `STALE_AFTER` older than the
@@ -182,7 +184,7 @@ class ItemsMixin(StoreCore):
             recovered = await _mark_success(db, feed_id, now)
             await db.execute(
                 "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
-                f" next_poll_at = :next, url = {_MOVED_URL},"
+                f" next_poll_at = :next, ttl_seconds = :ttl, url = {_MOVED_URL},"
                 " title = CASE WHEN title_locked = 0 AND :title IS NOT NULL AND :title != ''"
                 " THEN :title ELSE title END WHERE id = :id",
                 {
@@ -193,6 +195,7 @@ class ItemsMixin(StoreCore):
                     "next": _ts(next_poll_at),
                     "url": url,
                     "title": feed_title,
+                    "ttl": ttl_seconds,
                 },
             )
         if queued:

@@ -22,6 +22,7 @@ class Feed:
     paused: bool
     failure_alerted: bool
     created_at: datetime
+    ttl_seconds: int | None = None  # the feed's own <ttl>, from its last parsed body
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,12 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO items_fts (items_fts) VALUES ('rebuild');
     """,
+    # 6: the feed's own <ttl>, which 304s and identical bodies do not repeat, so a
+    # restart keeps honouring it.
+    """
+    ALTER TABLE feeds ADD COLUMN
+        ttl_seconds INTEGER;                     -- the feed's <ttl> in seconds; NULL: none
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

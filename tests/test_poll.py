@@ -143,6 +143,25 @@ async def test_ttl_is_honoured_also_after_a_304(tmp_path: Path, feed_server: Fee
         assert 7200 <= await env.delay_of(feed) <= 7200 + INTERVAL
 
 
+async def test_ttl_is_honoured_after_a_restart(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The <ttl> is only in the body, which a 304 does not repeat: a bot restarted
+    between the two polls still waits as long as the feed asked."""
+    feed_server.set("/f.xml", rss(OLD, extra="<ttl>120</ttl>"), etag='"v1"')
+    async with poll_env(tmp_path, feed_server) as env:
+        feed = await env.add("/f.xml")
+        await env.poll()
+    async with poll_env(tmp_path, feed_server) as env:  # a new Poller on the same file
+        assert (await env.feed(feed)).ttl_seconds == 7200
+        report = await env.poll_when_due(feed)
+        assert report.not_modified == 1
+        assert 7200 <= await env.delay_of(feed) <= 7200 + INTERVAL
+        # A body without <ttl> clears it: the plain interval applies again.
+        feed_server.set("/f.xml", rss(OLD, MID), etag='"v2"')
+        report = await env.poll_when_due(feed)
+        assert (await env.feed(feed)).ttl_seconds is None
+        assert INTERVAL * 0.8 <= await env.delay_of(feed) <= INTERVAL * 1.2
+
+
 @pytest.mark.parametrize(
     ("status", "retry_after", "low", "high"),
     [
