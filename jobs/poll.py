@@ -27,7 +27,7 @@ from jobs.fetch import (
 )
 from jobs.netguard import Resolver
 from jobs.parse import NotAFeedError, ParsedFeed
-from jobs.parsing import FeedParser
+from jobs.parsing import FeedParser, ParserClosedError
 from jobs.schedule import (
     MAX_DELAY,
     next_poll_after_failure,
@@ -156,6 +156,10 @@ class Poller:
         except FeedNotFoundError:
             # Removed by an admin while its fetch was in flight: nothing to record.
             log.info("feed %d was removed while being polled", feed.id)
+            return None
+        except ParserClosedError:
+            # The bot is stopping: not the feed's failure; it is polled after the restart.
+            log.info("feed %d: poll abandoned, the bot is stopping", feed.id)
             return None
         except Exception:
             # A bug, not the feed's fault; still one failure stays one failure, and

@@ -3,10 +3,12 @@ the same result, and a feed error comes back as the same NotAFeedError."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from jobs.parse import NotAFeedError, parse_feed
-from jobs.parsing import FeedParser
+from jobs.parsing import FeedParser, ParserClosedError
 
 FEED = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
@@ -35,3 +37,63 @@ async def test_an_ordinary_body_stays_in_a_thread() -> None:
     parsed = await parser.parse(FEED, url="https://x.example/", headers={})
     assert [e.title for e in parsed.entries] == ["One"]
     assert parser._pool is None
+
+
+def many_attributes(count: int) -> bytes:
+    """One item with `count` attributes: feedparser's time grows with their square."""
+    attributes = b" ".join(b"a%d='v'" % n for n in range(count))
+    return (
+        b'<rss version="2.0"><channel><item ' + attributes + b"><title>t</title>"
+        b"<guid>m</guid></item></channel></rss>"
+    )
+
+
+async def test_a_parse_that_runs_too_long_is_given_up_and_the_worker_replaced() -> None:
+    # 20,000 attributes keep feedparser busy for over ten seconds; a 10 MB body of
+    # them would take hours and hold up every other big feed.
+    parser = FeedParser(big_body=10, timeout=0.5)
+    try:
+        hostile = parser.parse(many_attributes(20_000), url="https://x.example/", headers={})
+        with pytest.raises(NotAFeedError, match=r"took longer than 0.5 s to parse"):
+            await hostile
+        assert parser._pool is None, "the stuck worker is still the parser's"
+        # The next big body gets a fresh worker and the same answer as ever.
+        parsed = await parser.parse(FEED, url="https://x.example/", headers={})
+        assert [e.title for e in parsed.entries] == ["One"]
+        assert parser._pool is not None
+    finally:
+        parser.close()
+
+
+async def test_the_stuck_worker_process_is_killed() -> None:
+    parser = FeedParser(big_body=10, timeout=0.5)
+    try:
+        await parser.parse(FEED, url="https://x.example/", headers={})  # starts the worker
+        assert parser._pool is not None
+        workers = list(parser._pool._processes.values())
+        assert workers
+        with pytest.raises(NotAFeedError):
+            await parser.parse(many_attributes(20_000), url="https://x.example/", headers={})
+        for worker in workers:
+            worker.join(timeout=10)
+            assert not worker.is_alive(), "the worker still runs the hostile parse"
+    finally:
+        parser.close()
+
+
+async def test_closing_kills_a_parse_in_progress() -> None:
+    """A bot told to stop must not wait for a hostile parse to end."""
+    parser = FeedParser(big_body=10)
+    await parser.parse(FEED, url="https://x.example/", headers={})  # starts the worker
+    assert parser._pool is not None
+    workers = list(parser._pool._processes.values())
+    hostile = asyncio.ensure_future(
+        parser.parse(many_attributes(20_000), url="https://x.example/", headers={})
+    )
+    await asyncio.sleep(0)  # submitted
+    parser.close()
+    for worker in workers:
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+    with pytest.raises(ParserClosedError):
+        await hostile
