@@ -62,7 +62,8 @@ class ItemsMixin(StoreCore):
 
         Only statements whose identity is new are pushed, and not on the feed's first
         successful poll (its backlog), nor when more than `STALE_AFTER` older than the
-        newest statement already stored for the feed. `push=False` stores silently.
+        newest statement already stored for the feed. A date in the future is stored
+        as the time of this poll. `push=False` stores silently.
         """
         now_dt = self.now()
         now = _ts(now_dt)
@@ -71,9 +72,10 @@ class ItemsMixin(StoreCore):
             # than the statement itself.
             feed_rows = await db.execute_fetchall(
                 "SELECT last_success_at,"
-                " (SELECT MAX(published_at) FROM items WHERE feed_id = :id) AS newest"
+                " (SELECT MAX(published_at) FROM items WHERE feed_id = :id"
+                "  AND published_at <= :now) AS newest"
                 " FROM feeds WHERE id = :id AND removed = 0",
-                {"id": feed_id},
+                {"id": feed_id, "now": now},
             )
             feed_row = next(iter(feed_rows), None)
             if feed_row is None:
@@ -112,9 +114,16 @@ class ItemsMixin(StoreCore):
                     " AND (title != :title OR summary != :summary OR content != :content)",
                     changed,
                 )
+
+            # A date in the future (a typo, a wrong zone) counts as now: it would sit
+            # on top of /latest for good and, as the feed's newest, make every real
+            # statement look too old to push.
+            def dated(entry: NewItem) -> float:
+                return now if entry.published_at is None else min(_ts(entry.published_at), now)
+
             # Oldest first, so outbox ids follow publication order within every chat.
-            fresh.sort(key=lambda e: _ts(e.published_at) if e.published_at else now)
-            published_at = [_ts(e.published_at) if e.published_at else now for e in fresh]
+            fresh.sort(key=dated)
+            published_at = [dated(e) for e in fresh]
             new_items: list[Item] = []
             if fresh:
                 await db.executemany(

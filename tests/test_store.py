@@ -159,6 +159,26 @@ async def test_an_old_statement_sliding_back_in_is_stored_but_not_pushed(store: 
     assert [h.item.identity for h in await store.search("ancient")] == ["identity-ancient"]
 
 
+async def test_a_future_date_counts_as_now_and_does_not_hold_back_real_news(
+    store: Store,
+) -> None:
+    """A typo in the year (2022 for 2021) must not make every real statement after it
+    look a year too old to push, nor sit on top of /latest for a year."""
+    feed_id = await _feed_past_backlog(store)
+    typo = entry("typo", age=-timedelta(days=364))
+    outcome = await poll(store, feed_id, [typo])
+    assert outcome.outbox_rows == 2
+    assert outcome.new_items[0].published_at == START
+    clock = store._clock
+    assert isinstance(clock, Clock)
+    clock.now = START + timedelta(days=2)
+    outcome = await poll(store, feed_id, [typo, entry("real", age=-timedelta(days=1))])
+    assert [i.identity for i in outcome.pushed_items] == ["identity-real"]
+    assert outcome.outbox_rows == 2
+    latest = await store.latest_items(5, feed_id=feed_id)
+    assert latest[0].identity == "identity-real"
+
+
 async def test_a_statement_without_a_date_counts_as_published_now(store: Store) -> None:
     feed_id = await _feed_past_backlog(store)
     undated = NewItem("identity-x", None, None, "Undated", "lead", "text", None)
