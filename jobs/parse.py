@@ -11,6 +11,7 @@ import codecs
 import hashlib
 import io
 import re
+import xml.sax
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,6 +142,12 @@ def _parse(
             # A feed element but broken XML and nothing usable: most likely cut short.
             raise NotAFeedError("not a feed: malformed XML with no entries (truncated?)")
 
+    if raw_entries and _ends_inside_an_entry(result, content):
+        # The body stops inside its last entry (a dropped connection, a proxy's size
+        # limit): that entry may lack its lead or its date, and would be stored and
+        # pushed that way. Left out; the next whole poll brings it complete.
+        raw_entries = raw_entries[:-1]
+
     entries: list[NewItem] = []
     seen: set[str] = set()
     digests: dict[int, int] = {}
@@ -166,6 +173,20 @@ def _parse(
         digests=digests,
         unchanged=unchanged,
     )
+
+
+# What expat says when the document ends before its root element is closed.
+_CUT_SHORT = ("no element found", "unclosed token")
+
+
+def _ends_inside_an_entry(result: Mapping[str, Any], content: bytes) -> bool:
+    """The XML ends early, and after the last entry that was opened but not closed."""
+    error = result.get("bozo_exception")
+    if not isinstance(error, xml.sax.SAXParseException) or error.getMessage() not in _CUT_SHORT:
+        return False
+    opened = max(content.rfind(b"<item"), content.rfind(b"<entry"))
+    closed = max(content.rfind(b"</item>"), content.rfind(b"</entry>"))
+    return opened > closed
 
 
 def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:

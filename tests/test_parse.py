@@ -289,6 +289,39 @@ def test_truncated_xml_with_entries_is_accepted() -> None:
     assert [e.title for e in feed.entries] == ["Complete item"]
 
 
+WHOLE = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>E</title>'
+    b"<item><guid>a</guid><title>A</title><description>Lead of A.</description>"
+    b"<pubDate>Thu, 02 Dec 2021 10:00:00 GMT</pubDate></item>"
+    b"<item><guid>b</guid><title>B</title><description>Lead of B.</description>"
+    b"<pubDate>Wed, 01 Dec 2021 10:00:00 GMT</pubDate></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("cut_after", "kept"),
+    [
+        ("Lead of B", ["A"]),  # inside the last item's lead: B would lose lead and date
+        ("<title>B", ["A"]),  # inside an open tag
+        ("<pubDate>Wed", ["A"]),
+        ("10:00:00 GMT</pubDate></item>", ["A", "B"]),  # between items: both whole
+        ("</channel>", ["A", "B"]),
+    ],
+)
+def test_a_body_cut_short_leaves_out_the_entry_it_ends_in(cut_after: str, kept: list[str]) -> None:
+    end = WHOLE.rindex(cut_after.encode()) + len(cut_after)
+    feed = parse_feed(WHOLE[:end], url="https://x.example/rss", headers={})
+    assert [e.title for e in feed.entries] == kept
+    assert all(e.summary.startswith("Lead of") and e.published_at for e in feed.entries)
+
+
+def test_a_malformed_but_whole_feed_keeps_its_last_entry() -> None:
+    """A bare & is an XML error too, but not the end of the body: nothing is cut."""
+    body = WHOLE.replace(b"Lead of B.", b"Lead of B & more.")
+    feed = parse_feed(body, url="https://x.example/rss", headers={})
+    assert [e.title for e in feed.entries] == ["A", "B"]
+
+
 def test_truncated_xml_without_anything_is_an_error() -> None:
     with pytest.raises(NotAFeedError, match="truncated"):
         parse_file("truncated_early.xml")
