@@ -114,18 +114,30 @@ def is_bot_admin(update: Update, context: Context) -> bool:
 
 async def can_manage_chat(update: Update, context: Context) -> bool:
     """Who may change a chat's subscriptions and settings: anyone in a private chat,
-    group admins (asked of Telegram) in a group, the bot's admins everywhere."""
+    the group's admins (asked of Telegram) in a group, including one writing
+    anonymously as the group (only admins can). Being the bot's admin is not enough
+    in someone else's group; channels are managed by the bot's admins from a private
+    chat (/settings with the channel's name)."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return False
-    if chat.type == ChatType.PRIVATE or is_bot_admin(update, context):
+    if chat.type == ChatType.PRIVATE:
         return True
     if chat.type == ChatType.CHANNEL:
         return False
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        # Sent on behalf of a chat: the group itself means an anonymous admin; a
+        # channel (a linked one, or a user posting as their channel) is no admin.
+        return message.sender_chat.id == chat.id
     try:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError as exc:
         log.warning("could not check the member status of %s in %s: %s", user.id, chat.id, exc)
+        return False
+    except Exception:
+        # An answer this library cannot read (a newer Bot API, a broken proxy): no.
+        log.exception("could not read the member status of %s in %s", user.id, chat.id)
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 

@@ -18,7 +18,7 @@ from tests.commands_support import (
     quiet,
     text,
 )
-from tests.harness import OTHER, USER, Rig
+from tests.harness import ADMIN, OTHER, USER, Rig
 
 # In the group made by add_group, OTHER is a group admin and USER a plain member.
 GROUP_ADMIN, MEMBER = OTHER, USER
@@ -112,6 +112,52 @@ async def test_a_group_admin_who_loses_the_role_is_refused(rig: Rig) -> None:
     rig.api.set_member_status(group, MEMBER, "creator")
     done = await rig.reply_to(group, MEMBER, f"/subscribe {feed}")
     assert text(done).startswith("Subscribed to")
+    await check_output(rig)
+
+
+async def test_an_anonymous_group_admin_may_change_subscriptions_and_settings(
+    rig: Rig,
+) -> None:
+    """An admin writing as the group comes from GroupAnonymousBot with the group as
+    sender_chat; only admins can write that way, so no getChatMember is needed."""
+    group = add_group(rig)
+    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+
+    async def anonymously(command: str) -> str:
+        before = len(rig.api.messages(group))
+        rig.api.send_text(group, GROUP_ADMIN, command, anonymous=True)
+        return text((await rig.api.wait_for_messages(group, before + 1))[-1])
+
+    assert (await anonymously(f"/subscribe {feed}")).startswith("Subscribed to Embassy")
+    assert await subscriptions(rig, group) == {feed}
+    assert "08:15" in await anonymously("/settings time 08:15")
+    assert rig.api.calls_to("getChatMember") == []
+    await check_output(rig)
+
+
+async def test_a_restricted_member_is_refused_politely(rig: Rig) -> None:
+    group = add_group(rig)
+    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    rig.api.set_member_status(group, MEMBER, "restricted")
+    refused = await rig.reply_to(group, MEMBER, f"/subscribe {feed}")
+    assert text(refused) == GROUP_ADMINS_ONLY
+    assert await subscriptions(rig, group) == set()
+    await check_output(rig)
+
+
+async def test_the_bots_admin_is_no_group_admin_in_someone_elses_group(rig: Rig) -> None:
+    """Only the group's own admins change its subscriptions and settings, as the
+    design says, even when the bot's operator is a plain member there."""
+    group = add_group(rig)
+    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    rig.api.set_member_status(group, ADMIN, "member")
+    for command in (f"/subscribe {feed}", "/settings daily off"):
+        refused = await rig.reply_to(group, ADMIN, command)
+        assert text(refused) == GROUP_ADMINS_ONLY, command
+    assert await subscriptions(rig, group) == set()
+    rig.api.set_member_status(group, ADMIN, "administrator")
+    done = await rig.reply_to(group, ADMIN, f"/subscribe {feed}")
+    assert text(done).startswith("Subscribed to Embassy")
     await check_output(rig)
 
 

@@ -13,6 +13,15 @@ from bot.telegram_html import utf16_length
 _BOT_COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 
 
+# Who Telegram says sent a message that a group admin wrote as the group.
+GROUP_ANONYMOUS_BOT: JSON = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+
+
 class PlayersMixin(ObjectsMixin):
     # ------------------------------------------------------------------ playing users and chats
 
@@ -136,8 +145,13 @@ class PlayersMixin(ObjectsMixin):
         text: str,
         *,
         reply_to_message_id: int | None = None,
+        anonymous: bool = False,
     ) -> JSON:
-        """A user writes ``text`` in a chat; returns the Update (``/commands`` get entities)."""
+        """A user writes ``text`` in a chat; returns the Update (``/commands`` get entities).
+
+        ``anonymous``: a group admin writes as the group, as Telegram shows it: from
+        GroupAnonymousBot, with the group as ``sender_chat``.
+        """
         chat = self._ensure_chat_for(chat_id, user_id)
         entities = [
             {
@@ -148,6 +162,9 @@ class PlayersMixin(ObjectsMixin):
             for m in _BOT_COMMAND.finditer(text)
         ]
         message = self._user_message(chat, user_id, text=text)
+        if anonymous:
+            message["from"] = dict(GROUP_ANONYMOUS_BOT)
+            message["sender_chat"] = chat.to_dict()
         if entities:
             message["entities"] = entities
         if reply_to_message_id is not None:
