@@ -18,7 +18,7 @@ from bot.opml import MAX_OPML_BYTES, OpmlError, import_opml, render_import_summa
 from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
 from bot.services import services
 from bot.settings import is_valid_zone
-from jobs.fetch import FetchError
+from jobs.fetch import FetchError, normalise_feed_url
 from jobs.parse import NotAFeedError
 from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
 from storage.models import Feed
@@ -74,11 +74,16 @@ async def addfeed(update: Update, context: Context) -> None:
             update, "Usage: /addfeed URL [TITLE] — e.g. /addfeed https://example.org/feed.xml"
         )
         return
-    url = args[0]
     title = " ".join(args[1:]).strip() or None
-    if not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
+    try:
+        if len(args[0]) > 2000:
+            raise ValueError("the URL is too long (at most 2000 characters)")
+        url = normalise_feed_url(args[0])
+    except ValueError as exc:
         await reply(
-            update, "Usage: /addfeed URL [TITLE] — the URL must start with http:// or https://"
+            update,
+            f"Usage: /addfeed URL [TITLE] — {esc(str(exc))}; "
+            "e.g. /addfeed https://example.org/feed.xml",
         )
         return
     svc = services(context)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 from bot.htmltext import esc
+from jobs.fetch import normalise_feed_url
 from jobs.netguard import is_forbidden_ip, parse_numeric_host
 from storage.models import Feed
 from storage.store import Store
@@ -49,8 +50,11 @@ def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
         url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
         if not url:
             continue
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        try:
+            if len(url) > 2000:
+                raise ValueError("the URL is too long")
+            url = normalise_feed_url(url)
+        except ValueError:
             refused.append((url[:200], "not an http(s) URL"))
             continue
         if url in seen:

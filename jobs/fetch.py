@@ -19,6 +19,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -235,6 +236,52 @@ async def _follow(
         except httpx.HTTPError as exc:
             raise _network_error(exc, host) from exc
     raise FetchError(f"too many redirects (more than {max_redirects})")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_feed_url(url: str) -> str:
+    """One spelling for one feed URL, so the same feed is not added twice: scheme and
+    host in lower case, no default port, no `.` or `..` segments, no fragment (the
+    server never sees it), an empty path as `/`. Raises ValueError, with the reason,
+    for what is not an http(s) URL with a host."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # a port out of range, a broken IPv6 literal
+        raise ValueError(f"it is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError("the URL must start with http:// or https://")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError("the URL has no host name")
+    if ":" in host:  # an IPv6 literal goes back in brackets
+        host = f"[{host}]"
+    userinfo, _, _ = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    path = _remove_dot_segments(parts.path) or "/"
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, for an absolute path."""
+    segments = path.split("/")
+    kept: list[str] = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment in (".", ".."):
+            if segment == ".." and len(kept) > 1:
+                kept.pop()
+            if last:
+                kept.append("")
+            continue
+        kept.append(segment)
+    return "/".join(kept)
 
 
 def _check_scheme(url: str) -> None:

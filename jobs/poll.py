@@ -24,6 +24,7 @@ from jobs.fetch import (
     FetchResult,
     HostLimiter,
     fetch_feed,
+    normalise_feed_url,
 )
 from jobs.netguard import Resolver
 from jobs.parse import NotAFeedError, ParsedFeed
@@ -234,11 +235,15 @@ class Poller:
 
         Raises FetchError / NotAFeedError (nothing stored) or FeedExistsError.
         """
+        try:
+            url = normalise_feed_url(url)
+        except ValueError as exc:
+            raise FetchError(f"refused: {exc}") from None
         existing = await self._store.feed_by_url(url)
         if existing is not None:
             raise FeedExistsError(url, existing.id)
         result, parsed = await self.probe(url)
-        final_url = result.permanent_url or url
+        final_url = normalise_feed_url(result.permanent_url) if result.permanent_url else url
         feed = await self._store.add_feed(final_url, title)
         outcome = await self._store_parsed(feed, result, parsed, url=None, push=False)
         return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))

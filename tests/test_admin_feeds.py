@@ -72,10 +72,40 @@ async def test_addfeed_refuses_a_404_with_the_reason(rig: Rig) -> None:
 
 
 async def test_addfeed_usage_for_a_bad_argument(rig: Rig) -> None:
-    for command in ("/addfeed", "/addfeed ftp://example.org/feed", "/addfeed example.org"):
+    reasons = {
+        "/addfeed": "e.g. /addfeed https://example.org/feed.xml",
+        "/addfeed ftp://example.org/feed": "the URL must start with http:// or https://",
+        "/addfeed example.org": "the URL must start with http:// or https://",
+        "/addfeed http://": "the URL has no host name",
+        "/addfeed https://example.org:99999/feed": "it is not a valid URL",
+        "/addfeed https://example.org/" + "x" * 2000: "the URL is too long",
+    }
+    for command, reason in reasons.items():
         answer = await rig.reply_to(ADMIN, ADMIN, command)
-        assert (answer.plain_text or "").startswith("Usage: /addfeed URL [TITLE]")
+        assert (answer.plain_text or "").startswith("Usage: /addfeed URL [TITLE]"), command
+        assert reason in (answer.plain_text or ""), command
     assert await rig.services.store.list_feeds() == []
+    assert rig.feeds.requests == []  # refused before any fetch
+
+
+async def test_one_feed_spelled_differently_is_the_same_feed(rig: Rig) -> None:
+    """Upper-case scheme or host, the default port, `.` segments and a fragment name
+    the URL the server already has: no second feed, no statement pushed twice."""
+    rig.feeds.set("/a.xml", sample_feed(1))
+    url = rig.feeds.url("/a.xml")
+    first = await rig.reply_to(ADMIN, ADMIN, f"/addfeed {url}")
+    assert (first.plain_text or "").startswith("Added feed 1:")
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    for spelling in (
+        f"{scheme.upper()}://{host.upper()}/{path}",
+        f"{url}#latest",
+        f"{scheme}://{host}/./{path}",
+        f"{scheme}://{host}/b/../{path}",
+    ):
+        again = await rig.reply_to(ADMIN, ADMIN, f"/addfeed {spelling}")
+        assert again.plain_text == "That feed is already there: feed 1. Nothing changed.", spelling
+    assert [f.url for f in await rig.services.store.list_feeds()] == [url]
 
 
 async def test_addfeed_refuses_a_private_address_without_connecting(

@@ -35,6 +35,7 @@ def test_parse_keeps_feeds_and_says_why_others_are_refused() -> None:
             '<outline text="News">',
             outline("https://a.example/feed", "A &amp; B"),
             outline("https://a.example/feed", "again"),
+            outline("HTTPS://A.example:443/./feed#top", "the same, spelled otherwise"),
             "</outline>",
             outline("ftp://b.example/feed"),
             outline("https://c.example/rss"),
