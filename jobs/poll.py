@@ -186,7 +186,8 @@ class Poller:
             return None
 
         # The store keeps the old URL if another feed (even a removed one) has it.
-        permanent = result.permanent_url if result.permanent_url != feed.url else None
+        moved = normalise_feed_url(result.permanent_url) if result.permanent_url else None
+        permanent = moved if moved != feed.url else None
         if result.not_modified:
             next_at = self._next_success(feed, result, ttl=feed.ttl_seconds)
             recovered = await self._store.record_not_modified(
