@@ -53,6 +53,7 @@ def render_daily_message(
     now: datetime,
     clocks: Sequence[str],
     limit: int = TELEGRAM_LIMIT,
+    admin_hint: bool = True,
 ) -> str:
     """The daily message as Telegram HTML.
 
@@ -60,6 +61,8 @@ def render_daily_message(
     clock "City: HH:MM" per zone, a blank line, then each counter's line in order
     of position. Counter lines are escaped; lines that would push the message past
     ``limit`` are left out with a note rather than making Telegram refuse it all.
+    With no counters, `admin_hint` adds how admins set one (for /counters; the
+    scheduled message to subscribers is the date and clocks alone).
     """
     _require_aware(now)
     first_zone = ZoneInfo(clocks[0]) if clocks else ZoneInfo("UTC")
@@ -71,7 +74,7 @@ def render_daily_message(
 
     ordered = sorted(counters, key=lambda counter: (counter.position, counter.id))
     if not ordered:
-        return f"{head}\n\n{esc(NO_COUNTERS)}"
+        return f"{head}\n\n{esc(NO_COUNTERS)}" if admin_hint else head
 
     message = head + "\n"
     for index, counter in enumerate(ordered):

@@ -85,7 +85,9 @@ class DailyScheduler:
             return 0
         # One text for every group: the message shows the same instant everywhere
         # (its clocks and counters do not depend on the chat's zone).
-        text = render_daily_message(await self._store.list_counters(), now, self._settings.clocks)
+        text = render_daily_message(
+            await self._store.list_counters(), now, self._settings.clocks, admin_hint=False
+        )
         added = await self._store.enqueue_daily(due, text)
         if added:
             log.info("daily message queued for %d chat(s) in %d due group(s)", added, len(due))

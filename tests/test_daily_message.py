@@ -286,6 +286,9 @@ def test_no_counters() -> None:
     text = visible(render_daily_message([], now, CLOCKS))
     assert text == f"3 December 2021\nMoscow: 07:30\nLondon: 04:30\n\n{NO_COUNTERS}"
     assert "/addcounter" in text
+    # What subscribers get at their daily time: no to-do for admins in it.
+    scheduled = visible(render_daily_message([], now, CLOCKS, admin_hint=False))
+    assert scheduled == "3 December 2021\nMoscow: 07:30\nLondon: 04:30"
 
 
 def test_no_clocks_uses_utc_for_the_date() -> None:

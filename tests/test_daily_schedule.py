@@ -194,6 +194,10 @@ async def test_defaults_apply_to_a_chat_that_set_nothing(bed: Bed) -> None:
     await bed.chat(1)  # DAILY_TIME 09:00, TIMEZONE Europe/London
     assert await bed.tick_at(utc(2021, 12, 3, 8, 59)) == 0
     assert await bed.tick_at(utc(2021, 12, 3, 9, 0)) == 1
+    # No counter is set here: the date and the clocks, and no to-do for admins.
+    [(_, text)] = await bed.daily_rows(1)
+    assert text is not None and "Moscow: 12:00" in text and "London: 09:00" in text
+    assert "/addcounter" not in text
 
 
 async def test_each_zone_gets_it_at_its_own_nine_once_per_local_day(bed: Bed) -> None:
