@@ -22,7 +22,7 @@ from jobs.fetch import FetchError, normalise_feed_url
 from jobs.parse import NotAFeedError
 from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
 from storage.models import Feed
-from storage.store import Stats
+from storage.store import DIGEST_THRESHOLD, Stats
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,9 @@ async def pollnow(update: Update, context: Context) -> None:
         update,
         f"Polled {report.polled} feed(s): {report.changed} changed, "
         f"{report.not_modified} unchanged, {report.failed} failed; "
-        f"{report.new_items} new statement(s), {report.queued} message(s) queued.",
+        f"{report.new_items} new statement(s), {report.queued} deliveries queued"
+        f" (one per chat and statement; more than {DIGEST_THRESHOLD} at once reach each"
+        " chat as one digest).",
     )
 
 

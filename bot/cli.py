@@ -189,7 +189,7 @@ async def poll_once(settings: Settings) -> int:
     print(
         f"polled {report.polled} feed(s): {report.changed} changed, "
         f"{report.not_modified} unchanged, {report.failed} failed; "
-        f"{report.new_items} new statement(s), {report.queued} message(s) queued"
+        f"{report.new_items} new statement(s), {report.queued} deliveries queued"
     )
     return 0 if report.failed == 0 else 1
 

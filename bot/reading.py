@@ -45,11 +45,17 @@ def parse_latest_args(args: list[str]) -> tuple[int, int | None]:
     if len(args) > 2:
         raise ValueError("that is too many arguments")
     numbers: list[int] = []
-    for arg in args:
-        if not (arg.isdecimal() and arg.isascii()) or len(arg) > 9:
+    for index, arg in enumerate(args):
+        signed = arg[1:] if arg[:1] in ("-", "+") else arg
+        if not (signed.isdecimal() and signed.isascii()):
             shown = truncate_text(" ".join(arg.split()), 30)
             raise ValueError(f"«{shown}» is not a number")
-        numbers.append(int(arg))
+        if len(signed) > 9 or arg.startswith("-"):
+            # A number, but out of any range: say which range.
+            if index == 0:
+                raise ValueError(f"N must be between 1 and {LATEST_MAX}")
+            raise ValueError("FEED_ID must be a feed's number from /feeds")
+        numbers.append(int(signed))
     n = numbers[0] if numbers else LATEST_DEFAULT
     if not 1 <= n <= LATEST_MAX:
         raise ValueError(f"N must be between 1 and {LATEST_MAX}")
