@@ -143,7 +143,9 @@ def add_handlers(app: App) -> None:
         ("exportopml", admin.exportopml),
     ]
     for name, callback in handlers:
-        app.add_handler(CommandHandler(name, callback))
+        # New messages only: editing an old command (a typo fixed in /addfeed) does
+        # not run it a second time.
+        app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
     # `/settings @channel …` is the admins' path to a channel's settings; it runs
     # ahead of the chat's own /settings and stops the update there.
     app.add_handler(

@@ -12,6 +12,7 @@ from tests.commands_support import (
     data_of,
     numbered,
     press,
+    settle,
     text,
 )
 from tests.harness import ADMIN, USER, Rig
@@ -281,4 +282,20 @@ async def test_latest_with_nothing_stored_says_how_to_subscribe(rig: Rig) -> Non
 async def test_counters_in_private(rig: Rig) -> None:
     got = text(await rig.reply_to(USER, USER, "/counters"))
     assert "3 December 2021" in got
+    await check_output(rig)
+
+
+async def test_an_edited_command_is_not_run_again(rig: Rig) -> None:
+    """Fixing a typo in an old message must not repeat it (think /addfeed)."""
+    await add_feed(rig, "/a.xml", "Embassy statements", numbered(3))
+    before = len(rig.api.messages(USER))
+    update = rig.api.send_text(USER, USER, "/latest 1")
+    await rig.api.wait_for_messages(USER, before + 1)
+    before += 1
+    rig.api.edit_text(USER, USER, update["message"]["message_id"], "/latest 2")
+    await settle(rig)
+    assert len(rig.api.messages(USER)) == before
+    # A new message with the same words is answered as ever.
+    answer = await rig.reply_to(USER, USER, "/latest 2")
+    assert text(answer).splitlines()[0] == "Latest statements (1–2)"
     await check_output(rig)

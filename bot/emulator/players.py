@@ -153,14 +153,7 @@ class PlayersMixin(ObjectsMixin):
         GroupAnonymousBot, with the group as ``sender_chat``.
         """
         chat = self._ensure_chat_for(chat_id, user_id)
-        entities = [
-            {
-                "type": "bot_command",
-                "offset": utf16_length(text[: m.start()]),
-                "length": utf16_length(m.group()),
-            }
-            for m in _BOT_COMMAND.finditer(text)
-        ]
+        entities = _command_entities(text)
         message = self._user_message(chat, user_id, text=text)
         if anonymous:
             message["from"] = dict(GROUP_ANONYMOUS_BOT)
@@ -172,6 +165,25 @@ class PlayersMixin(ObjectsMixin):
             if replied is not None:
                 message["reply_to_message"] = self._message_dict(replied)
         return self._enqueue_message(chat, message)
+
+    def edit_text(self, chat_id: int, user_id: int, message_id: int, text: str) -> JSON:
+        """A user edits a message they wrote; returns the ``edited_message`` Update."""
+        chat = self._chat(chat_id)
+        original = self.message(chat_id, message_id)
+        if original is None or original.sender_id != user_id:
+            raise KeyError(f"user {user_id} wrote no message {message_id} in {chat_id}")
+        message: JSON = {
+            "message_id": message_id,
+            "date": original.date,
+            "edit_date": int(self._wall_clock()),
+            "chat": chat.to_dict(),
+            "from": self._user(user_id).to_dict(),
+            "text": text,
+        }
+        entities = _command_entities(text)
+        if entities:
+            message["entities"] = entities
+        return self.enqueue_update({"edited_message": message})
 
     def send_document(
         self,
@@ -260,3 +272,15 @@ class PlayersMixin(ObjectsMixin):
     def _enqueue_message(self, chat: Chat, message: JSON) -> JSON:
         kind = "channel_post" if chat.type == "channel" else "message"
         return self.enqueue_update({kind: message})
+
+
+def _command_entities(text: str) -> list[JSON]:
+    """The ``bot_command`` entities Telegram marks in a user's text."""
+    return [
+        {
+            "type": "bot_command",
+            "offset": utf16_length(text[: m.start()]),
+            "length": utf16_length(m.group()),
+        }
+        for m in _BOT_COMMAND.finditer(text)
+    ]
