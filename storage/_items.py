@@ -24,6 +24,9 @@ log = logging.getLogger("storage.store")
 # An item more than this much older than the newest one already stored for its
 # feed is an old statement sliding back in, not news.
 STALE_AFTER = timedelta(days=7)
+# How far ahead of the clock a statement's date may be (zones, clock skew) before it
+# counts as a mistake and is stored as the time it was first seen.
+FUTURE_SLACK = timedelta(days=1)
 # More new statements than this from one feed in one poll go as one digest per chat.
 DIGEST_THRESHOLD = 5
 # A search ranks at most this many of the most recent matching statements.
@@ -62,8 +65,8 @@ class ItemsMixin(StoreCore):
 
         Only statements whose identity is new are pushed, and not on the feed's first
         successful poll (its backlog), nor when more than `STALE_AFTER` older than the
-        newest statement already stored for the feed. A date in the future is stored
-        as the time of this poll. `push=False` stores silently.
+        newest statement already stored for the feed. A date more than `FUTURE_SLACK`
+        ahead is stored as the time of this poll. `push=False` stores silently.
         """
         now_dt = self.now()
         now = _ts(now_dt)
@@ -115,15 +118,19 @@ class ItemsMixin(StoreCore):
                     changed,
                 )
 
-            # A date in the future (a typo, a wrong zone) counts as now: it would sit
-            # on top of /latest for good and, as the feed's newest, make every real
-            # statement look too old to push.
             def dated(entry: NewItem) -> float:
-                return now if entry.published_at is None else min(_ts(entry.published_at), now)
+                return now if entry.published_at is None else _ts(entry.published_at)
 
-            # Oldest first, so outbox ids follow publication order within every chat.
+            # Oldest first by the feed's own dates, so outbox ids follow publication
+            # order within every chat.
             fresh.sort(key=dated)
-            published_at = [dated(e) for e in fresh]
+            # A date more than a day ahead (a typo in the year) is stored as now: it
+            # would sit on top of /latest for good. (Nor does anything ahead of now
+            # count as the feed's newest above, which would make every real
+            # statement look too old to push.)
+            published_at = [
+                now if dated(e) > now + FUTURE_SLACK.total_seconds() else dated(e) for e in fresh
+            ]
             new_items: list[Item] = []
             if fresh:
                 await db.executemany(

@@ -179,6 +179,32 @@ async def test_a_future_date_counts_as_now_and_does_not_hold_back_real_news(
     assert latest[0].identity == "identity-real"
 
 
+async def test_dates_ahead_keep_their_order_and_a_small_skew_keeps_its_date(
+    store: Store,
+) -> None:
+    feed_id = await _feed_past_backlog(store, chats=(2002,))
+    # Newest first, as feeds list them; two are far ahead, one a few hours ahead.
+    listed = [
+        entry("far", age=-timedelta(days=30)),
+        entry("farther-back", age=-timedelta(days=20)),
+        entry("soon", age=-timedelta(hours=3)),
+    ]
+    outcome = await poll(store, feed_id, listed)
+    assert [i.identity for i in outcome.pushed_items] == [
+        "identity-soon",
+        "identity-farther-back",
+        "identity-far",
+    ]
+    assert [i.published_at for i in outcome.new_items] == [
+        START + timedelta(hours=3),
+        START,
+        START,
+    ]
+    assert [item_id for _, item_id, _ in await outbox(store)][-3:] == [
+        i.id for i in outcome.pushed_items
+    ]
+
+
 async def test_a_statement_without_a_date_counts_as_published_now(store: Store) -> None:
     feed_id = await _feed_past_backlog(store)
     undated = NewItem("identity-x", None, None, "Undated", "lead", "text", None)
