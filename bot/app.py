@@ -3,6 +3,9 @@ and delivery task. Everything is put together here and nowhere else."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -11,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -239,11 +242,43 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         app.job_queue.run_repeating(
             heartbeat_job, interval=HEARTBEAT_EVERY, first=1.0, name="heartbeat"
         )
+        app.job_queue.run_once(_watch_polling, when=0, name="watch-polling")
     log.info(
         "Communique started: %d feed(s), database %s",
         len(await store.list_feeds()),
         settings.database_path,
     )
+
+
+# The name python-telegram-bot gives the task that long-polls getUpdates.
+POLLING_TASK = "Updater:start_polling:polling_task"
+
+
+async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once polling runs: if Telegram ever rejects the token (revoked with
+    @BotFather), PTB ends its polling task and the bot would sit there answering
+    nobody while looking alive. Stop it instead, with exit status 1."""
+    app = context.application
+    for task in asyncio.all_tasks():
+        if task.get_name() == POLLING_TASK:
+            task.add_done_callback(functools.partial(_polling_ended, app))
+
+
+def _polling_ended(app: App, task: asyncio.Task[object]) -> None:
+    if task.cancelled() or not isinstance(task.exception(), InvalidToken):
+        return
+    log.error("%s; stopping", TOKEN_REJECTED)
+    app.bot_data[EXIT_STATUS_KEY] = 1
+    app.create_task(_stop_after_rejected_token(app))
+
+
+async def _stop_after_rejected_token(app: App) -> None:
+    if app.updater is not None and app.updater.running:
+        # Stopping the updater re-raises the polling task's error; done here, the
+        # rest of the shutdown (delivery, database) runs as after a signal.
+        with contextlib.suppress(InvalidToken):
+            await app.updater.stop()
+    app.stop_running()
 
 
 async def _post_stop(app: App) -> None:
@@ -298,6 +333,14 @@ async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await beat(svc.store, heartbeat_path(svc.settings.database_path))
     except OSError as exc:
         log.warning("could not write the heartbeat file: %s", exc)
+
+
+TOKEN_REJECTED = (
+    "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather"
+    " (and TELEGRAM_API_BASE_URL, if it is set)"
+)
+# bot_data key: the exit status `communique run` returns once the bot has stopped.
+EXIT_STATUS_KEY = "exit_status"
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

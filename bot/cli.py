@@ -12,6 +12,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot import __version__
@@ -20,6 +21,9 @@ from bot.settings import Settings, SettingsError, load_settings
 from storage.errors import StorageError
 from storage.lock import InstanceLock
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 log = logging.getLogger("communique")
 
@@ -89,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as exc:
         print(f"communique: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        # A folder where a file should be, no permission, a full disk: one line.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"communique: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     print(f"communique: unknown command {command}", file=sys.stderr)
@@ -103,13 +112,34 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return console(settings)
-    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import build_application
+    from bot.app import EXIT_STATUS_KEY, TOKEN_REJECTED, build_application
+    from bot.logs import redact
 
     # Fail early, with the usual message, if the database cannot be used.
     asyncio.run(_check_database(settings))
     app = build_application(settings)
+    try:
+        _serve(app, settings)
+    except InvalidToken:
+        # PTB's own message quotes the token: never shown, not even here.
+        print(f"communique: {TOKEN_REJECTED}", file=sys.stderr)
+        return 1
+    except NetworkError as exc:
+        print(
+            f"communique: could not reach Telegram at start ({redact(str(exc))}); the bot"
+            " stopped, a service manager will start it again",
+            file=sys.stderr,
+        )
+        return 1
+    # 1 when the bot stopped itself (Telegram rejected the token while running).
+    return int(app.bot_data.get(EXIT_STATUS_KEY, 0))
+
+
+def _serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
+    from telegram import Update
+
     # run_polling and run_webhook stop cleanly on SIGTERM and SIGINT (PTB's default stop
     # signals): the updater stops, post_stop lets delivery finish the message in flight,
     # post_shutdown closes the database; then this returns and the exit status is 0.
@@ -131,7 +161,6 @@ def run(settings: Settings) -> int:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0
 
 
 def healthcheck(settings: Settings) -> int:

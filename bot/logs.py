@@ -39,7 +39,13 @@ def _factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record.msg = clean
         record.args = None
     if record.exc_info and record.exc_info[0] is not None:
-        record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+        if record.exc_info[0].__name__ == "InvalidToken":
+            # A rejected token is an operator's error, not a bug: one line, and no
+            # traceback whose message would only repeat the token.
+            record.exc_info = None
+            record.exc_text = None
+        else:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
     return record

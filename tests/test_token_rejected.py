@@ -1,0 +1,51 @@
+"""A token Telegram rejects, at start or later (revoked with @BotFather): the bot
+says so in one line, never shows the token, and exits with status 1 so that a
+service manager restarts it or an operator looks; it never hangs half-alive."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.emulator import ServerError
+from tests.botproc import bot_env, start_bot
+from tests.fake_bot_api import FakeBotApi
+
+UNAUTHORIZED = ServerError(401, "Unauthorized")
+
+
+async def test_a_token_rejected_at_start_is_one_line_without_the_token(
+    tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    fake_bot_api.emulator.inject(UNAUTHORIZED, method="getMe", times=None)
+    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
+    try:
+        status = await asyncio.wait_for(bot.process.wait(), 30)
+        await bot.kill()
+    finally:
+        await bot.kill()
+    assert status == 1, bot.logged
+    assert fake_bot_api.token not in bot.logged
+    assert fake_bot_api.token.split(":")[1] not in bot.logged
+    assert "Traceback" not in bot.logged, bot.logged
+    last = bot.logged.strip().splitlines()[-1]
+    assert last == (
+        "communique: Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather"
+        " (and TELEGRAM_API_BASE_URL, if it is set)"
+    ), bot.logged
+
+
+async def test_a_token_revoked_while_running_stops_the_bot_with_status_1(
+    tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
+    try:
+        await bot.wait_logged("Communique started")
+        fake_bot_api.emulator.inject(UNAUTHORIZED, method="getUpdates", times=None)
+        status = await asyncio.wait_for(bot.process.wait(), 30)
+        await bot.kill()
+    finally:
+        await bot.kill()
+    assert status == 1, bot.logged
+    assert fake_bot_api.token not in bot.logged
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in bot.logged, bot.logged
