@@ -30,7 +30,12 @@ from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin
 from storage._items import DIGEST_THRESHOLD, SEARCH_WINDOW, STALE_AFTER, ItemsMixin, PollOutcome
 from storage._outbox import OutboxMixin
 from storage._stats import Stats, StatsMixin
-from storage.errors import DatabaseCorruptError, DatabaseLockedError, DatabaseTooNewError
+from storage.errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseTooNewError,
+    StorageError,
+)
 from storage.schema import LATEST_VERSION, MIGRATIONS
 
 __all__ = [
@@ -67,9 +72,16 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMi
         migrate: bool = True,
     ) -> Store:
         """Open (creating if needed) the database and bring its schema up to date."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(
+                f"cannot open the database {path}: {getattr(exc, 'strerror', None) or exc};"
+                " check DATABASE_PATH, that its folder exists or can be made, and its"
+                " permissions"
+            ) from exc
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA busy_timeout = 10000")
@@ -77,12 +89,21 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMi
             version = await _user_version(conn)
             if version > LATEST_VERSION:
                 raise DatabaseTooNewError(version, LATEST_VERSION)
+            if version == 0:
+                await _refuse_foreign_tables(conn, path)
             await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             if migrate:
                 await apply_migrations(conn)
         except sqlite3.DatabaseError as exc:
             await conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and (
+                "readonly" in str(exc) or "unable to open" in str(exc)
+            ):
+                raise StorageError(
+                    f"cannot write to the database {path} (SQLite says: {exc}); check the"
+                    " permissions of the file and its folder, or set DATABASE_PATH"
+                ) from exc
             if isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc):
                 # Another process (a sqlite3 shell, a script) holds a transaction open.
                 raise DatabaseLockedError(
@@ -165,6 +186,22 @@ async def _user_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def _refuse_foreign_tables(conn: aiosqlite.Connection, path: str | Path) -> None:
+    """A file with no schema version but with tables belongs to another program:
+    adding ours to it (and switching it to WAL) would change someone else's data."""
+    rows = await conn.execute_fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        " ORDER BY name LIMIT 4"
+    )
+    names = [str(row[0]) for row in rows]
+    if names:
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        raise StorageError(
+            f"not a Communique database: {path} holds another program's tables ({shown});"
+            " it was left as it is, set DATABASE_PATH to another file"
+        )
 
 
 async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_VERSION) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ def communique(
     tmp_path: Path, *args: str, stdin: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in SPECS}
-    clean.update(DATABASE_PATH=str(tmp_path / "data" / "communique.sqlite3"), **env)
+    clean["DATABASE_PATH"] = str(tmp_path / "data" / "communique.sqlite3")
+    clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -75,3 +77,35 @@ async def test_the_running_bot_beats(rig: Rig) -> None:
 
     assert check_health(database).ok
     assert not check_health(database, now=time.time() + STALE_AFTER + 1).ok
+
+
+def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO users (name) VALUES ('ann')")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    for command in ("export-opml", "console"):
+        done = communique(tmp_path, command, DATABASE_PATH=str(other))
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip() == (
+            f"communique: not a Communique database: {other} holds another program's"
+            " tables (users); it was left as it is, set DATABASE_PATH to another file"
+        )
+    assert other.read_bytes() == before
+
+
+def test_an_unusable_database_location_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for path in (folder, blocker / "db.sqlite3"):
+        done = communique(tmp_path, "export-opml", DATABASE_PATH=str(path))
+        assert done.returncode == 1, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("communique: "), done.stderr
+        assert "Traceback" not in done.stderr
+        assert str(path) in lines[0] or str(blocker) in lines[0], lines[0]
