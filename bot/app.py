@@ -33,6 +33,7 @@ from bot.health import HEARTBEAT_EVERY, beat, heartbeat_path
 from bot.logs import add_secrets
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
+from bot.updates import PerChatUpdateProcessor
 from jobs.daily import DailyScheduler
 from jobs.delivery import Deliverer, DeliveryTuning
 from jobs.fetch import make_client
@@ -108,7 +109,8 @@ def build_application(settings: Settings, overrides: Overrides | None = None) ->
         .post_init(lambda app: _post_init(app, settings, opts))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(True)
+        # Chats at once, each chat's updates in order (see bot.updates).
+        .concurrent_updates(PerChatUpdateProcessor())
     )
     if opts.read_timeout is not None and opts.request is None:
         builder = builder.read_timeout(opts.read_timeout)

@@ -299,3 +299,24 @@ async def test_an_edited_command_is_not_run_again(rig: Rig) -> None:
     answer = await rig.reply_to(USER, USER, "/latest 2")
     assert text(answer).splitlines()[0] == "Latest statements (1–2)"
     await check_output(rig)
+
+
+async def test_commands_sent_together_run_in_the_order_they_were_sent(rig: Rig) -> None:
+    """After downtime, or with quick taps, Telegram hands over several updates of one
+    chat at once: they must act in the order the user sent them."""
+    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    await rig.reply_to(USER, USER, "/start")
+    for _ in range(3):
+        before = len(rig.api.messages(USER))
+        rig.api.send_text(USER, USER, f"/subscribe {feed}")
+        rig.api.send_text(USER, USER, f"/unsubscribe {feed}")
+        rig.api.send_text(USER, USER, "/settings daily off")
+        rig.api.send_text(USER, USER, "/settings")
+        replies = await rig.api.wait_for_messages(USER, before + 4)
+        got = [text(m).splitlines()[0] for m in replies[before:]]
+        assert got[0].startswith("Subscribed to Embassy statements"), got
+        assert got[1].startswith("Unsubscribed from Embassy statements"), got
+        assert "Daily message: off" in text(replies[before + 3]), got
+        assert await subscriptions(rig, USER) == set()
+        await rig.reply_to(USER, USER, "/settings daily on")
+    await check_output(rig)
