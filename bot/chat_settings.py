@@ -9,10 +9,8 @@ call the store once and reply.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -32,7 +30,7 @@ from bot.replies import (
     reply,
 )
 from bot.services import services
-from bot.settings import is_valid_zone
+from bot.settings import canonical_zone, is_valid_zone
 from jobs.daily import due_instant
 from storage.models import Chat as StoredChat
 
@@ -88,19 +86,9 @@ def parse_time(text: str) -> time | None:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-@functools.lru_cache(maxsize=1)
-def _zones_by_folded_name() -> dict[str, str]:
-    return {name.casefold(): name for name in zoneinfo.available_timezones()}
-
-
 def normalize_zone(text: str) -> str | None:
     """The IANA name the user meant ("europe/berlin" → "Europe/Berlin"), or None."""
-    text = text.strip()
-    if len(text) > 64:
-        return None
-    if text == "UTC" or ("/" in text and is_valid_zone(text)):
-        return text
-    return _zones_by_folded_name().get(text.casefold())
+    return canonical_zone(text)
 
 
 def parse_settings_args(args: list[str]) -> Change | str:

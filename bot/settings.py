@@ -7,14 +7,15 @@ expected.
 
 from __future__ import annotations
 
+import functools
 import os
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -135,31 +136,48 @@ def _daily_time(name: str, value: str) -> time:
         raise _fail(name, value, "a time of day as HH:MM (00:00 to 23:59)") from None
 
 
+# Names in the zone database that are no place: the host's own zone, placeholders.
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+
+
+@functools.lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    return {
+        name.casefold(): name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    }
+
+
+def canonical_zone(text: str) -> str | None:
+    """The IANA zone a person meant, spelled as the database does ("europe/berlin"
+    → "Europe/Berlin"), or None when there is no such zone."""
+    text = text.strip()
+    if not text or len(text) > 64:
+        return None
+    return _zones_by_folded_name().get(text.casefold())
+
+
 def is_valid_zone(value: str) -> bool:
-    if not value or value.startswith("/") or ".." in value:
-        return False
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    """An IANA zone, spelled exactly as the database does."""
+    return canonical_zone(value) == value
 
 
 def _zone(name: str, value: str) -> str:
-    value = value.strip()
-    if not is_valid_zone(value):
+    zone = canonical_zone(value)
+    if zone is None:
         raise _fail(name, value, "an IANA time zone such as Europe/London")
-    return value
+    return zone
 
 
 def _zones(name: str, value: str) -> tuple[str, ...]:
-    zones = tuple(z.strip() for z in value.split(",") if z.strip())
-    if not zones:
+    names = [z.strip() for z in value.split(",") if z.strip()]
+    if not names:
         raise _fail(name, value, "one or more comma-separated IANA time zones")
-    for zone in zones:
-        if not is_valid_zone(zone):
-            raise _fail(name, value, "comma-separated IANA time zones such as Europe/Moscow")
-    return zones
+    zones = tuple(canonical_zone(z) for z in names)
+    if None in zones:
+        raise _fail(name, value, "comma-separated IANA time zones such as Europe/Moscow")
+    return tuple(z for z in zones if z is not None)
 
 
 def _bool(name: str, value: str) -> bool:

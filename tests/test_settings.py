@@ -75,6 +75,8 @@ def test_values_are_parsed() -> None:
         ("POLL_INTERVAL", "0", "POLL_INTERVAL must be a number between 1 and 86400"),
         ("DAILY_TIME", "25:00", "DAILY_TIME must be a time of day as HH:MM"),
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE must be an IANA time zone"),
+        ("TIMEZONE", "localtime", "TIMEZONE must be an IANA time zone"),  # the host's
+        ("TIMEZONE", "Factory", "TIMEZONE must be an IANA time zone"),
         ("CLOCKS", "Europe/Moscow,Nowhere", "CLOCKS must be comma-separated IANA time zones"),
         ("ALLOW_PRIVATE_FEEDS", "maybe", "ALLOW_PRIVATE_FEEDS must be true or false"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL must be an http://"),
@@ -87,6 +89,14 @@ def test_bad_values_name_the_variable(name: str, value: str, expected: str) -> N
         load_settings({name: value}, env_file=None)
     assert str(caught.value).startswith(expected)
     assert repr(value) in str(caught.value)
+
+
+def test_zones_are_taken_in_any_case_and_stored_as_the_database_spells_them() -> None:
+    settings = load_settings(
+        {"TIMEZONE": "europe/london", "CLOCKS": "EUROPE/MOSCOW, utc"}, env_file=None
+    )
+    assert settings.timezone == "Europe/London"
+    assert settings.clocks == ("Europe/Moscow", "UTC")
 
 
 def test_a_bad_token_is_refused_without_echoing_it() -> None:

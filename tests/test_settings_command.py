@@ -112,6 +112,8 @@ async def test_arguments_change_the_settings(rig: Rig) -> None:
     [
         ("/settings zone Mars/Olympus_Mons", "is not a time zone I know"),
         ("/settings zone Moscow", "is not a time zone I know"),
+        ("/settings zone localtime", "is not a time zone I know"),  # the server's own
+        ("/settings zone Factory", "is not a time zone I know"),
         ("/settings zone ../../etc/passwd", "is not a time zone I know"),
         ("/settings zone <b>Europe/Berlin</b>", "«<b>Europe/Berlin</b>» is not a time zone"),
         ("/settings time 25:00", "«25:00» is not a time"),
