@@ -173,6 +173,12 @@ def add_handlers(app: App) -> None:
             admin.importopml_document,
         )
     )
+    # Last in its group: what no handler above took, in a private chat, gets a hint.
+    private_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private_message & filters.COMMAND, commands.unknown_command))
+    app.add_handler(
+        MessageHandler(private_message & filters.TEXT & ~filters.COMMAND, commands.plain_text)
+    )
     app.add_handler(CallbackQueryHandler(commands.feed_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(reading.latest_button, pattern=r"^l:"))
     app.add_handler(CallbackQueryHandler(reading.search_button, pattern=r"^s:"))

@@ -190,6 +190,24 @@ async def start(update: Update, context: Context) -> None:
     await reply(update, render_welcome(bool(feeds_now)), feeds_keyboard(feeds_now, subscribed))
 
 
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command this bot does not have, in a private chat (groups stay quiet: the
+    command may be another bot's)."""
+    message = update.effective_message
+    word = ((message.text or "").split() or [""])[0] if message else ""
+    word = word.split("@", 1)[0]
+    await reply(update, f"I don't know {esc(word[:40])}. /help lists what I can do.")
+
+
+async def plain_text(update: Update, context: Context) -> None:
+    """Words without a command, in a private chat: say how to ask."""
+    await reply(
+        update,
+        "I answer commands. To search the statements, send /search and your words, e.g."
+        " /search sanctions; /latest shows the newest; /help lists everything.",
+    )
+
+
 async def help_command(update: Update, context: Context) -> None:
     """Every command with an example."""
     await remember_chat(update, context, reactivate=False)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from bot.app import ADMIN_COMMANDS, USER_COMMANDS
 from tests.commands_support import (
     add_feed,
+    add_group,
     button,
     check_output,
     current,
     data_of,
     numbered,
     press,
+    quiet,
     settle,
     text,
 )
@@ -319,4 +321,19 @@ async def test_commands_sent_together_run_in_the_order_they_were_sent(rig: Rig) 
         assert "Daily message: off" in text(replies[before + 3]), got
         assert await subscriptions(rig, USER) == set()
         await rig.reply_to(USER, USER, "/settings daily on")
+    await check_output(rig)
+
+
+async def test_an_unknown_command_or_plain_words_get_a_hint_in_private(rig: Rig) -> None:
+    unknown = await rig.reply_to(USER, USER, "/nonexistent now")
+    assert text(unknown) == "I don't know /nonexistent. /help lists what I can do."
+    words = await rig.reply_to(USER, USER, "sanctions")
+    assert text(words).startswith("I answer commands. To search the statements, send /search")
+    await check_output(rig)
+
+
+async def test_a_group_stays_quiet_for_unknown_commands_and_chatter(rig: Rig) -> None:
+    group = add_group(rig)
+    for message in ("/nonexistent", "/weather@OtherBot", "hello everyone"):
+        await quiet(rig, group, USER, message)
     await check_output(rig)
