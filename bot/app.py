@@ -29,7 +29,7 @@ from telegram.request import BaseRequest
 
 from bot import admin, channels, chat_settings, commands, reading
 from bot.alerts import Alerts
-from bot.health import HEARTBEAT_EVERY, beat, heartbeat_path
+from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path
 from bot.logs import add_secrets
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
@@ -305,6 +305,7 @@ async def _post_shutdown(app: App) -> None:
     svc.poller.close()
     await svc.http.aclose()
     await svc.store.close()
+    clear_heartbeat(heartbeat_path(svc.settings.database_path))
     log.info("Communique stopped; pending messages stay queued")
 
 

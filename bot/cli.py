@@ -73,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(settings)
         if command == "console":
             return console(settings)
+        if command == "poll" and not args.once:
+            print(
+                "communique: poll needs --once (the running bot polls on its own;"
+                " `communique poll --once` polls every feed once and exits)",
+                file=sys.stderr,
+            )
+            return 2
         if command == "poll":
             return asyncio.run(poll_once(settings))
         if command == "import-opml":
@@ -82,6 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "backup":
             if os.path.abspath(args.path) == os.path.abspath(settings.database_path):
                 print("communique: the backup must not overwrite the database", file=sys.stderr)
+                return 2
+            if Path(args.path).is_dir():
+                print(
+                    f"communique: {args.path} is a folder; give the backup a file name, e.g."
+                    f" {Path(args.path) / 'communique-backup.sqlite3'}",
+                    file=sys.stderr,
+                )
                 return 2
             return asyncio.run(backup(settings, args.path))
         if command == "doctor":

@@ -31,6 +31,16 @@ async def beat(store: Store, path: Path) -> None:
     path.write_text(f"{os.getpid()} {time.time():.0f}\n", encoding="ascii")  # noqa: ASYNC240
 
 
+def clear_heartbeat(path: Path) -> None:
+    """A clean stop: remove this process's heartbeat, so that a health check says
+    "not running" at once instead of "ok" until the beat goes stale."""
+    try:
+        if path.read_text(encoding="ascii").split()[:1] == [str(os.getpid())]:
+            path.unlink()
+    except (OSError, UnicodeDecodeError):
+        pass
+
+
 @dataclass(frozen=True, slots=True)
 class Health:
     ok: bool

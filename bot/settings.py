@@ -71,7 +71,7 @@ def _token(name: str, value: str) -> str | None:
         # The value is a secret: never echo it back.
         raise SettingsError(
             f"{name} must look like 123456789:AA... (the token @BotFather gave), "
-            f"got a value of {len(value)} characters that does not"
+            f"got a value of {len(value)} characters that does not look like one"
         )
     return value
 
@@ -323,7 +323,12 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     file_values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        try:
+            read = dotenv_values(env_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise SettingsError(f"cannot read the settings file {env_file}: {reason}") from None
+        file_values = {k: v for k, v in read.items() if v is not None}
     values: dict[str, Any] = {}
     for name, spec in SPECS.items():
         raw = env.get(name, file_values.get(name, spec.default))

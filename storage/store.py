@@ -75,6 +75,10 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMi
         try:
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # Tried here first, without a thread: aiosqlite's worker thread, when
+                # the file cannot be opened, outlives the error and trips over the
+                # closed event loop on the way out.
+                sqlite3.connect(str(path)).close()
             conn = await aiosqlite.connect(str(path), isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.health import STALE_AFTER, check_health, heartbeat_path
+from bot.health import STALE_AFTER, check_health, clear_heartbeat, heartbeat_path
 from bot.settings import SPECS
 from tests.harness import Rig
 
@@ -77,6 +77,32 @@ async def test_the_running_bot_beats(rig: Rig) -> None:
 
     assert check_health(database).ok
     assert not check_health(database, now=time.time() + STALE_AFTER + 1).ok
+
+
+def test_a_clean_stop_removes_its_own_heartbeat_only(tmp_path: Path) -> None:
+    database = tmp_path / "communique.sqlite3"
+    database.write_bytes(b"")
+    beat_file = heartbeat_path(database)
+    beat_file.write_text(f"{os.getpid() + 1} {time.time():.0f}\n")  # another bot's
+    clear_heartbeat(beat_file)
+    assert check_health(database).ok
+    beat_file.write_text(f"{os.getpid()} {time.time():.0f}\n")
+    clear_heartbeat(beat_file)
+    assert not beat_file.exists()
+    assert check_health(database).detail.endswith("the bot is not running")
+
+
+def test_poll_needs_once_and_backup_needs_a_file_name(tmp_path: Path) -> None:
+    done = communique(tmp_path, "poll")
+    assert done.returncode == 2
+    assert done.stderr.startswith("communique: poll needs --once")
+    communique(tmp_path, "export-opml")  # makes the database
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    done = communique(tmp_path, "backup", str(folder))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"communique: {folder} is a folder")
+    assert list(folder.iterdir()) == [] and not (tmp_path / "backups.partial").exists()
 
 
 def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path: Path) -> None:

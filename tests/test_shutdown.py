@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.emulator import Delay
+from bot.health import heartbeat_path
 from storage.store import Store
 from tests.botproc import bot_env, database_of, start_bot
 from tests.fake_bot_api import FakeBotApi
@@ -69,8 +70,10 @@ async def test_a_signal_stops_the_bot_cleanly(
     finally:
         await bot.kill()
 
-    # A clean close checkpoints the write-ahead log away.
+    # A clean close checkpoints the write-ahead log away, and leaves no heartbeat
+    # that a health check would take for a running bot.
     assert not wal_left(database)
+    assert not heartbeat_path(database).exists()
     rows = outbox(database)
     delivered = {chat for chat, count in api.message_counts().items() if count}
     sent = {chat for chat, state, _, _ in rows if state == "sent"}
