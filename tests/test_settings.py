@@ -130,3 +130,11 @@ def test_startup_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> Non
     lines = done.stderr.strip().splitlines()
     assert lines == ["communique: ADMIN_IDS must be comma-separated Telegram user ids, got 'abc'"]
     assert not (tmp_path / "data").exists(), "a refused start must create nothing"
+
+
+def test_an_unreadable_settings_file_is_one_clear_error(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"ADMIN_IDS=\xff\xfe5\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings({}, env_file=env_file)
+    assert str(caught.value) == f"cannot read the settings file {env_file}: it is not UTF-8 text"
