@@ -20,7 +20,13 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from jobs.text import first_words, html_to_text, one_line, plain_text, summarise
+from jobs.text import (
+    first_words,
+    html_to_text_and_prose,
+    one_line,
+    plain_text,
+    summarise,
+)
 from storage.models import NewItem
 
 
@@ -197,8 +203,9 @@ def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
         link_value = None
     link = _absolute_link(link_value, base)
     title = one_line(_detail_text(raw.get("title_detail"), raw.get("title")))
-    content = _fullest_text(raw)
-    summary = summarise(content)
+    content, prose = _fullest_text(raw)
+    # The lead is the first paragraph of prose: a photo's caption above it is not.
+    summary = summarise(prose) or summarise(content)
     published_at = _published_at(raw)
     if not (guid or link or title or content):
         return None
@@ -254,6 +261,11 @@ def _as_str(value: object) -> str | None:
 
 def _detail_text(detail: Any, fallback: object) -> str:
     """Plain text of a feedparser text construct, honouring its declared type."""
+    return _detail_texts(detail, fallback)[0]
+
+
+def _detail_texts(detail: Any, fallback: object) -> tuple[str, str]:
+    """`_detail_text`, and the same without figures (where the lead is)."""
     if isinstance(detail, Mapping):
         value = detail.get("value")
         kind = detail.get("type")
@@ -262,19 +274,23 @@ def _detail_text(detail: Any, fallback: object) -> str:
         # reading it as HTML drops tags and still keeps plain text intact.
         value, kind = fallback, "text/html"
     if not isinstance(value, str):
-        return ""
-    return html_to_text(value) if kind in _HTML_TYPES else plain_text(value)
+        return "", ""
+    if kind in _HTML_TYPES:
+        return html_to_text_and_prose(value)
+    text = plain_text(value)
+    return text, text
 
 
-def _fullest_text(raw: Mapping[str, Any]) -> str:
-    """The longest text among the entry's contents and its description/summary."""
-    candidates: list[str] = []
+def _fullest_text(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """The longest text among the entry's contents and its description/summary, and
+    that text without its figures."""
+    candidates: list[tuple[str, str]] = []
     contents = raw.get("content")
     if isinstance(contents, list):
-        candidates.extend(_detail_text(part, None) for part in contents)
-    candidates.append(_detail_text(raw.get("summary_detail"), raw.get("summary")))
+        candidates.extend(_detail_texts(part, None) for part in contents)
+    candidates.append(_detail_texts(raw.get("summary_detail"), raw.get("summary")))
     # max() keeps the first of equal lengths: full content before the description.
-    return max(candidates, key=len)
+    return max(candidates, key=lambda texts: len(texts[0]))
 
 
 def _clean_guid(value: object) -> str | None:

@@ -42,32 +42,47 @@ class _TextExtractor(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        # The same without what is inside <figure> (a photo's caption): where the
+        # lead is looked for.
+        self.prose: list[str] = []
         self._hidden_depth = 0
+        self._figure_depth = 0
+
+    def _mark(self, marker: str) -> None:
+        self.parts.append(marker)
+        self.prose.append(marker)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN_TAGS:
             self._hidden_depth += 1
         elif tag == "br":
-            self.parts.append(_BREAK)
+            self._mark(_BREAK)
         elif tag in _BLOCK_TAGS:
-            self.parts.append(_PARA)
+            if tag == "figure":
+                self._figure_depth += 1
+            self._mark(_PARA)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # <br/>, <hr/>, <p/>: a boundary, but never opens a hidden section.
         if tag == "br":
-            self.parts.append(_BREAK)
+            self._mark(_BREAK)
         elif tag in _BLOCK_TAGS:
-            self.parts.append(_PARA)
+            self._mark(_PARA)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN_TAGS:
             self._hidden_depth = max(0, self._hidden_depth - 1)
         elif tag in _BLOCK_TAGS:
-            self.parts.append(_PARA)
+            if tag == "figure":
+                self._figure_depth = max(0, self._figure_depth - 1)
+            self._mark(_PARA)
 
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth:
-            self.parts.append(_CONTROL_CHARS.sub("", data))
+            text = _CONTROL_CHARS.sub("", data)
+            self.parts.append(text)
+            if not self._figure_depth:
+                self.prose.append(text)
 
 
 def _paragraphs_from_marked(marked: str) -> str:
@@ -82,6 +97,12 @@ def html_to_text(fragment: str) -> str:
     Entities are decoded, tags dropped, the contents of <script>/<style> dropped,
     whitespace inside a paragraph collapsed and control characters removed.
     """
+    return html_to_text_and_prose(fragment)[0]
+
+
+def html_to_text_and_prose(fragment: str) -> tuple[str, str]:
+    """`html_to_text`, and the same text without figures (images' captions), which
+    is where a statement's lead is to be found."""
     fragment = _CONTROL_CHARS.sub("", fragment)
     extractor = _TextExtractor()
     try:
@@ -91,8 +112,12 @@ def html_to_text(fragment: str) -> str:
         # html.parser has raised on odd markup (marked sections) in some Pythons.
         # Fall back to a blunt strip: losing paragraph breaks beats losing the text.
         stripped = html.unescape(_TAG.sub(" ", fragment))
-        return " ".join(_CONTROL_CHARS.sub("", stripped).split())
-    return _paragraphs_from_marked("".join(extractor.parts))
+        text = " ".join(_CONTROL_CHARS.sub("", stripped).split())
+        return text, text
+    text = _paragraphs_from_marked("".join(extractor.parts))
+    if extractor.prose == extractor.parts:
+        return text, text
+    return text, _paragraphs_from_marked("".join(extractor.prose))
 
 
 def plain_text(text: str) -> str:

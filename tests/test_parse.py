@@ -614,3 +614,28 @@ def test_entries_known_unchanged_are_left_out_and_edits_come_through() -> None:
     assert again.unchanged == 1
     assert again.entries[0].identity == first.entries[1].identity
     assert again.digests.keys() == first.digests.keys()
+
+
+def test_a_photo_caption_before_the_text_is_not_the_lead_but_is_searchable() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>Embassy</title><entry><id>urn:x:1</id><title>Statement</title>"
+        b'<updated>2021-12-03T07:30:00Z</updated><content type="html">'
+        b"&lt;figure&gt;&lt;img src='a.jpg'/&gt;&lt;figcaption&gt;Photo: the Ambassador at"
+        b" the press conference&lt;/figcaption&gt;&lt;/figure&gt;"
+        b"&lt;p&gt;The Embassy comments on the announcement.&lt;/p&gt;&lt;p&gt;More.&lt;/p&gt;"
+        b"</content></entry></feed>"
+    )
+    [entry] = parse_feed(body, url="https://x.example/atom", headers={}).entries
+    assert entry.summary == "The Embassy comments on the announcement."
+    assert "Photo: the Ambassador" in entry.content
+
+
+def test_an_entry_that_is_only_a_figure_takes_its_caption_as_the_lead() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>E</title><item><guid>p</guid><title>Photo</title>'
+        b"<description>&lt;figure&gt;&lt;img src='a.jpg'/&gt;&lt;figcaption&gt;The Ambassador"
+        b" laid a wreath.&lt;/figcaption&gt;&lt;/figure&gt;</description></item></channel></rss>"
+    )
+    [entry] = parse_feed(body, url="https://x.example/rss", headers={}).entries
+    assert entry.summary == "The Ambassador laid a wreath."
