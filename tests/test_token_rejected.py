@@ -8,10 +8,18 @@ import asyncio
 from pathlib import Path
 
 from bot.emulator import ServerError
-from tests.botproc import bot_env, start_bot
+from tests.botproc import BotProcess, bot_env, start_bot
 from tests.fake_bot_api import FakeBotApi
 
 UNAUTHORIZED = ServerError(401, "Unauthorized")
+
+
+async def exit_status(bot: BotProcess) -> int:
+    """Wait for the bot to exit on its own (within 30 s); never leave it running."""
+    try:
+        return await asyncio.wait_for(bot.process.wait(), 30)
+    finally:
+        await bot.kill()
 
 
 async def test_a_token_rejected_at_start_is_one_line_without_the_token(
@@ -19,11 +27,7 @@ async def test_a_token_rejected_at_start_is_one_line_without_the_token(
 ) -> None:
     fake_bot_api.emulator.inject(UNAUTHORIZED, method="getMe", times=None)
     bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
-    try:
-        status = await asyncio.wait_for(bot.process.wait(), 30)
-        await bot.kill()
-    finally:
-        await bot.kill()
+    status = await exit_status(bot)
     assert status == 1, bot.logged
     assert fake_bot_api.token not in bot.logged
     assert fake_bot_api.token.split(":")[1] not in bot.logged
@@ -41,11 +45,11 @@ async def test_a_token_revoked_while_running_stops_the_bot_with_status_1(
     bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
     try:
         await bot.wait_logged("Communique started")
-        fake_bot_api.emulator.inject(UNAUTHORIZED, method="getUpdates", times=None)
-        status = await asyncio.wait_for(bot.process.wait(), 30)
+    except BaseException:
         await bot.kill()
-    finally:
-        await bot.kill()
+        raise
+    fake_bot_api.emulator.inject(UNAUTHORIZED, method="getUpdates", times=None)
+    status = await exit_status(bot)
     assert status == 1, bot.logged
     assert fake_bot_api.token not in bot.logged
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in bot.logged, bot.logged
