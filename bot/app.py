@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -353,7 +353,14 @@ EXIT_STATUS_KEY = "exit_status"
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """One place for unexpected errors: logged with the traceback, admins told."""
+    """One place for unexpected errors: logged with the traceback, admins told.
+
+    A network error while fetching updates is no bug: PTB retries by itself, so it
+    is one warning line, and the admins are not woken for Telegram's own hiccups.
+    """
+    if update is None and isinstance(context.error, NetworkError):
+        log.warning("fetching updates failed (%s); retrying", context.error)
+        return
     log.error("unhandled error while handling an update", exc_info=context.error)
     svc = context.application.bot_data.get(SERVICES_KEY)
     if isinstance(svc, Services):

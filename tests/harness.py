@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app import App, Overrides, build_application, start_application, stop_application
 from bot.emulator import BotApiEmulator, SentMessage
@@ -132,7 +133,17 @@ async def start_rig(
     # real-time JobQueue never races the test's clock.
     await start_application(app)
     assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
+
+    def polling_error(exc: TelegramError) -> None:
+        # What run_polling does with an error fetching updates: the error handler.
+        app.create_task(app.process_error(error=exc, update=None))
+
+    await app.updater.start_polling(
+        poll_interval=0.0,
+        timeout=1,
+        allowed_updates=Update.ALL_TYPES,
+        error_callback=polling_error,
+    )
     if app.job_queue is not None:
         for job in app.job_queue.jobs():
             job.enabled = False

@@ -88,6 +88,22 @@ async def test_unhandled_error_in_a_handler_reaches_the_admin(rig: Rig) -> None:
     assert alert.endswith("(details in the bot's log)")
 
 
+async def test_a_hiccup_fetching_updates_is_a_warning_not_an_alert(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram answers getUpdates with a 502 now and then; PTB retries by itself.
+    That is one warning line, and no admin is woken for it."""
+    fetched = len(rig.api.calls_to("getUpdates"))
+    rig.api.inject(ServerError(502, "Bad Gateway"), method="getUpdates", times=2)
+    await rig.api.wait_for(lambda: len(rig.api.calls_to("getUpdates")) >= fetched + 3, 10)
+    help_reply = await rig.reply_to(USER, USER, "/help")
+    assert (help_reply.plain_text or "").startswith("What Communique can do")
+    assert await _alerts(rig) == []
+    warnings = [r.getMessage() for r in caplog.records if "fetching updates failed" in r.message]
+    assert warnings and all(w.endswith("; retrying") for w in warnings), warnings
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 @pytest.fixture
 async def unpaced_rig(
     tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
