@@ -45,6 +45,10 @@ class ParsedFeed:
     # it lets entries that did not change skip normalising and storing.
     digests: dict[int, int] = field(default_factory=dict)
     unchanged: int = 0  # entries skipped because `known` had them, unchanged
+    # False: the body was cut short inside an entry, which was left out. Its
+    # validators must not be kept, or the next poll would get a 304 and never the
+    # whole body.
+    whole: bool = True
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -148,11 +152,16 @@ def _parse(
             # A feed element but broken XML and nothing usable: most likely cut short.
             raise NotAFeedError("not a feed: malformed XML with no entries (truncated?)")
 
-    if raw_entries and _ends_inside_an_entry(result, content):
+    whole = not (raw_entries and _ends_inside_an_entry(result, content))
+    if not whole:
         # The body stops inside its last entry (a dropped connection, a proxy's size
         # limit): that entry may lack its lead or its date, and would be stored and
         # pushed that way. Left out; the next whole poll brings it complete.
         raw_entries = raw_entries[:-1]
+        if not raw_entries:
+            # Nothing whole at all: storing an empty first poll would make the feed's
+            # whole backlog look new next time.
+            raise NotAFeedError("not a feed: the body ends inside its first entry (cut off?)")
 
     entries: list[NewItem] = []
     seen: set[str] = set()
@@ -178,21 +187,26 @@ def _parse(
         entries=entries,
         digests=digests,
         unchanged=unchanged,
+        whole=whole,
     )
 
 
 # What expat says when the document ends before its root element is closed.
-_CUT_SHORT = ("no element found", "unclosed token")
+_CUT_SHORT = frozenset(
+    {"no element found", "unclosed token", "unclosed CDATA section", "unclosed comment"}
+)
+# A whole start tag of an entry (not `<items>`, not a tag cut in half).
+_ENTRY_START = re.compile(rb"<(?:item|entry)(?:\s[^>]*)?>")
 
 
 def _ends_inside_an_entry(result: Mapping[str, Any], content: bytes) -> bool:
-    """The XML ends early, and after the last entry that was opened but not closed."""
+    """The XML ends early, inside an entry that was opened (so feedparser made an
+    entry of it) and never closed."""
     error = result.get("bozo_exception")
     if not isinstance(error, xml.sax.SAXParseException) or error.getMessage() not in _CUT_SHORT:
         return False
-    opened = max(content.rfind(b"<item"), content.rfind(b"<entry"))
     closed = max(content.rfind(b"</item>"), content.rfind(b"</entry>"))
-    return opened > closed
+    return _ENTRY_START.search(content, closed + 1) is not None
 
 
 def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:

@@ -253,13 +253,15 @@ class Poller:
         self, feed: Feed, result: FetchResult, parsed: ParsedFeed, *, url: str | None, push: bool
     ) -> PollOutcome:
         """Store a parsed poll and remember what the next poll of this feed needs."""
+        # A body cut short keeps no validators: the next poll fetches it whole.
+        whole = parsed.whole
         outcome = await self._store.record_poll(
             feed.id,
             parsed.entries,
             feed_title=parsed.title,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            content_hash=result.content_hash,
+            etag=result.etag if whole else None,
+            last_modified=result.last_modified if whole else None,
+            content_hash=result.content_hash if whole else None,
             next_poll_at=self._next_success(feed, result, ttl=parsed.ttl_seconds),
             url=url,
             push=push,

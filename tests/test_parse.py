@@ -293,26 +293,42 @@ WHOLE = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>E</title>'
     b"<item><guid>a</guid><title>A</title><description>Lead of A.</description>"
     b"<pubDate>Thu, 02 Dec 2021 10:00:00 GMT</pubDate></item>"
-    b"<item><guid>b</guid><title>B</title><description>Lead of B.</description>"
+    b'<item xml:lang="en"><guid>b</guid><title>B</title>'
+    b"<description><![CDATA[<p>Lead of B.</p>]]></description>"
     b"<pubDate>Wed, 01 Dec 2021 10:00:00 GMT</pubDate></item></channel></rss>"
 )
 
 
 @pytest.mark.parametrize(
-    ("cut_after", "kept"),
+    ("cut_after", "kept", "whole"),
     [
-        ("Lead of B", ["A"]),  # inside the last item's lead: B would lose lead and date
-        ("<title>B", ["A"]),  # inside an open tag
-        ("<pubDate>Wed", ["A"]),
-        ("10:00:00 GMT</pubDate></item>", ["A", "B"]),  # between items: both whole
-        ("</channel>", ["A", "B"]),
+        ("<p>Lead of B", ["A"], False),  # inside CDATA: B would lose its lead and date
+        ("Lead of B.</p>]]></description>", ["A"], False),  # B would lose its date
+        ("<title>B", ["A"], False),  # inside a tag's text
+        ("<pubDate>Wed", ["A"], False),
+        ('<item xml:lang="en"', ["A"], True),  # B's start tag cut: B was never begun
+        ("<item", ["A"], True),
+        ("10:00:00 GMT</pubDate></item>", ["A", "B"], True),  # between items
+        ("</channel>", ["A", "B"], True),
     ],
 )
-def test_a_body_cut_short_leaves_out_the_entry_it_ends_in(cut_after: str, kept: list[str]) -> None:
+def test_a_body_cut_short_leaves_out_the_entry_it_ends_in(
+    cut_after: str, kept: list[str], whole: bool
+) -> None:
     end = WHOLE.rindex(cut_after.encode()) + len(cut_after)
     feed = parse_feed(WHOLE[:end], url="https://x.example/rss", headers={})
     assert [e.title for e in feed.entries] == kept
     assert all(e.summary.startswith("Lead of") and e.published_at for e in feed.entries)
+    # A body cut inside an entry keeps no validators: the next poll gets it whole
+    # instead of a 304.
+    assert feed.whole is whole
+
+
+def test_a_body_cut_inside_its_only_entry_is_an_error_not_an_empty_feed() -> None:
+    """Stored as an empty first poll, the feed's whole backlog would look new later."""
+    end = WHOLE.index(b"Lead of A") + 4
+    with pytest.raises(NotAFeedError, match="ends inside its first entry"):
+        parse_feed(WHOLE[:end], url="https://x.example/rss", headers={})
 
 
 def test_a_malformed_but_whole_feed_keeps_its_last_entry() -> None:

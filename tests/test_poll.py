@@ -481,6 +481,35 @@ async def test_unchanged_feeds_reuse_connections(tmp_path: Path) -> None:
 # --- what counts as news --------------------------------------------------------------------
 
 
+async def test_a_body_cut_short_stores_what_is_whole_and_the_rest_comes_next_time(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A proxy cuts the body inside the new statement (and keeps the ETag): the whole
+    statements are stored, the cut one is not, no validator is kept, and the next
+    poll fetches the body in full and pushes the statement once, with its lead."""
+    feed_server.set("/f.xml", rss(MID, OLD), etag='"v1"')
+    async with poll_env(tmp_path, feed_server) as env:
+        feed = await env.add("/f.xml")
+        await env.store.upsert_chat(USER_CHAT, "private", "Uma")
+        await env.store.subscribe(USER_CHAT, [feed.id])
+        await env.poll()
+
+        full = rss(MID, OLD, NEW)  # the new statement last, as some feeds order them
+        cut = full[: full.index(b"The Ministry responded") + 8]
+        feed_server.set("/f.xml", cut, etag='"v2"')
+        second = await env.poll_when_due(feed)
+        assert (second.changed, second.new_items, second.failed) == (1, 0, 0)
+        assert (await env.feed(feed)).etag is None
+
+        feed_server.set("/f.xml", full, etag='"v2"')
+        third = await env.poll_when_due(feed)
+        assert "If-None-Match" not in feed_server.requests_to("/f.xml")[-1].headers
+        assert (third.new_items, third.queued) == (1, 1)
+        [row] = await env.store.outbox_rows_for_chat(USER_CHAT)
+        pushed = await env.store.get_item(row.item_id or 0)
+        assert pushed is not None and pushed.summary == "The Ministry responded today."
+
+
 async def test_news_rules_identity_duplicates_and_the_seven_day_rule(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
