@@ -32,6 +32,11 @@ BIG_BODY = 128 * 1024
 PARSE_TIMEOUT = 30.0
 
 
+def _ready() -> bool:
+    """Run in a new worker first: the process is up and feedparser imported."""
+    return True
+
+
 class ParserClosedError(RuntimeError):
     """The parser was closed (the bot is stopping) while this body was parsed."""
 
@@ -43,6 +48,7 @@ class FeedParser:
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
         self._one_at_a_time = asyncio.Lock()
+        self._warm: ProcessPoolExecutor | None = None  # the pool whose worker is up
         # One thread: parsing is pure Python holding the GIL, so more threads would
         # only take turns (and fight the event loop and SQLite's thread for it).
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser")
@@ -83,11 +89,16 @@ class FeedParser:
         # One body at a time, queued here rather than in the executor: the timeout
         # then counts this body's own parse, never the wait behind another one.
         async with self._one_at_a_time:
-            for attempt in (1, 2):
+            for _attempt in (1, 2):
                 if self._closed:
                     raise ParserClosedError("the bot is stopping")
                 pool = self._process_pool()
                 try:
+                    if pool is not self._warm:
+                        # Starting the process and importing feedparser there is not
+                        # this body's parse time.
+                        await loop.run_in_executor(pool, _ready)
+                        self._warm = pool
                     return await asyncio.wait_for(loop.run_in_executor(pool, call), self._timeout)
                 except TimeoutError:
                     log.warning(
@@ -101,12 +112,12 @@ class FeedParser:
                 except BrokenProcessPool:
                     if self._closed:
                         raise ParserClosedError("the bot is stopping") from None
-                    # The worker died (killed, out of memory): try a fresh one once,
-                    # then parse this one in a thread rather than lose it.
+                    # The worker died (killed, out of memory): once may be chance, so
+                    # a fresh one tries again. Twice, the body is to blame: parsing it
+                    # here instead could take the bot down with it.
                     self._discard(pool, kill=False)
-                    if attempt == 2:
-                        log.warning("the feed parser process died; parsing %s in a thread", url)
-        return await self._in_thread(call)
+                    log.warning("the feed parser process died parsing %s", url)
+        raise NotAFeedError("the feed parser process died twice on this body; it is too big")
 
     def _process_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
