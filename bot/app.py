@@ -250,7 +250,15 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         app.job_queue.run_repeating(
             heartbeat_job, interval=HEARTBEAT_EVERY, first=1.0, name="heartbeat"
         )
-        app.job_queue.run_once(_watch_polling, when=0, name="watch-polling")
+        app.job_queue.run_repeating(
+            _watch_polling,
+            interval=WATCH_EVERY,
+            first=0.0,
+            name="watch-polling",
+            # Never skipped for starting late (the default grace is 1 s, and the
+            # first run waits for polling's own start-up).
+            job_kwargs={"misfire_grace_time": None},
+        )
     log.info(
         "Communique started: %d feed(s), database %s",
         len(await store.list_feeds()),
@@ -260,31 +268,66 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
 
 # The name python-telegram-bot gives the task that long-polls getUpdates.
 POLLING_TASK = "Updater:start_polling:polling_task"
+WATCH_EVERY = 5.0
+_WATCH_KEY = "polling_watch"  # bot_data: "watched", or how many looks found no task
 
 
 async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Once polling runs: if Telegram ever rejects the token (revoked with
-    @BotFather), PTB ends its polling task and the bot would sit there answering
-    nobody while looking alive. Stop it instead, with exit status 1."""
+    """If Telegram rejects the token while polling (revoked with @BotFather), PTB
+    ends its polling task, and the bot would sit there answering nobody while
+    looking alive. Stop it instead, with exit status 1.
+
+    Each run looks for the polling task until it finds it and hooks its end. An
+    updater that says it polls but has no task twice in a row (five seconds apart,
+    so not the moment between its start and the task's) had its polling end before
+    it could be watched (getMe says whether the token was the reason)."""
     app = context.application
-    for task in asyncio.all_tasks():
-        if task.get_name() == POLLING_TASK:
-            task.add_done_callback(functools.partial(_polling_ended, app))
+    svc = app.bot_data.get(SERVICES_KEY)
+    state = app.bot_data.get(_WATCH_KEY, 0)
+    if state == "watched" or app.updater is None or not app.updater.running:
+        return
+    if isinstance(svc, Services) and svc.settings.webhook_url:
+        return  # webhook mode: Telegram calls us, there is no polling task
+    task = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
+    if task is not None:
+        app.bot_data[_WATCH_KEY] = "watched"
+        task.add_done_callback(functools.partial(_polling_ended, app))
+        return
+    # No task: polling ended before this look, or is only now starting. Telegram
+    # tells which if it was the token.
+    try:
+        await app.bot.get_me()
+    except InvalidToken:
+        _stop_for_polling(app, TOKEN_REJECTED)
+        return
+    except TelegramError:
+        pass
+    app.bot_data[_WATCH_KEY] = misses = int(state) + 1
+    if misses >= 2:
+        _stop_for_polling(app, "polling for updates has stopped")
 
 
 def _polling_ended(app: App, task: asyncio.Task[object]) -> None:
-    if task.cancelled() or not isinstance(task.exception(), InvalidToken):
-        return
-    log.error("%s; stopping", TOKEN_REJECTED)
+    if task.cancelled() or not app.updater or not app.updater.running:
+        return  # stopped on purpose
+    error = task.exception()
+    if isinstance(error, InvalidToken):
+        _stop_for_polling(app, TOKEN_REJECTED)
+    else:
+        _stop_for_polling(app, f"polling for updates has stopped ({error})")
+
+
+def _stop_for_polling(app: App, reason: str) -> None:
+    log.error("%s; stopping", reason)
     app.bot_data[EXIT_STATUS_KEY] = 1
-    app.create_task(_stop_after_rejected_token(app))
+    app.create_task(_stop_after_polling_ended(app))
 
 
-async def _stop_after_rejected_token(app: App) -> None:
+async def _stop_after_polling_ended(app: App) -> None:
     if app.updater is not None and app.updater.running:
         # Stopping the updater re-raises the polling task's error; done here, the
         # rest of the shutdown (delivery, database) runs as after a signal.
-        with contextlib.suppress(InvalidToken):
+        with contextlib.suppress(Exception):
             await app.updater.stop()
     app.stop_running()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.emulator import ServerError
+from bot.emulator import Delay, ServerError
 from tests.botproc import BotProcess, bot_env, start_bot
 from tests.fake_bot_api import FakeBotApi
 
@@ -48,8 +48,26 @@ async def test_a_token_revoked_while_running_stops_the_bot_with_status_1(
     except BaseException:
         await bot.kill()
         raise
-    fake_bot_api.emulator.inject(UNAUTHORIZED, method="getUpdates", times=None)
+    # Revoked: from now on Telegram refuses the token whatever is asked.
+    fake_bot_api.emulator.inject(UNAUTHORIZED, method=None, times=None)
     status = await exit_status(bot)
     assert status == 1, bot.logged
     assert fake_bot_api.token not in bot.logged
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in bot.logged, bot.logged
+
+
+async def test_polling_that_ends_before_the_watch_first_looks_still_stops_the_bot(
+    tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    """Telegram is slow to answer the start-up call (deleteWebhook) and then rejects
+    the very first getUpdates: polling has ended before the watch first looks."""
+    api = fake_bot_api.emulator
+    api.inject(Delay(1.5, deliver=True), method="deleteWebhook", times=1)
+    # Only getUpdates refuses (getMe still answers): the watch cannot blame the
+    # token, but a bot that no longer polls still stops.
+    api.inject(UNAUTHORIZED, method="getUpdates", times=None)
+    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
+    status = await exit_status(bot)
+    assert status == 1, bot.logged
+    assert "polling for updates has stopped; stopping" in bot.logged, bot.logged
+    assert fake_bot_api.token not in bot.logged
