@@ -90,11 +90,18 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMi
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA busy_timeout = 10000")
             await conn.execute("PRAGMA foreign_keys = ON")
-            version = await _user_version(conn)
+            # The version and the tables read in one snapshot: another process may
+            # be creating this same new file, and between two separate reads our
+            # own first migration would look like another program's tables.
+            await conn.execute("BEGIN")
+            try:
+                version = await _user_version(conn)
+                if version == 0:
+                    await _refuse_foreign_tables(conn, path)
+            finally:
+                await conn.execute("COMMIT")
             if version > LATEST_VERSION:
                 raise DatabaseTooNewError(version, LATEST_VERSION)
-            if version == 0:
-                await _refuse_foreign_tables(conn, path)
             await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             if migrate:
