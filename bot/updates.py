@@ -16,12 +16,17 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+# Updates running at once (each its own chat). The limit is ours, taken once a
+# chat's turn has come: PTB's own limit, taken before, is set so high that updates
+# waiting for their chat never hold the slots that other chats need.
 MAX_CONCURRENT_UPDATES = 256
+_UNBOUNDED = 1_000_000
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_UNBOUNDED)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         # A lock per chat with updates in hand, and how many hold or wait for it; the
         # entry goes when the last one is done, so memory follows activity only.
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
@@ -29,14 +34,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_of(update)
         if key is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         # Tasks reach this point in the order the updates arrived, and an asyncio
         # lock hands itself to its waiters first come, first served.
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._running:
                 await coroutine
         finally:
             lock, users = self._locks[key]
