@@ -17,7 +17,7 @@ from bot.htmltext import esc
 from bot.opml import MAX_OPML_BYTES, OpmlError, import_opml, render_import_summary, render_opml
 from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
 from bot.services import services
-from bot.settings import is_valid_zone
+from bot.settings import canonical_zone
 from jobs.fetch import FetchError, normalise_feed_url
 from jobs.parse import NotAFeedError
 from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
@@ -78,7 +78,7 @@ async def addfeed(update: Update, context: Context) -> None:
     try:
         if len(args[0]) > 2000:
             raise ValueError("the URL is too long (at most 2000 characters)")
-        url = normalise_feed_url(args[0])
+        url = normalise_feed_url(args[0])  # checked here for the usage line
     except ValueError as exc:
         await reply(
             update,
@@ -88,7 +88,8 @@ async def addfeed(update: Update, context: Context) -> None:
         return
     svc = services(context)
     try:
-        added = await svc.poller.add_feed(url, title)
+        # As typed: the poller also looks for feeds stored before URLs were normalised.
+        added = await svc.poller.add_feed(args[0], title)
     except FeedExistsError as exc:
         await reply(update, f"That feed is already there: feed {exc.feed_id}. Nothing changed.")
         return
@@ -281,12 +282,13 @@ def parse_addcounter(text: str) -> tuple[date, str | None, str]:
     zone: str | None = None
     first, _, remainder = rest.partition(" ")
     if "/" in first and "{" not in first:
-        if not is_valid_zone(first):
+        zone = canonical_zone(first)
+        if zone is None:
             raise ValueError(
                 f"«{first[:40]}» is not a time zone; use an IANA name such as "
                 "Europe/Moscow, Europe/London or America/New_York"
             )
-        zone, rest = first, remainder.strip()
+        rest = remainder.strip()
     validate_template(rest)
     return start, zone, rest
 

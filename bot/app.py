@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -401,8 +401,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     A network error while fetching updates is no bug: PTB retries by itself, so it
     is one warning line, and the admins are not woken for Telegram's own hiccups.
     """
-    if update is None and isinstance(context.error, NetworkError):
-        log.warning("fetching updates failed (%s); retrying", context.error)
+    error = context.error
+    if (
+        update is None
+        and context.job is None
+        and isinstance(error, NetworkError)
+        and not isinstance(error, BadRequest)
+    ):
+        log.warning("fetching updates failed (%s); retrying", error)
         return
     log.error("unhandled error while handling an update", exc_info=context.error)
     svc = context.application.bot_data.get(SERVICES_KEY)

@@ -21,7 +21,7 @@ from bot.admin import admin_only
 from bot.htmltext import esc
 from bot.replies import Context, args_of, reply
 from bot.services import services
-from bot.settings import is_valid_zone
+from bot.settings import canonical_zone
 from storage.errors import ChatNotFoundError
 from storage.models import Chat
 from storage.store import Channel
@@ -92,12 +92,12 @@ def parse_channel_settings(args: list[str]) -> ChannelSettings:
                 raise ValueError(f"«{esc(value[:20])}» is not a time as HH:MM (24-hour)")
             at = time.fromisoformat(value)
         elif key in ("zone", "timezone", "tz"):
-            if not is_valid_zone(value):
+            zone = canonical_zone(value)
+            if zone is None:
                 raise ValueError(
                     f"«{esc(value[:40])}» is not a time zone; use an IANA name such as "
                     "Europe/London"
                 )
-            zone = value
         elif key == "daily":
             if value.lower() not in ("on", "off"):
                 raise ValueError("daily is on or off")

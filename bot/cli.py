@@ -126,7 +126,7 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return console(settings)
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot.app import EXIT_STATUS_KEY, TOKEN_REJECTED, build_application
     from bot.logs import redact
@@ -139,6 +139,10 @@ def run(settings: Settings) -> int:
     except InvalidToken:
         # PTB's own message quotes the token: never shown, not even here.
         print(f"communique: {TOKEN_REJECTED}", file=sys.stderr)
+        return 1
+    except BadRequest as exc:
+        # setWebhook refused: a URL Telegram cannot use, a port it does not allow.
+        print(f"communique: Telegram refused the set-up: {redact(str(exc))}", file=sys.stderr)
         return 1
     except NetworkError as exc:
         print(

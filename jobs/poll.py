@@ -236,13 +236,16 @@ class Poller:
 
         Raises FetchError / NotAFeedError (nothing stored) or FeedExistsError.
         """
+        typed = url.strip()
         try:
             url = normalise_feed_url(url)
         except ValueError as exc:
             raise FetchError(f"refused: {exc}") from None
-        existing = await self._store.feed_by_url(url)
-        if existing is not None:
-            raise FeedExistsError(url, existing.id)
+        # Feeds added before URLs were normalised are stored as they were typed.
+        for spelling in dict.fromkeys((url, typed)):
+            existing = await self._store.feed_by_url(spelling)
+            if existing is not None:
+                raise FeedExistsError(url, existing.id)
         result, parsed = await self.probe(url)
         final_url = normalise_feed_url(result.permanent_url) if result.permanent_url else url
         feed = await self._store.add_feed(final_url, title)

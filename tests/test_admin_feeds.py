@@ -106,6 +106,11 @@ async def test_one_feed_spelled_differently_is_the_same_feed(rig: Rig) -> None:
         again = await rig.reply_to(ADMIN, ADMIN, f"/addfeed {spelling}")
         assert again.plain_text == "That feed is already there: feed 1. Nothing changed.", spelling
     assert [f.url for f in await rig.services.store.list_feeds()] == [url]
+    # A feed stored before URLs were normalised is found by the spelling typed then.
+    older = f"{scheme}://{host}/./{path}?old"
+    await rig.services.store.add_feed(older)
+    again = await rig.reply_to(ADMIN, ADMIN, f"/addfeed {older}")
+    assert again.plain_text == "That feed is already there: feed 2. Nothing changed."
 
 
 async def test_addfeed_refuses_a_private_address_without_connecting(

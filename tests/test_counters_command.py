@@ -75,8 +75,10 @@ async def test_addcounter_stores_a_counter_and_removecounter_removes_it(rig: Rig
     assert (shown.plain_text or "").splitlines()[-1] == "Since <the> meeting: 2"
     assert "Since &lt;the&gt; meeting: 2" in (shown.text or "")
     # Today is allowed (0 days); the zone's own calendar decides what today is.
-    today = await rig.reply_to(ADMIN, ADMIN, "/addcounter 2021-12-03 Europe/Moscow {days} today")
-    assert (today.plain_text or "").startswith("Added counter 2")
+    today = await rig.reply_to(ADMIN, ADMIN, "/addcounter 2021-12-03 europe/moscow {days} today")
+    assert (today.plain_text or "").startswith(
+        "Added counter 2 (from 2021-12-03, Europe/Moscow calendar)"
+    )
 
     removed = await rig.reply_to(ADMIN, ADMIN, "/removecounter 1")
     assert removed.plain_text == "Counter 1 removed."
