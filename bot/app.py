@@ -275,7 +275,8 @@ _WATCH_KEY = "polling_watch"  # bot_data: "watched", or how many looks found no 
 async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
     """If Telegram rejects the token while polling (revoked with @BotFather), PTB
     ends its polling task, and the bot would sit there answering nobody while
-    looking alive. Stop it instead, with exit status 1.
+    looking alive. Stop it instead, with exit status 2 (1 if the token was not
+    the reason).
 
     Each run looks for the polling task until it finds it and hooks its end. An
     updater that says it polls but has no task twice in a row (five seconds apart,
@@ -319,7 +320,9 @@ def _polling_ended(app: App, task: asyncio.Task[object]) -> None:
 
 def _stop_for_polling(app: App, reason: str) -> None:
     log.error("%s; stopping", reason)
-    app.bot_data[EXIT_STATUS_KEY] = 1
+    # A rejected token is a bad setting (exit status 2, like any other: restarting
+    # will not fix it, and would only knock at Telegram's door with it again).
+    app.bot_data[EXIT_STATUS_KEY] = 2 if reason == TOKEN_REJECTED else 1
     app.create_task(_stop_after_polling_ended(app))
 
 

@@ -139,7 +139,7 @@ def run(settings: Settings) -> int:
     except InvalidToken:
         # PTB's own message quotes the token: never shown, not even here.
         print(f"communique: {TOKEN_REJECTED}", file=sys.stderr)
-        return 1
+        return 2  # a bad setting, like any other
     except BadRequest as exc:
         # setWebhook refused: a URL Telegram cannot use, a port it does not allow.
         print(f"communique: Telegram refused the set-up: {redact(str(exc))}", file=sys.stderr)
@@ -151,7 +151,8 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    # 1 when the bot stopped itself (Telegram rejected the token while running).
+    # Not 0 when the bot stopped itself: 2 if Telegram rejected the token while it
+    # ran, 1 if polling ended for another reason.
     return int(app.bot_data.get(EXIT_STATUS_KEY, 0))
 
 

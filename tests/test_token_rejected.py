@@ -1,6 +1,7 @@
 """A token Telegram rejects, at start or later (revoked with @BotFather): the bot
-says so in one line, never shows the token, and exits with status 1 so that a
-service manager restarts it or an operator looks; it never hangs half-alive."""
+says so in one line, never shows the token, and exits with status 2, a bad setting
+(the systemd unit does not restart on 2: it would only knock again with the same
+token); it never hangs half-alive. Polling that ends for another reason exits 1."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def test_a_token_rejected_at_start_is_one_line_without_the_token(
     fake_bot_api.emulator.inject(UNAUTHORIZED, method="getMe", times=None)
     bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
     status = await exit_status(bot)
-    assert status == 1, bot.logged
+    assert status == 2, bot.logged
     assert fake_bot_api.token not in bot.logged
     assert fake_bot_api.token.split(":")[1] not in bot.logged
     assert "Traceback" not in bot.logged, bot.logged
@@ -39,7 +40,7 @@ async def test_a_token_rejected_at_start_is_one_line_without_the_token(
     ), bot.logged
 
 
-async def test_a_token_revoked_while_running_stops_the_bot_with_status_1(
+async def test_a_token_revoked_while_running_stops_the_bot_with_status_2(
     tmp_path: Path, fake_bot_api: FakeBotApi
 ) -> None:
     bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
@@ -51,7 +52,7 @@ async def test_a_token_revoked_while_running_stops_the_bot_with_status_1(
     # Revoked: from now on Telegram refuses the token whatever is asked.
     fake_bot_api.emulator.inject(UNAUTHORIZED, method=None, times=None)
     status = await exit_status(bot)
-    assert status == 1, bot.logged
+    assert status == 2, bot.logged
     assert fake_bot_api.token not in bot.logged
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in bot.logged, bot.logged
 
