@@ -2,18 +2,25 @@
 
 A safety net for every test: a TCP connection to anything but loopback, or a DNS
 lookup of any name but this machine's, fails the test before a packet leaves, so no
-test can reach the internet or a private network by mistake (subprocesses are the
-tests' own responsibility).
+test can reach the internet or a private network by mistake. Processes the tests
+start carry the same guard (tests/_child), and what they refused fails the run.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import os
 import socket
+import tempfile
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
+
+from tests._child.loopback_guard import (
+    guarded_connect,
+    guarded_connect_ex,
+    guarded_getaddrinfo,
+)
 
 pytest_plugins = [
     "tests.fake_bot_api",
@@ -21,37 +28,30 @@ pytest_plugins = [
     "tests.harness",
 ]
 
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_getaddrinfo = socket.getaddrinfo
+CHILD_DIR = Path(__file__).parent / "_child"
+GUARD_LOG = "COMMUNIQUE_TEST_GUARD_LOG"
 
 
-class OutsideConnectionError(AssertionError):
-    """A test tried to open a connection to a non-loopback address."""
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process the tests start gets the guard too (sitecustomize in _child),
+    and writes what it refused to a file checked when the session ends."""
+    if os.environ.get(GUARD_LOG):
+        return  # a session inside a test's child: the outer one checks
+    log = Path(tempfile.mkdtemp(prefix="communique-guard-")) / "refused.log"
+    log.touch()
+    os.environ[GUARD_LOG] = str(log)
+    paths = [str(CHILD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
 
 
-def _check(sock: socket.socket, address: Any) -> None:
-    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    log = Path(os.environ.get(GUARD_LOG, ""))
+    if not log.is_file():
         return
-    host = address[0] if isinstance(address, tuple) else address
-    try:
-        ip = ipaddress.ip_address(str(host).split("%", 1)[0])
-    except ValueError:
-        raise OutsideConnectionError(f"connection to unresolved host {host!r}") from None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if not ip.is_loopback:
-        raise OutsideConnectionError(f"a test tried to connect to {host}: only loopback allowed")
-
-
-def _guarded_connect(self: socket.socket, address: Any) -> None:
-    _check(self, address)
-    _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
-    _check(self, address)
-    return _real_connect_ex(self, address)
+    refused = log.read_text(encoding="utf-8")
+    if refused:
+        print(f"\nA process started by the tests tried to leave loopback:\n{refused}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,25 +69,9 @@ def soak(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--soak"))
 
 
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    """A DNS lookup is traffic too: only this machine's names may be resolved."""
-    name = host.decode() if isinstance(host, bytes) else host
-    if name:
-        try:
-            ip = ipaddress.ip_address(str(name).strip("[]").split("%", 1)[0])
-        except ValueError:
-            lowered = str(name).lower().rstrip(".")
-            if lowered != "localhost" and not lowered.endswith(".localhost"):
-                raise OutsideConnectionError(f"a test tried to resolve {name!r}") from None
-        else:
-            if not (ip.is_loopback or ip.is_unspecified):
-                raise OutsideConnectionError(f"a test tried to resolve {name!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     yield

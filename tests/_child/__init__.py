@@ -1,0 +1,1 @@
+"""What every process the tests start loads first (see sitecustomize.py here)."""
