@@ -86,11 +86,6 @@ def parse_time(text: str) -> time | None:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-def normalize_zone(text: str) -> str | None:
-    """The IANA name the user meant ("europe/berlin" → "Europe/Berlin"), or None."""
-    return canonical_zone(text)
-
-
 def parse_settings_args(args: list[str]) -> Change | str:
     """The change the arguments ask for, or a reply (HTML) saying what is wrong."""
     if len(args) != 2:
@@ -102,7 +97,7 @@ def parse_settings_args(args: list[str]) -> Change | str:
             return f"«{esc(value[:20])}» is not a time. {USAGE}"
         return Change(daily_time=at)
     if what in ("zone", "timezone", "tz"):
-        zone = normalize_zone(value)
+        zone = canonical_zone(value)
         if zone is None:
             return (
                 f"«{esc(value[:40])}» is not a time zone I know. Use an IANA name "

@@ -42,47 +42,60 @@ class _TextExtractor(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        # The same without what is inside <figure> (a photo's caption): where the
-        # lead is looked for.
-        self.prose: list[str] = []
         self._hidden_depth = 0
+        # Where <figure>s (a photo and its caption) stand in `parts`: the prose, where
+        # a lead is looked for, is `parts` without them.
+        self._figures: list[tuple[int, int]] = []
         self._figure_depth = 0
-
-    def _mark(self, marker: str) -> None:
-        self.parts.append(marker)
-        self.prose.append(marker)
+        self._figure_start = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN_TAGS:
             self._hidden_depth += 1
         elif tag == "br":
-            self._mark(_BREAK)
+            self.parts.append(_BREAK)
         elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
             if tag == "figure":
+                if not self._figure_depth:
+                    self._figure_start = len(self.parts)
                 self._figure_depth += 1
-            self._mark(_PARA)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # <br/>, <hr/>, <p/>: a boundary, but never opens a hidden section.
         if tag == "br":
-            self._mark(_BREAK)
+            self.parts.append(_BREAK)
         elif tag in _BLOCK_TAGS:
-            self._mark(_PARA)
+            self.parts.append(_PARA)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN_TAGS:
             self._hidden_depth = max(0, self._hidden_depth - 1)
         elif tag in _BLOCK_TAGS:
-            if tag == "figure":
-                self._figure_depth = max(0, self._figure_depth - 1)
-            self._mark(_PARA)
+            if tag == "figure" and self._figure_depth:
+                self._figure_depth -= 1
+                if not self._figure_depth:
+                    self._figures.append((self._figure_start, len(self.parts)))
+            self.parts.append(_PARA)
 
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth:
-            text = _CONTROL_CHARS.sub("", data)
-            self.parts.append(text)
-            if not self._figure_depth:
-                self.prose.append(text)
+            self.parts.append(_CONTROL_CHARS.sub("", data))
+
+    def prose(self) -> list[str] | None:
+        """`parts` without the figures; None when there were none."""
+        spans = list(self._figures)
+        if self._figure_depth:  # a figure never closed runs to the end
+            spans.append((self._figure_start, len(self.parts)))
+        if not spans:
+            return None
+        kept: list[str] = []
+        at = 0
+        for start, end in spans:
+            kept += self.parts[at:start]
+            at = end
+        kept += self.parts[at:]
+        return kept
 
 
 def _paragraphs_from_marked(marked: str) -> str:
@@ -115,9 +128,8 @@ def html_to_text_and_prose(fragment: str) -> tuple[str, str]:
         text = " ".join(_CONTROL_CHARS.sub("", stripped).split())
         return text, text
     text = _paragraphs_from_marked("".join(extractor.parts))
-    if extractor.prose == extractor.parts:
-        return text, text
-    return text, _paragraphs_from_marked("".join(extractor.prose))
+    prose = extractor.prose()
+    return text, text if prose is None else _paragraphs_from_marked("".join(prose))
 
 
 def plain_text(text: str) -> str:
