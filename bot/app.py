@@ -269,7 +269,7 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
 # The name python-telegram-bot gives the task that long-polls getUpdates.
 POLLING_TASK = "Updater:start_polling:polling_task"
 WATCH_EVERY = 5.0
-_WATCH_KEY = "polling_watch"  # bot_data: "watched", or how many looks found no task
+_WATCH_MISSES = "polling_watch_misses"  # bot_data: looks in a row that found no task
 
 
 async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -278,34 +278,35 @@ async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
     looking alive. Stop it instead, with exit status 2 (1 if the token was not
     the reason).
 
-    Each run looks for the polling task until it finds it and hooks its end. An
-    updater that says it polls but has no task twice in a row (five seconds apart,
-    so not the moment between its start and the task's) had its polling end before
-    it could be watched (getMe says whether the token was the reason)."""
+    Each run looks for the polling task; once found, its end is hooked and this job
+    is done. An updater that says it polls but has no task twice in a row (five
+    seconds apart, so not the moment between its start and the task's) had its
+    polling end before it could be watched (getMe says whether the token was the
+    reason)."""
     app = context.application
     svc = app.bot_data.get(SERVICES_KEY)
-    state = app.bot_data.get(_WATCH_KEY, 0)
-    if state == "watched" or app.updater is None or not app.updater.running:
+    if app.updater is None or not app.updater.running:
         return
     if isinstance(svc, Services) and svc.settings.webhook_url:
         return  # webhook mode: Telegram calls us, there is no polling task
     task = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
     if task is not None:
-        app.bot_data[_WATCH_KEY] = "watched"
         task.add_done_callback(functools.partial(_polling_ended, app))
+        if context.job is not None:
+            context.job.schedule_removal()
         return
     # No task: polling ended before this look, or is only now starting. Telegram
     # tells which if it was the token.
     try:
         await app.bot.get_me()
     except InvalidToken:
-        _stop_for_polling(app, TOKEN_REJECTED)
+        _stop_for_polling(app, TOKEN_REJECTED, status=2)
         return
     except TelegramError:
         pass
-    app.bot_data[_WATCH_KEY] = misses = int(state) + 1
+    app.bot_data[_WATCH_MISSES] = misses = app.bot_data.get(_WATCH_MISSES, 0) + 1
     if misses >= 2:
-        _stop_for_polling(app, "polling for updates has stopped")
+        _stop_for_polling(app, "polling for updates has stopped", status=1)
 
 
 def _polling_ended(app: App, task: asyncio.Task[object]) -> None:
@@ -313,16 +314,17 @@ def _polling_ended(app: App, task: asyncio.Task[object]) -> None:
         return  # stopped on purpose
     error = task.exception()
     if isinstance(error, InvalidToken):
-        _stop_for_polling(app, TOKEN_REJECTED)
+        _stop_for_polling(app, TOKEN_REJECTED, status=2)
     else:
-        _stop_for_polling(app, f"polling for updates has stopped ({error})")
+        _stop_for_polling(app, f"polling for updates has stopped ({error})", status=1)
 
 
-def _stop_for_polling(app: App, reason: str) -> None:
+def _stop_for_polling(app: App, reason: str, *, status: int) -> None:
+    """Stop the bot, which then exits with `status`: 2 for a rejected token, a bad
+    setting like any other (restarting will not fix it, and would only knock at
+    Telegram's door with it again), else 1."""
     log.error("%s; stopping", reason)
-    # A rejected token is a bad setting (exit status 2, like any other: restarting
-    # will not fix it, and would only knock at Telegram's door with it again).
-    app.bot_data[EXIT_STATUS_KEY] = 2 if reason == TOKEN_REJECTED else 1
+    app.bot_data[EXIT_STATUS_KEY] = status
     app.create_task(_stop_after_polling_ended(app))
 
 
