@@ -83,7 +83,8 @@ class FetchResult:
     url: str
     """The URL finally fetched (after redirects)."""
     permanent_url: str | None
-    """The new URL when every redirect in the chain was permanent (301/308)."""
+    """The new URL (normalised) when every redirect in the chain was permanent
+    (301/308)."""
     status: int
     """The final status: 2xx (normally 200) or 304."""
     content: bytes | None
@@ -221,10 +222,12 @@ async def _follow(
                     all_permanent = all_permanent and status in _PERMANENT_REDIRECTS
                     current = target
                     continue
+                moved = all_permanent and current != url
                 return await _finish(
                     response,
                     url=current,
-                    permanent_url=current if all_permanent and current != url else None,
+                    # In the one spelling feeds are stored under.
+                    permanent_url=normalise_feed_url(current) if moved else None,
                     sent_etag=etag,
                     sent_last_modified=last_modified,
                     previous_hash=previous_hash,

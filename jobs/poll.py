@@ -186,8 +186,7 @@ class Poller:
             return None
 
         # The store keeps the old URL if another feed (even a removed one) has it.
-        moved = normalise_feed_url(result.permanent_url) if result.permanent_url else None
-        permanent = moved if moved != feed.url else None
+        permanent = result.permanent_url if result.permanent_url != feed.url else None
         if result.not_modified:
             next_at = self._next_success(feed, result, ttl=feed.ttl_seconds)
             recovered = await self._store.record_not_modified(
@@ -247,7 +246,7 @@ class Poller:
             if existing is not None:
                 raise FeedExistsError(url, existing.id)
         result, parsed = await self.probe(url)
-        final_url = normalise_feed_url(result.permanent_url) if result.permanent_url else url
+        final_url = result.permanent_url or url
         feed = await self._store.add_feed(final_url, title)
         outcome = await self._store_parsed(feed, result, parsed, url=None, push=False)
         return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))
