@@ -128,9 +128,8 @@ class ItemsMixin(StoreCore):
             # would sit on top of /latest for good. (Nor does anything ahead of now
             # count as the feed's newest above, which would make every real
             # statement look too old to push.)
-            published_at = [
-                now if dated(e) > now + FUTURE_SLACK.total_seconds() else dated(e) for e in fresh
-            ]
+            latest = now + FUTURE_SLACK.total_seconds()
+            published_at = [when if when <= latest else now for when in map(dated, fresh)]
             new_items: list[Item] = []
             if fresh:
                 await db.executemany(
