@@ -9,8 +9,10 @@ WORKDIR /src
 # pyproject names README.md as the long description, so the build needs it.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
+COPY emulator ./emulator
 COPY jobs ./jobs
 COPY storage ./storage
+COPY text ./text
 # tzdata: zoneinfo's fallback when the base image ships no /usr/share/zoneinfo
 # (Debian trixie-based slim images do not); the counters and clocks need real zones.
 RUN python -m venv /opt/communique \

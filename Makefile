@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot jobs storage tests benchmarks
-	$(BIN)/ruff format --check bot jobs storage tests benchmarks
+	$(BIN)/ruff check bot emulator jobs storage text tests benchmarks
+	$(BIN)/ruff format --check bot emulator jobs storage text tests benchmarks
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -35,9 +35,9 @@ from benchmarks.common import (
     main_guard,
     percentile,
 )
-from bot import commands
-from bot.render import render_search_results
+from bot import reading
 from storage.store import Store
+from text.statements import MARK_END, MARK_START, render_search_results
 
 REPEATS = 10
 TZ = ZoneInfo("Europe/London")
@@ -100,16 +100,16 @@ def _build(db: Path, n: int, text: TextMaker) -> list[str]:
 
 async def _search(store: Store, query: str) -> tuple[str, int]:
     """What the /search handler does, up to the reply text."""
-    cap = getattr(commands, "SEARCH_COUNT_CAP", None)
-    total: int | None = None
-    if cap is not None:
-        total = await store.search_count(query, cap=cap)
-    hits = await store.search(query, limit=commands.SEARCH_PAGE + 1, offset=0)
+    cap = reading.SEARCH_COUNT_CAP
+    total = await store.search_count(query, cap=cap)
+    hits = await store.search(
+        query, limit=reading.SEARCH_PAGE + 1, offset=0, marks=(MARK_START, MARK_END)
+    )
     chat = await store.find_chat(2002)
     tz = ZoneInfo(chat.timezone) if chat and chat.timezone else TZ
-    shown = total if total is not None and cap is not None and total < cap else None
+    shown = total if total < cap else None
     return render_search_results(
-        query, hits[: commands.SEARCH_PAGE], tz, offset=0, total=shown
+        query, hits[: reading.SEARCH_PAGE], tz, offset=0, total=shown
     ), len(hits)
 
 
@@ -120,7 +120,7 @@ async def _like(store: Store, query: str) -> int:
         "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
         " WHERE i.title LIKE :q OR i.summary LIKE :q OR i.content LIKE :q"
         " ORDER BY i.published_at DESC LIMIT :limit",
-        {"q": needle, "limit": commands.SEARCH_PAGE + 1},
+        {"q": needle, "limit": reading.SEARCH_PAGE + 1},
     )
     return len(rows)
 

@@ -28,9 +28,9 @@ from telegram.ext import ApplicationBuilder
 
 from benchmarks.common import TOKEN, FakeBotApi, Figure, check, emit, load_average, log, main_guard
 from benchmarks.rig import prepare, push_statement
-from bot.render import render_item
 from jobs.delivery import Deliverer
 from storage.store import Store
+from text.statements import render_item
 
 WORKERS = 1  # DELIVERY_CONCURRENCY's default, used by both sides
 

@@ -12,23 +12,21 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from bot.daily import validate_template
-from bot.htmltext import esc
 from bot.opml import MAX_OPML_BYTES, OpmlError, import_opml, render_import_summary, render_opml
 from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
 from bot.services import services
-from bot.settings import canonical_zone
 from jobs.fetch import FetchError, normalise_feed_url
 from jobs.parse import NotAFeedError
 from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
-from storage.models import Feed
 from storage.store import DIGEST_THRESHOLD, Stats
+from text.counters import validate_template
+from text.dates import canonical_zone
+from text.feed_status import render_feed_status
+from text.markup import esc
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-
-FEEDSTATUS_PAGE = 10
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -54,12 +52,6 @@ def _feed_id_arg(context: Context) -> int | None:
     if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 9:
         return None
     return int(args[0])
-
-
-def _when(value: datetime | None, tz: ZoneInfo) -> str:
-    if value is None:
-        return "never"
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 # ------------------------------------------------------------------------ feeds
@@ -199,45 +191,16 @@ async def pollnow(update: Update, context: Context) -> None:
     )
 
 
-async def render_feed_status(context: Context, feeds: list[Feed], tz: ZoneInfo) -> str:
-    store = services(context).store
-    if not feeds:
-        return "No feeds yet. Add one with /addfeed URL."
-    blocks = []
-    for feed in feeds:
-        state = "paused" if feed.paused else ("failing" if feed.consecutive_failures else "ok")
-        lines = [
-            f"<b>{feed.id}. {esc((feed.title or feed.url)[:100])}</b> — {state}",
-            f"{esc(feed.url[:200])}",
-            f"last success: {_when(feed.last_success_at, tz)}; next poll: "
-            f"{'—' if feed.paused else _when(feed.next_poll_at, tz)}",
-            f"statements: {await store.feed_item_count(feed.id)}; "
-            f"subscribers: {await store.feed_subscriber_count(feed.id)}",
-        ]
-        if feed.last_error:
-            lines.append(
-                f"last error ({_when(feed.last_error_at, tz)}, "
-                f"{feed.consecutive_failures} in a row): {esc(feed.last_error[:300])}"
-            )
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
-
-
 async def _feedstatus_view(context: Context, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     svc = services(context)
-    feeds = await svc.store.list_feeds()
-    pages = max(1, -(-len(feeds) // FEEDSTATUS_PAGE))
-    page = min(max(page, 0), pages - 1)
-    chunk = feeds[page * FEEDSTATUS_PAGE : (page + 1) * FEEDSTATUS_PAGE]
-    text = await render_feed_status(context, chunk, ZoneInfo(svc.settings.timezone))
-    if pages > 1:
-        text = f"<b>Feeds, page {page + 1} of {pages}</b>\n\n{text}"
+    pages = render_feed_status(await svc.store.feed_statuses(), ZoneInfo(svc.settings.timezone))
+    page = min(max(page, 0), len(pages) - 1)
     buttons = []
     if page > 0:
         buttons.append(InlineKeyboardButton("◀ Previous", callback_data=f"fs:{page - 1}"))
-    if page < pages - 1:
+    if page < len(pages) - 1:
         buttons.append(InlineKeyboardButton("Next ▶", callback_data=f"fs:{page + 1}"))
-    return text, InlineKeyboardMarkup([buttons]) if buttons else None
+    return pages[page], InlineKeyboardMarkup([buttons]) if buttons else None
 
 
 @admin_only

@@ -10,19 +10,17 @@ messages, not thousands.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.htmltext import esc
-from bot.logs import redact
 from bot.settings import Settings
 from storage.models import Feed
 from storage.store import Store
+from text.dates import Clock
+from text.markup import esc
+from text.redact import redact
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 WINDOW = timedelta(minutes=10)
 MAX_LISTED = 10  # lines kept and shown in a summary; the rest are only counted

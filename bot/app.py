@@ -8,9 +8,7 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -30,7 +28,7 @@ from telegram.request import BaseRequest
 from bot import admin, channels, chat_settings, commands, reading
 from bot.alerts import Alerts
 from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path
-from bot.logs import add_secrets
+from bot.logs import hide_secrets
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
@@ -40,10 +38,10 @@ from jobs.fetch import make_client
 from jobs.netguard import Resolver
 from jobs.poll import Poller
 from storage.store import Store
+from text.dates import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 App = Application[Any, Any, Any, Any, Any, Any]
 
 POLL_TICK = 10.0  # seconds between looks for due feeds
@@ -75,10 +73,6 @@ ADMIN_COMMANDS = [
 ]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Overrides:
     """What tests and console mode swap in; production uses the defaults."""
@@ -100,7 +94,7 @@ def build_application(settings: Settings, overrides: Overrides | None = None) ->
     if not settings.token:
         raise ValueError("build_application needs a token (console mode passes its own)")
     # Whoever builds the bot, its token is scrubbed from every log record from now on.
-    add_secrets([settings.token, settings.webhook_secret])
+    hide_secrets([settings.token, settings.webhook_secret])
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -225,7 +219,7 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         on_failure=alerts.delivery_failed,
         tuning=opts.delivery,
     )
-    daily = DailyScheduler(store, settings, clock=opts.clock)
+    daily = DailyScheduler(store, clocks=settings.clocks, clock=opts.clock)
     svc = Services(
         settings=settings,
         store=store,

@@ -18,18 +18,17 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from bot.admin import admin_only
-from bot.htmltext import esc
 from bot.replies import Context, args_of, reply
 from bot.services import services
-from bot.settings import canonical_zone
 from storage.errors import ChatNotFoundError
 from storage.models import Chat
 from storage.store import Channel
+from text.dates import canonical_zone, parse_time
+from text.markup import esc
 
 # Public channel usernames are 5-32 characters; ids of channels start with -100.
 _USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
 _CHANNEL_ID = re.compile(r"-100\d{1,16}")
-_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 HOW_TO_ALLOW = (
     "In the channel: Administrators → Add Admin → this bot, with “Post messages” "
@@ -88,9 +87,9 @@ def parse_channel_settings(args: list[str]) -> ChannelSettings:
     for key, value in zip(args[::2], args[1::2], strict=True):
         key = key.lower()
         if key == "time":
-            if not _HHMM.fullmatch(value):
+            at = parse_time(value)
+            if at is None:
                 raise ValueError(f"«{esc(value[:20])}» is not a time as HH:MM (24-hour)")
-            at = time.fromisoformat(value)
         elif key in ("zone", "timezone", "tz"):
             zone = canonical_zone(value)
             if zone is None:

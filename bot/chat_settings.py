@@ -10,16 +10,12 @@ call the store once and reply.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.daily import clock_label
-from bot.htmltext import esc
-from bot.render import format_date
 from bot.replies import (
     GROUP_ADMINS_ONLY,
     Context,
@@ -30,9 +26,16 @@ from bot.replies import (
     reply,
 )
 from bot.services import services
-from bot.settings import canonical_zone, is_valid_zone
-from jobs.daily import due_instant
 from storage.models import Chat as StoredChat
+from text.dates import (
+    canonical_zone,
+    clock_label,
+    due_instant,
+    format_date,
+    is_valid_zone,
+    parse_time,
+)
+from text.markup import esc
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,6 @@ USAGE = (
     "/settings daily on or /settings daily off"
 )
 STALE = "That button is no longer valid. Send /settings again."
-_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +78,6 @@ class Change:
 
 
 # ------------------------------------------------------------------- parsing
-
-
-def parse_time(text: str) -> time | None:
-    """`HH:MM` or `H:MM`, 24-hour; None if it is not one."""
-    match = _TIME.fullmatch(text.strip())
-    if match is None:
-        return None
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_settings_args(args: list[str]) -> Change | str:

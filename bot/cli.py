@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.logs import add_secrets, setup_logging
+from bot.logs import hide_secrets, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.errors import StorageError
 from storage.lock import InstanceLock
@@ -129,7 +129,7 @@ def run(settings: Settings) -> int:
     from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot.app import EXIT_STATUS_KEY, TOKEN_REJECTED, build_application
-    from bot.logs import redact
+    from text.redact import redact
 
     # Fail early, with the usual message, if the database cannot be used.
     asyncio.run(_check_database(settings))
@@ -168,7 +168,7 @@ def _serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -
             # Telegram is told the secret at every start (setWebhook), so a fresh random
             # one works as well as a configured one: the secret is always checked.
             secret = secrets.token_urlsafe(32)
-            add_secrets([secret])
+            hide_secrets([secret])
             log.info("WEBHOOK_SECRET is not set: using a random secret for this run")
         app.run_webhook(
             listen=settings.webhook_listen,

@@ -9,11 +9,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.daily import render_daily_message
-from bot.htmltext import TELEGRAM_LIMIT, esc, truncate_text, visible_length
 from bot.reading import LATEST_MAX
-from bot.reading import SEARCH_PAGE as SEARCH_PAGE  # benchmarks/bench_search.py reads it here
-from bot.render import feed_name
 from bot.replies import (
     GROUP_ADMINS_ONLY,
     STALE_BUTTON,
@@ -29,6 +25,9 @@ from bot.replies import (
 )
 from bot.services import services
 from storage.models import Feed
+from text.counters import render_daily_message
+from text.markup import TELEGRAM_LIMIT, esc, truncate_text, visible_length
+from text.statements import feed_name
 
 log = logging.getLogger(__name__)
 

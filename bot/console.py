@@ -1,7 +1,7 @@
 """Console mode: the real bot in a terminal, offline.
 
 The same Application, handlers, jobs and store as in production; only the Bot API
-is replaced by the in-process emulator (`bot.emulator`), which plays the person at
+is replaced by the in-process emulator (`emulator`), which plays the person at
 the keyboard. Replies are shown as a terminal shows them best: bold as bold, links
 with their URL, buttons as numbered choices picked by typing the number.
 """
@@ -24,9 +24,9 @@ from typing import TextIO
 from telegram import Update
 
 from bot.app import App, Overrides, build_application, start_application, stop_application
-from bot.emulator import BotApiEmulator, EmulatorRequest, SentMessage
 from bot.services import Services, services_of
 from bot.settings import Settings
+from emulator import BotApiEmulator, EmulatorRequest, SentMessage
 from jobs.parse import parse_feed
 from storage.store import Store
 

@@ -18,13 +18,13 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.health import check_health
-from bot.logs import redact
 from bot.settings import Settings
 from jobs.fetch import FetchError, fetch_feed, make_client
 from storage.errors import StorageError
 from storage.models import Feed
 from storage.schema import LATEST_VERSION
 from storage.store import Store
+from text.redact import redact
 
 FEED_CONCURRENCY = 8  # feeds checked at once; each still gets a single request
 

@@ -2,7 +2,7 @@
 
 httpx logs request URLs, and Telegram's URLs contain the token. Rather than trust
 each handler's formatter, every record is scrubbed as it is created, so captured,
-file and console logs alike never hold a secret.
+file and console logs alike never hold a secret (see text.redact).
 """
 
 from __future__ import annotations
@@ -12,23 +12,15 @@ import sys
 import traceback
 from collections.abc import Iterable
 
-_secrets: list[str] = []
+from text.redact import add_secrets, has_secrets, redact
+
 _installed = False
 _base_factory = logging.getLogRecordFactory()
-
-REDACTED = "[REDACTED]"
-
-
-def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret and secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def _factory(*args: object, **kwargs: object) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
-    if not _secrets:
+    if not has_secrets():
         return record
     try:
         message = record.getMessage()
@@ -51,23 +43,17 @@ def _factory(*args: object, **kwargs: object) -> logging.LogRecord:
     return record
 
 
-def add_secrets(secrets: Iterable[str | None]) -> None:
-    """Scrub these strings from every log record from now on."""
+def hide_secrets(secrets: Iterable[str | None]) -> None:
+    """Scrub these strings from every log record (and every redacted text) from now on."""
     global _installed
-    for secret in secrets:
-        if secret and secret not in _secrets:
-            _secrets.append(secret)
-            # Part after the colon alone would still identify the bot.
-            _, _, tail = secret.partition(":")
-            if len(tail) >= 20 and tail not in _secrets:
-                _secrets.append(tail)
+    add_secrets(secrets)
     if not _installed:
         logging.setLogRecordFactory(_factory)
         _installed = True
 
 
 def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
-    add_secrets(secrets)
+    hide_secrets(secrets)
     logging.basicConfig(
         level=level,
         stream=sys.stderr,

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
-from bot.htmltext import esc
 from jobs.fetch import normalise_feed_url
 from jobs.netguard import is_forbidden_ip, parse_numeric_host
 from storage.models import Feed
 from storage.store import Store
+from text.markup import esc
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
 

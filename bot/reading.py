@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.htmltext import esc, truncate_text
-from bot.render import feed_name, render_latest, render_no_statements, render_search_results
 from bot.replies import (
     STALE_BUTTON,
     Context,
@@ -24,6 +22,15 @@ from bot.replies import (
 from bot.services import services
 from storage.errors import InvalidSearchQueryError, StorageError
 from storage.models import Feed
+from text.markup import esc, truncate_text
+from text.statements import (
+    MARK_END,
+    MARK_START,
+    feed_name,
+    render_latest,
+    render_no_statements,
+    render_search_results,
+)
 
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
@@ -190,7 +197,9 @@ async def _search_view(
 ) -> tuple[str, InlineKeyboardMarkup | None, int]:
     """One page of results with Back/More, and the total (counted when not given)."""
     svc = services(context)
-    hits = await svc.store.search(query_text, limit=SEARCH_PAGE + 1, offset=offset)
+    hits = await svc.store.search(
+        query_text, limit=SEARCH_PAGE + 1, offset=offset, marks=(MARK_START, MARK_END)
+    )
     more = len(hits) > SEARCH_PAGE
     hits = hits[:SEARCH_PAGE]
     if total is None:

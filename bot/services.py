@@ -6,9 +6,7 @@ the running event loop) and kept in `application.bot_data`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -18,8 +16,7 @@ from bot.settings import Settings
 from jobs.delivery import Deliverer
 from jobs.poll import Poller
 from storage.store import Store
-
-Clock = Callable[[], datetime]
+from text.dates import Clock
 
 SERVICES_KEY = "communique.services"
 

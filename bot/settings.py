@@ -7,9 +7,7 @@ expected.
 
 from __future__ import annotations
 
-import functools
 import os
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -18,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+
+from text.dates import canonical_zone, parse_time
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
@@ -118,49 +118,11 @@ def _positive_number(low: float, high: float) -> Callable[[str, str], float]:
     return parse
 
 
-def parse_hhmm(value: str) -> time:
-    """'09:00' or '9:00' → time(9, 0); raises ValueError otherwise."""
-    hours, sep, minutes = value.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
-        raise ValueError(value)
-    h, m = int(hours), int(minutes)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        raise ValueError(value)
-    return time(h, m)
-
-
 def _daily_time(name: str, value: str) -> time:
-    try:
-        return parse_hhmm(value)
-    except ValueError:
-        raise _fail(name, value, "a time of day as HH:MM (00:00 to 23:59)") from None
-
-
-# Names in the zone database that are no place: the host's own zone, placeholders.
-_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
-
-
-@functools.lru_cache(maxsize=1)
-def _zones_by_folded_name() -> dict[str, str]:
-    return {
-        name.casefold(): name
-        for name in zoneinfo.available_timezones()
-        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
-    }
-
-
-def canonical_zone(text: str) -> str | None:
-    """The IANA zone a person meant, spelled as the database does ("europe/berlin"
-    → "Europe/Berlin"), or None when there is no such zone."""
-    text = text.strip()
-    if not text or len(text) > 64:
-        return None
-    return _zones_by_folded_name().get(text.casefold())
-
-
-def is_valid_zone(value: str) -> bool:
-    """An IANA zone, spelled exactly as the database does."""
-    return canonical_zone(value) == value
+    at = parse_time(value)
+    if at is None:
+        raise _fail(name, value, "a time of day as HH:MM (00:00 to 23:59)")
+    return at
 
 
 def _zone(name: str, value: str) -> str:

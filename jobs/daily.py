@@ -10,35 +10,15 @@ minute after the gap; on a fall-back day, at the first of the two.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.daily import render_daily_message
-from bot.settings import Settings
 from storage.store import Store
+from text.counters import render_daily_message
+from text.dates import Clock, due_instant
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def due_instant(local_date: date, at: time, tz: ZoneInfo) -> datetime:
-    """The moment `at` happens on `local_date` in `tz`, in UTC.
-
-    In a spring-forward gap the wall time does not exist: the first minute after
-    the gap is used. In a fall-back overlap, the first occurrence (fold=0).
-    UTC, because an aware time inside a fall-back overlap never compares equal
-    to one in another zone (PEP 495), which would surprise a caller's `==`.
-    """
-    wall = datetime.combine(local_date, at, tzinfo=tz)
-    for minutes in range(0, 24 * 60):
-        candidate = wall + timedelta(minutes=minutes)
-        # A wall time exists when it survives a round trip through UTC unchanged.
-        instant = candidate.astimezone(UTC)
-        if instant.astimezone(tz).replace(tzinfo=None) == candidate.replace(tzinfo=None):
-            return instant
-    return wall.astimezone(UTC)
 
 
 class DailyScheduler:
@@ -48,9 +28,9 @@ class DailyScheduler:
     scheduler on the same file (a restart) neither repeats nor forgets a day.
     """
 
-    def __init__(self, store: Store, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, store: Store, *, clocks: Sequence[str], clock: Clock) -> None:
         self._store = store
-        self._settings = settings
+        self._clocks = tuple(clocks)  # zones shown as clocks in the message
         self._clock = clock
         # Zones already warned about, so a bad row costs one log line, not one a minute.
         self._bad_zones: set[str] = set()
@@ -86,7 +66,7 @@ class DailyScheduler:
         # One text for every group: the message shows the same instant everywhere
         # (its clocks and counters do not depend on the chat's zone).
         text = render_daily_message(
-            await self._store.list_counters(), now, self._settings.clocks, admin_hint=False
+            await self._store.list_counters(), now, self._clocks, admin_hint=False
         )
         added = await self._store.enqueue_daily(due, text)
         if added:

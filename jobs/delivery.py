@@ -33,12 +33,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.htmltext import html_to_plain
-from bot.logs import redact
-from bot.render import render_digest, render_item
 from jobs.pacing import ChatPacer, GlobalPacer, Monotonic
 from storage.models import Item, OutboxRow
 from storage.store import Store
+from text.plain import telegram_html_to_plain
+from text.redact import redact
+from text.statements import render_digest, render_item
 
 log = logging.getLogger(__name__)
 
@@ -541,7 +541,7 @@ class Deliverer:
         if plain:
             return await self._bot.send_message(
                 chat_id,
-                html_to_plain(text),
+                telegram_html_to_plain(text),
                 parse_mode=None,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )

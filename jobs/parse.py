@@ -20,14 +20,9 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from jobs.text import (
-    first_words,
-    html_to_text_and_prose,
-    one_line,
-    plain_text,
-    summarise,
-)
 from storage.models import NewItem
+from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
+from text.summary import summarise
 
 
 class NotAFeedError(ValueError):

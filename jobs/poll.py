@@ -38,10 +38,10 @@ from jobs.schedule import (
 from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Feed
 from storage.store import PollOutcome, Store
+from text.dates import Clock
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 # kind ('feed_failing', 'feed_recovered', 'feed_gone'), feed, readable text
 AlertHook = Callable[[str, Feed, str], Awaitable[None]]
 

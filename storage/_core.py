@@ -18,8 +18,6 @@ import aiosqlite
 
 from storage.models import Feed, Item, OutboxRow
 
-Clock = Callable[[], datetime]
-
 # SQLite limits host parameters per statement; stay well below.
 _CHUNK = 500
 # A feed follows a permanent redirect unless another feed (even a removed one,
@@ -31,7 +29,7 @@ _MOVED_URL = (
 )
 
 
-def utcnow() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(UTC)
 
 
@@ -54,7 +52,8 @@ class StoreCore:
         self,
         conn: aiosqlite.Connection,
         *,
-        clock: Clock = utcnow,
+        # Any aware-datetime source; tests pass one they move.
+        clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
     ) -> None:

@@ -17,6 +17,15 @@ FAILURE_ALERT_THRESHOLD = 3
 
 
 @dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed with its counts, for /feedstatus."""
+
+    feed: Feed
+    statements: int  # stored statements
+    subscribers: int  # active chats that follow it
+
+
+@dataclass(frozen=True, slots=True)
 class FailureOutcome:
     consecutive_failures: int
     should_alert: bool  # crossed the alert threshold just now
@@ -169,13 +178,19 @@ class FeedsMixin(StoreCore):
         )
         return int(row[0]) if row else 0
 
-    async def feed_subscriber_count(self, feed_id: int) -> int:
-        row = await self._fetchone(
-            "SELECT COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
-            " WHERE s.feed_id = :id AND c.active = 1",
-            {"id": feed_id},
+    async def feed_statuses(self) -> list[FeedStatus]:
+        """Every feed with its counts, in id order, in one query."""
+        rows = await self._fetchall(
+            "SELECT f.*,"
+            " (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id) AS statements,"
+            " (SELECT COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            "  WHERE s.feed_id = f.id AND c.active = 1) AS subscribers"
+            " FROM feeds f WHERE f.removed = 0 ORDER BY f.id"
         )
-        return int(row[0]) if row else 0
+        return [
+            FeedStatus(_feed(r), statements=int(r["statements"]), subscribers=int(r["subscribers"]))
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ bulk feeds
 

@@ -264,8 +264,11 @@ class ItemsMixin(StoreCore):
         row = await self._fetchone("SELECT COUNT(*) FROM items")
         return int(row[0]) if row else 0
 
-    async def search(self, query: str, *, limit: int = 5, offset: int = 0) -> list[SearchHit]:
-        """Best matches first (bm25, title weighted above the text), with snippets.
+    async def search(
+        self, query: str, *, limit: int = 5, offset: int = 0, marks: tuple[str, str] = ("", "")
+    ) -> list[SearchHit]:
+        """Best matches first (bm25, title weighted above the text), with snippets in
+        which each matched word stands between `marks` (the renderer's markers).
 
         A word found in most statements would have every one of them scored; so the
         best matches are picked among the `SEARCH_WINDOW` most recent statements that
@@ -292,18 +295,18 @@ class ItemsMixin(StoreCore):
             ids = [int(r[0]) for r in ranked]
             if not ids:
                 return []
-            marks = ",".join("?" * len(ids))
             # Snippets and rows only for the page, not for every match; and in two
             # queries, because joining items to the MATCH lets the planner evaluate
             # the match far more often than for these few rows.
+            places = ",".join("?" * len(ids))
             snippets = await self._fetchall(
-                "SELECT rowid, snippet(items_fts, -1, char(2), char(3), '…', 24)"
-                f" FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
-                [match, *ids],
+                "SELECT rowid, snippet(items_fts, -1, ?, ?, '…', 24)"
+                f" FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({places})",
+                [*marks, match, *ids],
             )
             rows = await self._fetchall(
                 "SELECT i.*, f.title AS feed_title FROM items i"
-                f" JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({marks})",
+                f" JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({places})",
                 ids,
             )
         except sqlite3.OperationalError as exc:

@@ -75,13 +75,6 @@ class Counter:
     position: int
 
 
-# Search snippets mark matched words with these control characters; feed text never
-# contains them (normalising strips control characters), and rendering turns them
-# into <b>…</b> after escaping.
-MARK_START = "\x02"
-MARK_END = "\x03"
-
-
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     item: Item

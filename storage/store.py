@@ -18,15 +18,16 @@ import asyncio
 import logging
 import os
 import sqlite3
-from datetime import time
+from collections.abc import Callable
+from datetime import datetime, time
 from pathlib import Path
 
 import aiosqlite
 
 from storage._chats import Channel, ChatsMixin
-from storage._core import Clock, utcnow
+from storage._core import _system_clock
 from storage._daily import DailyMixin
-from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin
+from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin, FeedStatus
 from storage._items import DIGEST_THRESHOLD, SEARCH_WINDOW, STALE_AFTER, ItemsMixin, PollOutcome
 from storage._outbox import OutboxMixin
 from storage._stats import Stats, StatsMixin
@@ -44,13 +45,12 @@ __all__ = [
     "SEARCH_WINDOW",
     "STALE_AFTER",
     "Channel",
-    "Clock",
     "FailureOutcome",
+    "FeedStatus",
     "PollOutcome",
     "Stats",
     "Store",
     "apply_migrations",
-    "utcnow",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMi
         cls,
         path: str | Path,
         *,
-        clock: Clock = utcnow,
+        clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
         migrate: bool = True,

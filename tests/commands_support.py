@@ -8,9 +8,9 @@ import asyncio
 import weakref
 from html import escape
 
-from bot.emulator import SentMessage
-from bot.htmltext import utf16_length
+from emulator import SentMessage
 from tests.harness import ADMIN, OTHER, USER, Rig
+from text.markup import utf16_length
 
 GROUP = -100500
 BOT = "CommuniqueBot"

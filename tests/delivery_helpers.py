@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.emulator import ApiCall, ChatType
+from emulator import ApiCall, ChatType
 from jobs.delivery import DeliveryTuning
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer

@@ -1,6 +1,6 @@
 """Fake Telegram Bot API over HTTP on 127.0.0.1: the ``fake_bot_api`` fixture and a CLI.
 
-The Bot API logic lives in :mod:`bot.emulator`; this module only speaks HTTP
+The Bot API logic lives in :mod:`emulator`; this module only speaks HTTP
 for it, the way api.telegram.org does:
 
 * ``GET|POST /bot<token>/<method>`` with query, form-urlencoded, multipart or
@@ -42,7 +42,7 @@ import httpx
 import pytest
 from aiohttp import BodyPartReader, web
 
-from bot.emulator import (
+from emulator import (
     Blocked,
     BotApiEmulator,
     ChatNotFound,

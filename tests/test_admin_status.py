@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.emulator import Blocked
+from emulator import Blocked
 from tests.feed_server import sample_feed
 from tests.harness import ADMIN, OTHER, USER, Rig
 

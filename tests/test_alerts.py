@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.alerts import MAX_LISTED, render_summary
-from bot.emulator import ServerError
+from emulator import ServerError
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer, sample_feed
 from tests.harness import ADMIN, OTHER, USER, Rig, start_rig, stop_rig

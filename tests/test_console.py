@@ -15,12 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.console import CONSOLE_USER, SEED_COUNTERS, to_terminal
-from bot.daily import render_daily_message
-from bot.emulator import SentMessage
-from bot.htmltext import html_to_plain
 from bot.settings import SPECS
+from emulator import SentMessage
 from storage.models import Counter
 from storage.store import Store
+from text.counters import render_daily_message
+from text.plain import telegram_html_to_plain
 
 CLOCKS = ("Europe/Moscow", "Europe/London")
 
@@ -75,7 +75,7 @@ def daily_texts(since: datetime) -> set[str]:
     texts = set()
     moment = since.replace(second=0, microsecond=0)
     while moment <= datetime.now(UTC):
-        texts.add(html_to_plain(render_daily_message(counters, moment, CLOCKS)).rstrip())
+        texts.add(telegram_html_to_plain(render_daily_message(counters, moment, CLOCKS)).rstrip())
         moment += timedelta(minutes=1)
     return texts
 

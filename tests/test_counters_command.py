@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.daily import NO_COUNTERS
 from tests.harness import ADMIN, OTHER, USER, Rig
 from tests.test_daily_message import GOLDEN
+from text.counters import NO_COUNTERS
 
 GROUP = -100888
 SALISBURY = (

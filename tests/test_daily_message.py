@@ -16,17 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.daily import (
-    NO_COUNTERS,
-    clock_label,
-    days_since,
-    render_counter_line,
-    render_daily_message,
-    validate_template,
-)
-from bot.htmltext import TELEGRAM_LIMIT, visible_length
-from bot.telegram_html import telegram_length, validate_telegram_html
+from emulator.telegram_html import telegram_length, validate_telegram_html
 from storage.models import Counter
+from text.counters import NO_COUNTERS, render_counter_line, render_daily_message, validate_template
+from text.dates import clock_label, days_since
+from text.markup import TELEGRAM_LIMIT, visible_length
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 LONDON = ZoneInfo("Europe/London")

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.daily import render_daily_message
 from bot.settings import Settings, load_settings
-from jobs.daily import DailyScheduler, due_instant
+from jobs.daily import DailyScheduler
 from storage.store import Store
 from tests.harness import ADMIN, OTHER, USER, FakeClock, Rig
 from tests.test_daily_message import GOLDEN
 from tests.test_end_to_end import OLD, rss
+from text.counters import render_daily_message
+from text.dates import due_instant
 
 SALISBURY = (
     "{days} days have passed since the Salisbury incident - no credible information "
@@ -56,7 +57,7 @@ class Bed:
             default_timezone=self.settings.timezone,
             default_daily_time=self.settings.daily_time,
         )
-        self.scheduler = DailyScheduler(self.store, self.settings, clock=self.clock)
+        self.scheduler = DailyScheduler(self.store, clocks=self.settings.clocks, clock=self.clock)
 
     async def restart(self) -> None:
         """A new process on the same database file: nothing is carried over in memory."""

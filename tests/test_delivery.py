@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import (
+from emulator import (
     Blocked,
     ChatNotFound,
     ConnectionReset,
@@ -20,7 +20,7 @@ from bot.emulator import (
     RetryAfter,
     ServerError,
 )
-from bot.telegram_html import utf16_length
+from emulator.telegram_html import utf16_length
 from tests.delivery_helpers import (
     FAST,
     add_feed,

@@ -34,8 +34,8 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-import bot.emulator as emu
-from bot.emulator import BotApiEmulator, EmulatorRequest
+import emulator as emu
+from emulator import BotApiEmulator, EmulatorRequest
 from tests.fake_bot_api import FakeBotApi
 
 USER = 42

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from bot.logs import REDACTED, add_secrets
+from bot.logs import hide_secrets
+from text.redact import REDACTED
 
 SECRET = "987654321:AAsecretSecretSecretSecretSecret12"
 
@@ -14,7 +15,7 @@ SECRET = "987654321:AAsecretSecretSecretSecretSecret12"
 def test_token_is_scrubbed_from_messages_args_and_tracebacks(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    add_secrets([SECRET])
+    hide_secrets([SECRET])
     log = logging.getLogger("httpx")
     with caplog.at_level(logging.DEBUG):
         log.info("HTTP Request: POST %s", f"https://api.telegram.example/bot{SECRET}/getMe")

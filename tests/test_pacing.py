@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import RateLimits
+from emulator import RateLimits
 from jobs.pacing import GROUP_PER_WINDOW, GROUP_WINDOW, ChatPacer, GlobalPacer
 from tests.delivery_helpers import add_feed, delivery_rig, outbox, publish, statement, subscribe
 from tests.fake_bot_api import FakeBotApi

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs.parse import NotAFeedError, ParsedFeed, entry_identity, parse_feed
-from jobs.text import first_words, html_to_text, summarise
+from text.plain import first_words, html_to_text
+from text.summary import summarise
 
 DATA = Path(__file__).parent / "data" / "parse"
 SEED_FEED = Path(__file__).parent.parent / "bot" / "data" / "seed_feed.xml"

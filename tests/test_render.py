@@ -2,7 +2,7 @@
 
 Every rendered message is checked twice: by a strict local well-formedness check
 (only our tags, balanced, every ``&`` a Telegram entity) and by the project's
-Telegram HTML validator (``bot.telegram_html``), whose length must match ours.
+Telegram HTML validator (``emulator.telegram_html``), whose length must match ours.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.htmltext import (
+from emulator.telegram_html import telegram_length, validate_telegram_html
+from storage.models import Item, SearchHit
+from text.dates import format_date
+from text.markup import (
     TELEGRAM_LIMIT,
     esc,
-    html_to_plain,
     link,
     split_messages,
     truncate_text,
@@ -27,9 +29,11 @@ from bot.htmltext import (
     visible_length,
     visible_text,
 )
-from bot.render import (
+from text.plain import telegram_html_to_plain
+from text.statements import (
+    MARK_END,
+    MARK_START,
     bold_marks,
-    format_date,
     render_digest,
     render_item,
     render_latest,
@@ -37,8 +41,6 @@ from bot.render import (
     render_no_statements,
     render_search_results,
 )
-from bot.telegram_html import telegram_length, validate_telegram_html
-from storage.models import MARK_END, MARK_START, Item, SearchHit
 
 LONDON = ZoneInfo("Europe/London")
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -159,7 +161,7 @@ def test_visible_length_decodes_entities_and_drops_tags() -> None:
 
 def test_html_to_plain_keeps_urls() -> None:
     html_text = '<b>Title &amp; more</b>\n<a href="https://e.example/?a=1&amp;b=2">Read</a>'
-    assert html_to_plain(html_text) == "Title & more\nRead (https://e.example/?a=1&b=2)"
+    assert telegram_html_to_plain(html_text) == "Title & more\nRead (https://e.example/?a=1&b=2)"
 
 
 def test_split_messages_packs_greedily_in_order() -> None:

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storage.errors import InvalidSearchQueryError
-from storage.models import MARK_END, MARK_START, NewItem
+from storage.models import NewItem
 from storage.search import MAX_QUERY_CHARS, build_match_query
 from storage.store import Store
+from text.statements import MARK_END, MARK_START
 
 NOW = datetime(2021, 12, 3, 4, 30, tzinfo=UTC)
 
@@ -78,11 +79,11 @@ async def test_a_word_in_the_title_ranks_above_the_same_word_in_the_text(store: 
 
 
 async def test_snippets_mark_the_matched_words(store: Store) -> None:
-    hits = await store.search("unlawful")
+    hits = await store.search("unlawful", marks=(MARK_START, MARK_END))
     assert len(hits) == 1
     assert f"{MARK_START}unlawful{MARK_END}" in hits[0].snippet
     assert hits[0].item.feed_title == "Ministry"
-    hits = await store.search("visa rules")
+    hits = await store.search("visa rules", marks=(MARK_START, MARK_END))
     assert all(MARK_START in h.snippet and MARK_END in h.snippet for h in hits)
 
 

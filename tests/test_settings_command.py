@@ -10,8 +10,8 @@ from datetime import UTC, datetime, time
 import pytest
 
 from bot.chat_settings import STALE, parse_button, parse_settings_args, parse_time
-from bot.emulator import SentMessage
 from bot.replies import GROUP_ADMINS_ONLY
+from emulator import SentMessage
 from storage.models import Chat
 from tests.harness import ADMIN, OTHER, USER, Rig
 

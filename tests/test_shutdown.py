@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import Delay
 from bot.health import heartbeat_path
+from emulator import Delay
 from storage.store import Store
 from tests.botproc import bot_env, database_of, start_bot
 from tests.fake_bot_api import FakeBotApi

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.telegram_html import (
+from emulator.telegram_html import (
     HTMLEntity,
     TelegramHTMLError,
     parse_telegram_html,

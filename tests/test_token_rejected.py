@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.emulator import Delay, ServerError
+from emulator import Delay, ServerError
 from tests.botproc import BotProcess, bot_env, start_bot
 from tests.fake_bot_api import FakeBotApi
 

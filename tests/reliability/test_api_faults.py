@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import (
+from emulator import (
     Blocked,
     ChatNotFound,
     ConnectionReset,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator
 from bot.settings import SPECS
+from emulator import BotApiEmulator
 from storage.schema import LATEST_VERSION
 from storage.store import Store
 from tests.fake_bot_api import FakeBotApi

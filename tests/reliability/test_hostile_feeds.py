@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import render_digest, render_item, render_latest
-from bot.telegram_html import telegram_length, validate_telegram_html
+from emulator.telegram_html import telegram_length, validate_telegram_html
 from tests.feed_server import FeedServer
 from tests.poll_env import PollEnv, poll_env
 from tests.reliability.conftest import Report
+from text.statements import render_digest, render_item, render_latest
 
 DATA = Path(__file__).parent.parent / "data" / "parse"
 MAX_LAG = 0.100

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import ADMIN_COMMANDS
-from bot.telegram_html import MAX_MESSAGE_LENGTH
+from emulator.telegram_html import MAX_MESSAGE_LENGTH
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer, sample_feed
 from tests.harness import ADMIN, OTHER, USER, Rig, start_rig, stop_rig

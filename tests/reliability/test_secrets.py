@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import ConnectionReset, ServerError
+from emulator import ConnectionReset, ServerError
 from jobs.delivery import DeliveryTuning
 from tests.delivery_helpers import publish, rss, statement
 from tests.fake_bot_api import FakeBotApi

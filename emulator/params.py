@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.emulator.models import JSON, _bad_request
+from emulator.models import JSON, _bad_request
 
 
 def _as_int(params: JSON, key: str, *, required: bool = False) -> int | None:

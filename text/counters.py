@@ -10,32 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.htmltext import TELEGRAM_LIMIT, esc, truncate_text, visible_length
-from bot.render import format_date
-from storage.models import Counter
+from text.dates import clock_label, days_since, format_date, require_aware
+from text.markup import TELEGRAM_LIMIT, esc, truncate_text, visible_length
 
 DAYS_PLACEHOLDER = "{days}"
 TEMPLATE_MAX = 1000
 NO_COUNTERS = "No counters are set yet. Admins add them with /addcounter."
 
 
-def _require_aware(now: datetime) -> None:
-    # A naive "now" would silently be read in the machine's zone and shift the day.
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
+class Counter(Protocol):
+    """What rendering reads of a counter (storage's `Counter` is one)."""
 
-
-def days_since(start: date, tz: ZoneInfo, now: datetime) -> int:
-    """Whole calendar days from ``start`` to today's date in ``tz`` (negative before it)."""
-    _require_aware(now)
-    return (now.astimezone(tz).date() - start).days
-
-
-def clock_label(zone_name: str) -> str:
-    """The city of an IANA zone: "America/Argentina/Buenos_Aires" -> "Buenos Aires"."""
-    return zone_name.rsplit("/", 1)[-1].replace("_", " ")
+    @property
+    def id(self) -> int: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def position(self) -> int: ...
 
 
 def render_counter_line(counter: Counter, now: datetime) -> str:
@@ -64,7 +62,7 @@ def render_daily_message(
     With no counters, `admin_hint` adds how admins set one (for /counters; the
     scheduled message to subscribers is the date and clocks alone).
     """
-    _require_aware(now)
+    require_aware(now)
     first_zone = ZoneInfo(clocks[0]) if clocks else ZoneInfo("UTC")
     head_lines = [f"<b>{esc(format_date(now, first_zone))}</b>"]
     for zone_name in clocks:

@@ -7,9 +7,9 @@ import json
 import re
 from collections import deque
 
-from bot.emulator.models import _DEFAULT_ALLOWED, JSON, ApiError, _bad_request
-from bot.emulator.params import _as_bool, _as_float, _as_int, _as_json, _as_str
-from bot.emulator.state import EmulatorState
+from emulator.models import _DEFAULT_ALLOWED, JSON, ApiError, _bad_request
+from emulator.params import _as_bool, _as_float, _as_int, _as_json, _as_str
+from emulator.state import EmulatorState
 
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 

@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-TELEGRAM_LIMIT = 4096
+from text.plain import ELLIPSIS, telegram_html_to_plain
 
-ELLIPSIS = "…"
+TELEGRAM_LIMIT = 4096
 
 # Schemes Telegram turns into a working link; anything else (javascript:, data:,
 # relative paths) is shown as text so a hostile feed cannot plant a link.
@@ -26,7 +26,6 @@ _LINK_SCHEMES = frozenset({"http", "https", "tg"})
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
 
 _TAG = re.compile(r"<[^>]*>")
-_ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 # Telegram decodes only these named entities plus every numeric one; matching its
 # subset exactly keeps our lengths equal to Telegram's.
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
@@ -120,27 +119,16 @@ def visible_length(html_text: str) -> int:
     return utf16_length(visible_text(html_text))
 
 
-def html_to_plain(html_text: str) -> str:
-    """Plain text for resending a message Telegram could not parse.
-
-    Tags are dropped, a link becomes "label (url)" so the URL is not lost, and
-    entities are decoded.
-    """
-
-    def anchor(match: re.Match[str]) -> str:
-        url = _decode(match.group(1))
-        label = visible_text(match.group(2))
-        if not label.strip() or label == url:
-            return esc(url)
-        return f"{esc(label)} ({esc(url)})"
-
-    return visible_text(_ANCHOR.sub(anchor, html_text))
-
-
 def split_messages(
-    blocks: Sequence[str], limit: int = TELEGRAM_LIMIT, sep: str = "\n\n"
+    blocks: Sequence[str],
+    limit: int = TELEGRAM_LIMIT,
+    sep: str = "\n\n",
+    *,
+    max_blocks: int | None = None,
 ) -> list[str]:
     """Pack rendered HTML blocks into as few messages as possible, in order.
+
+    With `max_blocks`, no message holds more blocks than that (pages of a list).
 
     Each message is at most ``limit`` visible UTF-16 units, and its raw HTML stays
     within a few times that (escaping can make raw text up to six times longer).
@@ -159,12 +147,15 @@ def split_messages(
             continue
         units = visible_length(block)
         if units > limit:
-            block = esc(truncate_text(html_to_plain(block), limit))
+            block = esc(truncate_text(telegram_html_to_plain(block), limit))
             units = visible_length(block)
         # Lengths add up because blocks are well-formed and sep is plain text.
         extra_units = units + (sep_units if current else 0)
         extra_raw = len(block) + (len(sep) if current else 0)
-        if current and (current_units + extra_units > limit or current_raw + extra_raw > raw_limit):
+        full = max_blocks is not None and len(current) >= max_blocks
+        if current and (
+            full or current_units + extra_units > limit or current_raw + extra_raw > raw_limit
+        ):
             messages.append(sep.join(current))
             current, current_units, current_raw = [], 0, 0
             extra_units, extra_raw = units, len(block)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from bot.emulator.faults import _migrated_error
-from bot.emulator.models import (
+from emulator.faults import _migrated_error
+from emulator.models import (
     JSON,
     MAX_CALLBACK_DATA_BYTES,
     ApiError,
@@ -17,9 +17,9 @@ from bot.emulator.models import (
     User,
     _bad_request,
 )
-from bot.emulator.params import _as_json
-from bot.emulator.state import EmulatorState
-from bot.telegram_html import TelegramHTMLError, parse_telegram_html, utf16_length
+from emulator.params import _as_json
+from emulator.state import EmulatorState
+from emulator.telegram_html import TelegramHTMLError, parse_telegram_html, utf16_length
 
 
 class ObjectsMixin(EmulatorState):

@@ -9,8 +9,8 @@ import random
 from collections import Counter, deque
 from collections.abc import Callable
 
-from bot.emulator.faults import Fault, Injection, RateLimits
-from bot.emulator.models import (
+from emulator.faults import Fault, Injection, RateLimits
+from emulator.models import (
     _DEFAULT_ALLOWED,
     JSON,
     ApiCall,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from bot.emulator.models import ApiError
+from emulator.models import ApiError
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from bot.emulator.models import _DEFAULT_ALLOWED, JSON, Chat, ChatType, MemberStatus, User
-from bot.emulator.objects import ObjectsMixin
-from bot.telegram_html import utf16_length
+from emulator.models import _DEFAULT_ALLOWED, JSON, Chat, ChatType, MemberStatus, User
+from emulator.objects import ObjectsMixin
+from emulator.telegram_html import utf16_length
 
 _BOT_COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 

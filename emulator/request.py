@@ -11,8 +11,8 @@ from typing import Any
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.emulator.api import BotApiEmulator
-from bot.emulator.models import JSON, EmulatedConnectionReset, UploadedFile
+from emulator.api import BotApiEmulator
+from emulator.models import JSON, EmulatedConnectionReset, UploadedFile
 
 _API_URL = re.compile(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)/?(?:\?.*)?$")
 _FILE_URL = re.compile(r"/file/bot(?P<token>[^/]+)/(?P<path>.+)$")

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from bot.emulator.faults import (
+from emulator.faults import (
     Blocked,
     ChatNotFound,
     ConnectionReset,
@@ -25,8 +25,8 @@ from bot.emulator.faults import (
     ServerError,
     _migrated_error,
 )
-from bot.emulator.messages import MessagesMixin
-from bot.emulator.models import (
+from emulator.messages import MessagesMixin
+from emulator.models import (
     JSON,
     SEND_METHODS,
     ApiCall,
@@ -35,9 +35,9 @@ from bot.emulator.models import (
     User,
     _bad_request,
 )
-from bot.emulator.players import PlayersMixin
-from bot.emulator.updates import UpdatesMixin
-from bot.telegram_html import MAX_MESSAGE_LENGTH
+from emulator.players import PlayersMixin
+from emulator.telegram_html import MAX_MESSAGE_LENGTH
+from emulator.updates import UpdatesMixin
 
 
 class BotApiEmulator(PlayersMixin, UpdatesMixin, MessagesMixin):

@@ -1,5 +1,9 @@
 """An in-memory stand-in for the Telegram Bot API, for tests and console mode.
 
+Its own package, beside the bot and importing nothing of it: it plays Telegram,
+checking the bot's messages with Telegram's own HTML rules (``telegram_html``),
+so it must not share the bot's code for what it checks.
+
 :class:`BotApiEmulator` answers Bot API methods the way Telegram does (the
 same JSON, the same status codes and error descriptions) while keeping every
 chat, user, message and pending update in memory. It has no HTTP inside:
@@ -24,8 +28,8 @@ with), ``players`` (playing users and chats), ``updates`` and ``messages``
 dispatching calls) and ``request`` (:class:`EmulatorRequest`).
 """
 
-from bot.emulator.api import BotApiEmulator
-from bot.emulator.faults import (
+from emulator.api import BotApiEmulator
+from emulator.faults import (
     Blocked,
     ChatNotFound,
     ConnectionReset,
@@ -38,12 +42,12 @@ from bot.emulator.faults import (
     RetryAfter,
     ServerError,
 )
-from bot.emulator.models import JSON as JSON
-from bot.emulator.models import MAX_CALLBACK_DATA_BYTES as MAX_CALLBACK_DATA_BYTES
-from bot.emulator.models import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
-from bot.emulator.models import NOT_MODIFIED as NOT_MODIFIED
-from bot.emulator.models import SEND_METHODS as SEND_METHODS
-from bot.emulator.models import (
+from emulator.models import JSON as JSON
+from emulator.models import MAX_CALLBACK_DATA_BYTES as MAX_CALLBACK_DATA_BYTES
+from emulator.models import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
+from emulator.models import NOT_MODIFIED as NOT_MODIFIED
+from emulator.models import SEND_METHODS as SEND_METHODS
+from emulator.models import (
     ApiCall,
     ApiError,
     Chat,
@@ -53,9 +57,9 @@ from bot.emulator.models import (
     UploadedFile,
     User,
 )
-from bot.emulator.models import ChatType as ChatType
-from bot.emulator.models import MemberStatus as MemberStatus
-from bot.emulator.request import EmulatorRequest
+from emulator.models import ChatType as ChatType
+from emulator.models import MemberStatus as MemberStatus
+from emulator.request import EmulatorRequest
 
 __all__ = [
     "ApiCall",

@@ -1,4 +1,11 @@
-"""Plain-text helpers for feed strings: HTML to text, the lead as a summary, first words."""
+"""Plain text: the one converter from HTML to text, and tidying text that is plain.
+
+Two kinds of HTML reach it. A feed's HTML fragments become paragraphs: block
+elements separate them, whitespace inside one collapses, scripts and styles vanish.
+Our own Telegram HTML, which Telegram refused to parse, becomes the text Telegram
+would have shown, with each link's URL kept beside its label, for a resend as plain
+text. One reader does both; only what it does with whitespace and links differs.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,12 @@ import re
 from html.parser import HTMLParser
 
 # Control characters never survive into stored text: they break Telegram messages,
-# and U+0002/U+0003 are reserved as search-snippet markers (storage.models).
-# C1 controls (U+0080-U+009F) mostly come from mis-decoded windows-1252 text.
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# and some are used as markers (search snippets). Tab, newline and carriage return
+# are whitespace, not controls. C1 controls (U+0080-U+009F) mostly come from
+# mis-decoded windows-1252 text.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+ELLIPSIS = "…"
 
 # Sentinels used only while converting (control characters, so they cannot come
 # from the input, which is stripped of them first).
@@ -29,27 +39,34 @@ _HIDDEN_TAGS = frozenset({"script", "style", "template", "head", "title", "noemb
 
 # Two or more line breaks in a row separate paragraphs, as many feeds write them.
 _BREAKS_AS_PARAGRAPH = re.compile(f"{_BREAK}(?:\\s*{_BREAK})+")
-# A sentence ends with . ! ? or … (maybe inside closing quotes or brackets) before a space.
-_SENTENCE_END = re.compile("[.!?…][\"'”’»)\\]]*(?=\\s)")
 _TAG = re.compile(r"<[^>]*>")
 
-ELLIPSIS = "…"
 
+class _Reader(HTMLParser):
+    """Collects the readable text of HTML.
 
-class _TextExtractor(HTMLParser):
-    """Collects the readable text of an HTML fragment, marking block boundaries."""
+    As prose (a feed's fragment): block boundaries are marked for paragraphs, and
+    <figure>s (a photo and its caption) are remembered, since a statement's lead is
+    never a caption. As Telegram HTML: text is kept as written, and each link's URL
+    is written after its label.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, *, telegram: bool) -> None:
         super().__init__(convert_charrefs=True)
+        self._telegram = telegram
         self.parts: list[str] = []
         self._hidden_depth = 0
-        # Where <figure>s (a photo and its caption) stand in `parts`: the prose, where
-        # a lead is looked for, is `parts` without them.
         self._figures: list[tuple[int, int]] = []
         self._figure_depth = 0
         self._figure_start = 0
+        # Open links: (href, where their label starts in `parts`).
+        self._links: list[tuple[str, int]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._telegram:
+            if tag == "a":
+                self._links.append((dict(attrs).get("href") or "", len(self.parts)))
+            return
         if tag in _HIDDEN_TAGS:
             self._hidden_depth += 1
         elif tag == "br":
@@ -62,6 +79,8 @@ class _TextExtractor(HTMLParser):
                 self._figure_depth += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._telegram:
+            return
         # <br/>, <hr/>, <p/>: a boundary, but never opens a hidden section.
         if tag == "br":
             self.parts.append(_BREAK)
@@ -69,6 +88,10 @@ class _TextExtractor(HTMLParser):
             self.parts.append(_PARA)
 
     def handle_endtag(self, tag: str) -> None:
+        if self._telegram:
+            if tag == "a" and self._links:
+                self._close_link()
+            return
         if tag in _HIDDEN_TAGS:
             self._hidden_depth = max(0, self._hidden_depth - 1)
         elif tag in _BLOCK_TAGS:
@@ -80,7 +103,22 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth:
-            self.parts.append(_CONTROL_CHARS.sub("", data))
+            self.parts.append(CONTROL_CHARS.sub("", data))
+
+    def _close_link(self) -> None:
+        url, start = self._links.pop()
+        label = "".join(self.parts[start:])
+        if not label.strip():
+            # A link with no label: the URL is all there is to show.
+            self.parts[start:] = [url]
+        elif url and label != url:
+            self.parts.append(f" ({url})")
+
+    def finish(self) -> str:
+        self.close()
+        while self._links:
+            self._close_link()
+        return "".join(self.parts)
 
     def prose(self) -> list[str] | None:
         """`parts` without the figures; None when there were none."""
@@ -104,6 +142,11 @@ def _paragraphs_from_marked(marked: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+def _blunt_strip(fragment: str) -> str:
+    stripped = html.unescape(_TAG.sub(" ", fragment))
+    return " ".join(CONTROL_CHARS.sub("", stripped).split())
+
+
 def html_to_text(fragment: str) -> str:
     """Turn an HTML fragment into plain text, paragraphs separated by a blank line.
 
@@ -116,25 +159,36 @@ def html_to_text(fragment: str) -> str:
 def html_to_text_and_prose(fragment: str) -> tuple[str, str]:
     """`html_to_text`, and the same text without figures (images' captions), which
     is where a statement's lead is to be found."""
-    fragment = _CONTROL_CHARS.sub("", fragment)
-    extractor = _TextExtractor()
+    fragment = CONTROL_CHARS.sub("", fragment)
+    reader = _Reader(telegram=False)
     try:
-        extractor.feed(fragment)
-        extractor.close()
+        reader.feed(fragment)
+        marked = reader.finish()
     except Exception:
         # html.parser has raised on odd markup (marked sections) in some Pythons.
         # Fall back to a blunt strip: losing paragraph breaks beats losing the text.
-        stripped = html.unescape(_TAG.sub(" ", fragment))
-        text = " ".join(_CONTROL_CHARS.sub("", stripped).split())
+        text = _blunt_strip(fragment)
         return text, text
-    text = _paragraphs_from_marked("".join(extractor.parts))
-    prose = extractor.prose()
+    text = _paragraphs_from_marked(marked)
+    prose = reader.prose()
     return text, text if prose is None else _paragraphs_from_marked("".join(prose))
+
+
+def telegram_html_to_plain(message: str) -> str:
+    """What Telegram would show for our HTML message, as plain text to send instead
+    when Telegram could not parse it: tags dropped, entities decoded, line breaks
+    kept, and a link written as "label (url)" so the URL is not lost."""
+    reader = _Reader(telegram=True)
+    try:
+        reader.feed(CONTROL_CHARS.sub("", message))
+        return reader.finish()
+    except Exception:
+        return _blunt_strip(message)
 
 
 def plain_text(text: str) -> str:
     """Tidy text that is already plain: control characters removed, paragraphs kept."""
-    text = _CONTROL_CHARS.sub("", text)
+    text = CONTROL_CHARS.sub("", text)
     paragraphs = (" ".join(chunk.split()) for chunk in re.split(r"\n\s*\n", text))
     return "\n\n".join(p for p in paragraphs if p)
 
@@ -142,36 +196,6 @@ def plain_text(text: str) -> str:
 def one_line(text: str) -> str:
     """Collapse all whitespace, paragraph breaks included, into single spaces."""
     return " ".join(text.split())
-
-
-def summarise(text: str, limit: int = 400) -> str:
-    """The lead of a statement: its first non-empty paragraph, at most `limit` characters.
-
-    A longer paragraph is cut at its last sentence end within the limit when that
-    keeps a reasonable share of it (at least 40%), else at the last word boundary;
-    a cut text ends with "…", which counts within the limit.
-    """
-    if limit < 2:
-        raise ValueError("limit must be at least 2")
-    lead = next((p.strip() for p in text.split("\n\n") if p.strip()), "")
-    lead = one_line(lead)
-    if len(lead) <= limit:
-        return lead
-    # A sentence cut ends "… end. …": the space and the ellipsis both count.
-    sentence_budget = limit - 2
-    sentence_cut = 0
-    for match in _SENTENCE_END.finditer(lead, 0, sentence_budget + 1):
-        sentence_cut = match.end()
-    if sentence_cut >= 0.4 * limit:
-        return f"{lead[:sentence_cut]} {ELLIPSIS}"
-    word_budget = limit - 1
-    cut = lead[:word_budget]
-    if not lead[word_budget].isspace():
-        head, space, _ = cut.rpartition(" ")
-        # One enormous "word" (a URL, say): a hard cut is all there is.
-        if space and head.strip():
-            cut = head
-    return cut.rstrip(" ,;:-–—") + ELLIPSIS
 
 
 def first_words(text: str, n: int = 12) -> str:

@@ -3,7 +3,7 @@ presses, and looking up chats, members and files."""
 
 from __future__ import annotations
 
-from bot.emulator.models import (
+from emulator.models import (
     JSON,
     MAX_UPLOAD_BYTES,
     NOT_MODIFIED,
@@ -13,9 +13,9 @@ from bot.emulator.models import (
     UploadedFile,
     _bad_request,
 )
-from bot.emulator.objects import ObjectsMixin
-from bot.emulator.params import _as_bool, _as_int, _as_json, _as_str
-from bot.telegram_html import MAX_CAPTION_LENGTH
+from emulator.objects import ObjectsMixin
+from emulator.params import _as_bool, _as_int, _as_json, _as_str
+from emulator.telegram_html import MAX_CAPTION_LENGTH
 
 
 class MessagesMixin(ObjectsMixin):

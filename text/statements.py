@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.htmltext import (
+from text.dates import format_date
+from text.markup import (
     TELEGRAM_LIMIT,
     esc,
     is_link_url,
@@ -23,22 +25,47 @@ from bot.htmltext import (
     utf16_length,
     visible_length,
 )
-from storage.models import MARK_END, MARK_START, Feed, Item, SearchHit
+from text.plain import CONTROL_CHARS
 
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+# Search snippets mark each matched word with these (the store is asked for
+# snippets marked so); rendering turns them into <b>…</b> after escaping. Feed text
+# never holds them: normalising strips control characters.
+MARK_START = "\x02"
+MARK_END = "\x03"
+
+
+class Statement(Protocol):
+    """What rendering reads of a stored statement (storage's `Item` is one)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def feed_title(self) -> str: ...
+
+
+class NamedFeed(Protocol):
+    """What rendering reads of a feed (storage's `Feed` is one)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+
+
+class Hit(Protocol):
+    """A search result: the statement and a snippet marked with MARK_START/MARK_END."""
+
+    @property
+    def item(self) -> Statement: ...
+    @property
+    def snippet(self) -> str: ...
+
 
 UNTITLED = "Untitled statement"
 READ_LABEL = "Read the statement"
@@ -50,28 +77,24 @@ FEED_TITLE_MAX = 100
 QUERY_MAX = 100
 DIGEST_TITLE_MAX = 300
 
-# Controls other than newline and tab are noise in feed text (and \x02/\x03 are
-# our search markers, which must only come from the snippet).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2028\u2029]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE = re.compile(r"[^\r\n]+")
-_SNIPPET_CONTROL = re.compile(r"[\x00-\x01\x04-\x1f\x7f-\x9f]")
 
 
-def feed_name(feed: Feed, cap: int) -> str:
+def feed_name(feed: NamedFeed, cap: int) -> str:
     """A feed's title (its URL when it has none) on one line, at most `cap` long; not escaped."""
     return truncate_text(" ".join((feed.title or feed.url).split()), cap)
 
 
 def _one_line(text: str) -> str:
     """Feed text squeezed onto one line (titles, names, queries)."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return " ".join(CONTROL_CHARS.sub(" ", text).split())
 
 
 def _paragraphs(text: str) -> str:
     """Feed text with its paragraphs kept but spaces and blank lines tidied."""
-    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = CONTROL_CHARS.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -85,24 +108,15 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _title(item: Item, cap: int) -> str:
+def _title(item: Statement, cap: int) -> str:
     return truncate_text(_one_line(item.title) or UNTITLED, cap)
 
 
-def _linked_title(item: Item, cap: int) -> str:
+def _linked_title(item: Statement, cap: int) -> str:
     return link(item.link or "", _title(item, cap))
 
 
-def format_date(dt: datetime, tz: ZoneInfo) -> str:
-    """The day as "1 December 2021" in the chat's zone (a naive ``dt`` is taken as UTC)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    local = dt.astimezone(tz)
-    # A fixed table, not strftime: the month must not depend on the machine's locale.
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
-
-
-def render_item(item: Item, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> str:
+def render_item(item: Statement, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> str:
     """The push message for one new statement.
 
     The title in bold; the date and the feed's name; the summary; a link to the
@@ -127,7 +141,7 @@ def render_item(item: Item, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> str:
 
 
 def render_digest(
-    items: Sequence[Item], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
+    items: Sequence[Statement], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
 ) -> list[str]:
     """A burst of new statements as one message (several at the limit).
 
@@ -192,7 +206,7 @@ def _fit_entries(
 
 
 def render_latest(
-    items: Sequence[Item],
+    items: Sequence[Statement],
     tz: ZoneInfo,
     *,
     title: str = "Latest statements",
@@ -257,9 +271,14 @@ def bold_marks(snippet: str) -> str:
     return "".join(out)
 
 
+def _keep_marks(match: re.Match[str]) -> str:
+    return match.group() if match.group() in (MARK_START, MARK_END) else " "
+
+
 def _clean_snippet(snippet: str, cap: int) -> str:
     """The snippet as one tidy line of at most ``cap`` units, markers kept."""
-    text = " ".join(_SNIPPET_CONTROL.sub(" ", snippet).split())
+    # Controls are spaces, but for the markers, which must only come from the store.
+    text = " ".join(CONTROL_CHARS.sub(_keep_marks, snippet).split())
     # Markers are invisible once rendered, so counting them only errs on the short
     # side; a cut between two markers is mended by bold_marks.
     return truncate_text(text, cap)
@@ -271,7 +290,7 @@ def _quoted_query(query: str) -> str:
 
 def render_search_results(
     query: str,
-    hits: Sequence[SearchHit],
+    hits: Sequence[Hit],
     tz: ZoneInfo,
     *,
     offset: int,

@@ -131,7 +131,10 @@ class _OpenTag:
 
 
 def utf16_length(text: str) -> int:
-    """Length of ``text`` in UTF-16 code units (astral characters count 2)."""
+    """Length of ``text`` in UTF-16 code units (astral characters count 2).
+
+    Deliberately not the bot's own (text.markup): the emulator checks the bot's
+    messages as Telegram would, so it must not share the bot's way of counting."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
