@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot emulator jobs storage text tests benchmarks
 	$(BIN)/ruff format --check bot emulator jobs storage text tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick,)

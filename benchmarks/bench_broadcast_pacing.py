@@ -21,8 +21,8 @@ from pathlib import Path
 from benchmarks.common import TOKEN, FakeBotApi, Figure, check, emit, load_average, log, main_guard
 from benchmarks.rig import outbox_finish_times, prepare, push_statement
 from bot.app import Overrides, build_application, start_application, stop_application
+from bot.config import load_settings
 from bot.services import services_of
-from bot.settings import load_settings
 
 RATE = 30.0
 

@@ -48,6 +48,7 @@ from benchmarks.common import (
     peak_rss_mb,
     rss_mb,
 )
+from bot import USER_AGENT
 from jobs.fetch import make_client
 from jobs.poll import Poller
 from storage.store import Store
@@ -55,7 +56,7 @@ from storage.store import Store
 
 async def _prepare(db: Path, server: FeedServerProcess, feeds: int, chats: int) -> None:
     store = await Store.open(db)
-    client = make_client(allow_private=True)
+    client = make_client(user_agent=USER_AGENT, allow_private=True)
     try:
         for i in range(feeds):
             await store.add_feed(server.url(i))

@@ -37,6 +37,7 @@ from benchmarks.common import (
     main_guard,
 )
 from benchmarks.feed_hosts import address
+from bot import USER_AGENT
 from jobs.fetch import make_client
 from jobs.poll import MAX_PER_HOST, Poller
 from storage.store import Store
@@ -52,7 +53,7 @@ async def _cycles(
     feeds = len(urls)
     with tempfile.TemporaryDirectory() as tmp:
         store = await Store.open(Path(tmp) / "bench.sqlite3")
-        client = make_client(allow_private=True)
+        client = make_client(user_agent=USER_AGENT, allow_private=True)
         try:
             for url in urls:
                 await store.add_feed(url)

@@ -15,8 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from bot.opml import MAX_OPML_BYTES, OpmlError, import_opml, render_import_summary, render_opml
 from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
 from bot.services import services
-from jobs.fetch import FetchError, normalise_feed_url
+from jobs.fetch_errors import FetchError
 from jobs.parse import NotAFeedError
+from jobs.urls import normalise_feed_url
 from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
 from storage.store import DIGEST_THRESHOLD, Stats
 from text.counters import validate_template

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.settings import Settings
+from bot.config import Settings
 from storage.models import Feed
 from storage.store import Store
 from text.dates import Clock

@@ -25,15 +25,18 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import admin, channels, chat_settings, commands, reading
+from bot import USER_AGENT, admin, channels, chat_settings, commands, reading
 from bot.alerts import Alerts
+from bot.config import Settings
 from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path
+from bot.limits import PerUserLimit
 from bot.logs import hide_secrets
+from bot.reading import SEARCHES_PER_MINUTE
 from bot.services import SERVICES_KEY, Services, services_of
-from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from jobs.daily import DailyScheduler
-from jobs.delivery import Deliverer, DeliveryTuning
+from jobs.delivery import Deliverer
+from jobs.delivery_policy import DeliveryTuning
 from jobs.fetch import make_client
 from jobs.netguard import Resolver
 from jobs.poll import Poller
@@ -196,7 +199,9 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
     )
-    http = make_client(allow_private=settings.allow_private_feeds, resolver=opts.resolver)
+    http = make_client(
+        user_agent=USER_AGENT, allow_private=settings.allow_private_feeds, resolver=opts.resolver
+    )
     alerts = Alerts(store, settings, clock=opts.clock)
     poller = Poller(
         store,
@@ -227,9 +232,10 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         poller=poller,
         deliverer=deliverer,
         clock=opts.clock,
+        alerts=alerts,
+        daily=daily,
+        searches=PerUserLimit(SEARCHES_PER_MINUTE),
     )
-    svc.extras["alerts"] = alerts
-    svc.extras["daily"] = daily
     app.bot_data[SERVICES_KEY] = svc
     deliverer.start()
     await _publish_commands(app, settings)
@@ -370,12 +376,8 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services_of(context.application)
-    daily = svc.extras["daily"]
-    assert isinstance(daily, DailyScheduler)
-    await daily.tick()
-    alerts = svc.extras["alerts"]
-    assert isinstance(alerts, Alerts)
-    await alerts.flush()
+    await svc.daily.tick()
+    await svc.alerts.flush()
 
 
 async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -412,9 +414,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("unhandled error while handling an update", exc_info=context.error)
     svc = context.application.bot_data.get(SERVICES_KEY)
     if isinstance(svc, Services):
-        alerts = svc.extras.get("alerts")
-        if isinstance(alerts, Alerts):
-            await alerts.error(context.error)
+        await svc.alerts.error(context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             if update.callback_query is not None:

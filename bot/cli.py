@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot import __version__
+from bot import USER_AGENT, __version__
+from bot.config import Settings, SettingsError, load_settings
 from bot.logs import hide_secrets, setup_logging
-from bot.settings import Settings, SettingsError, load_settings
 from storage.errors import StorageError
 from storage.lock import InstanceLock
 from storage.store import Store
@@ -218,7 +218,7 @@ async def poll_once(settings: Settings) -> int:
     from jobs.poll import Poller
 
     store = await _open(settings)
-    http = make_client(allow_private=settings.allow_private_feeds)
+    http = make_client(user_agent=USER_AGENT, allow_private=settings.allow_private_feeds)
     try:
         poller = Poller(
             store,

@@ -24,8 +24,8 @@ from typing import TextIO
 from telegram import Update
 
 from bot.app import App, Overrides, build_application, start_application, stop_application
+from bot.config import Settings
 from bot.services import Services, services_of
-from bot.settings import Settings
 from emulator import BotApiEmulator, EmulatorRequest, SentMessage
 from jobs.parse import parse_feed
 from storage.store import Store

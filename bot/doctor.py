@@ -17,9 +17,11 @@ from typing import TextIO
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
+from bot import USER_AGENT
+from bot.config import Settings
 from bot.health import check_health
-from bot.settings import Settings
-from jobs.fetch import FetchError, fetch_feed, make_client
+from jobs.fetch import fetch_feed, make_client
+from jobs.fetch_errors import FetchError
 from storage.errors import StorageError
 from storage.models import Feed
 from storage.schema import LATEST_VERSION
@@ -157,7 +159,7 @@ async def _check_token(settings: Settings, report: Report) -> None:
 
 async def _check_feeds(settings: Settings, store: Store, report: Report) -> None:
     feeds = await store.list_feeds()
-    client = make_client(allow_private=settings.allow_private_feeds)
+    client = make_client(user_agent=USER_AGENT, allow_private=settings.allow_private_feeds)
     limit = asyncio.Semaphore(FEED_CONCURRENCY)
 
     async def check(feed: Feed) -> tuple[str, str]:

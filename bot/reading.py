@@ -4,7 +4,6 @@ buttons that turn the page in the same message."""
 from __future__ import annotations
 
 import secrets
-from collections import deque
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -175,23 +174,6 @@ SEARCH_USAGE = (
 )
 
 
-def _search_wait(context: Context, user_id: int) -> int:
-    """Seconds until this user may search again (0: now, and the search is counted).
-
-    At most SEARCHES_PER_MINUTE searches in any 60 seconds, per user.
-    """
-    svc = services(context)
-    now = svc.clock().timestamp()
-    windows: dict[int, deque[float]] = svc.extras.setdefault("search_windows", {})
-    window = windows.setdefault(user_id, deque())
-    while window and window[0] <= now - 60:
-        window.popleft()
-    if len(window) >= SEARCHES_PER_MINUTE:
-        return max(1, int(window[0] + 60 - now + 0.999))
-    window.append(now)
-    return 0
-
-
 async def _search_view(
     context: Context, chat_id: int, query_text: str, offset: int, token: str, total: int | None
 ) -> tuple[str, InlineKeyboardMarkup | None, int]:
@@ -235,7 +217,8 @@ async def search(update: Update, context: Context) -> None:
         await reply(update, SEARCH_USAGE)
         return
     user = update.effective_user
-    wait = _search_wait(context, user.id) if user is not None else 0
+    svc = services(context)
+    wait = svc.searches.wait(user.id, svc.clock().timestamp()) if user is not None else 0
     if wait:
         await reply(
             update,

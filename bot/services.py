@@ -1,4 +1,5 @@
-"""What handlers and jobs share: settings, the store, the poller, delivery, the clock.
+"""What handlers and jobs share: settings, the store, the poller, delivery, the daily
+schedule, admins' alerts, the clock and per-user allowances.
 
 Created in `post_init` (the database connection and HTTP client must be opened on
 the running event loop) and kept in `application.bot_data`.
@@ -6,13 +7,16 @@ the running event loop) and kept in `application.bot_data`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from telegram.ext import Application, CallbackContext
 
-from bot.settings import Settings
+from bot.alerts import Alerts
+from bot.config import Settings
+from bot.limits import PerUserLimit
+from jobs.daily import DailyScheduler
 from jobs.delivery import Deliverer
 from jobs.poll import Poller
 from storage.store import Store
@@ -29,7 +33,9 @@ class Services:
     poller: Poller
     deliverer: Deliverer
     clock: Clock
-    extras: dict[str, Any] = field(default_factory=dict)
+    alerts: Alerts
+    daily: DailyScheduler
+    searches: PerUserLimit
 
 
 def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:

@@ -20,32 +20,37 @@ import contextlib
 import heapq
 import logging
 import time
-import warnings
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-import httpx
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.warnings import PTBDeprecationWarning
+from telegram.error import TelegramError
 
+from jobs.delivery_policy import (
+    Deactivate,
+    DeliveryTuning,
+    Fail,
+    Migrate,
+    PauseAll,
+    ResendPlain,
+    Sent,
+    Setback,
+    SoFar,
+    decide,
+)
 from jobs.pacing import ChatPacer, GlobalPacer, Monotonic
 from storage.models import Item, OutboxRow
 from storage.store import Store
+from text.dates import zone_or_utc
 from text.plain import telegram_html_to_plain
 from text.redact import redact
 from text.statements import render_digest, render_item
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6  # network errors and 5xx before a row is marked failed
-TIMEOUT_PAUSE = 5.0  # seconds before resending after a timeout
-BACKOFF = 2.0  # first retry delay after a network error; doubles each time
-BACKOFF_CAP = 300.0
 BATCH = 2000  # rows read from the database at once
 LOW_WATER = 1000  # read more when fewer rows than this are in memory …
 MAX_LOADED = 20_000  # … or when no chat in memory may be sent to now, up to this many
@@ -54,20 +59,6 @@ ERROR_PAUSE = 5.0  # after an unexpected error outside a send
 RENDER_CACHE = 256  # rendered messages kept: one statement goes to many chats
 
 FailureHook = Callable[[int, str], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryTuning:
-    """Knobs with production defaults; tests shrink the waits."""
-
-    workers: int = 1  # sends in flight at once (DELIVERY_CONCURRENCY)
-    backoff: float = BACKOFF
-    backoff_cap: float = BACKOFF_CAP
-    max_attempts: int = MAX_ATTEMPTS
-    timeout_pause: float = TIMEOUT_PAUSE
-    # How long stop() lets a request in flight finish: within PTB's 5 s read timeout
-    # a send has an answer, and SIGTERM must end the bot within 10 s.
-    stop_grace: float = 6.0
 
 
 @dataclass(slots=True)
@@ -461,6 +452,7 @@ class Deliverer:
                 await self._store.release_in_flight(claimed)
             return
         store = self._store
+        answer: Exception | None = None
         try:
             for text in texts[attempt.parts_sent :]:
                 if not await self._pacer.acquire(self._stop_event):
@@ -473,69 +465,67 @@ class Deliverer:
                 message = await self._send(chat_id, text, plain=attempt.plain)
                 attempt.parts_sent += 1
                 attempt.message_id = message.message_id
-        except RetryAfter as exc:
-            seconds = _retry_after(exc)
-            log.warning("Telegram asked to slow down: pausing all sends for %.0f s", seconds)
+        except Exception as exc:  # every answer is decided on below, bugs included
+            answer = exc
+        so_far = SoFar(errors=attempt.errors, timeouts=attempt.timeouts, plain=attempt.plain)
+        action = decide(answer, so_far, self._tuning)
+        if isinstance(action, Sent):
+            self._unconfirmed.append((ids, attempt.message_id, attempt.timeouts > 0))
+            self.counters.sent += 1
+            self._drop(queue, batch)
+        else:
+            if answer is not None and not isinstance(answer, TelegramError):
+                log.error("chat %s: unexpected error while sending", chat_id, exc_info=answer)
+            await self._carry_out(action, queue, batch, attempt)
+
+    async def _carry_out(
+        self, action: Setback, queue: _ChatQueue, batch: list[OutboxRow], attempt: _Attempt
+    ) -> None:
+        """Do what the policy decided about a send that did not simply succeed."""
+        store = self._store
+        ids = [r.id for r in batch]
+        chat_id = queue.chat_id
+        if isinstance(action, PauseAll):
+            log.warning("Telegram asked to slow down: pausing all sends for %.0f s", action.seconds)
             self.counters.rate_limited += 1
-            self._pacer.pause(seconds)
-            await store.mark_retry(ids, redact(str(exc)), store.now() + timedelta(seconds=seconds))
-            return
-        except TimedOut as exc:
-            if _never_sent(exc):
-                await self._retry_or_fail(queue, batch, attempt, f"timed out connecting: {exc}")
-                return
-            attempt.timeouts += 1
-            # Each send with no answer may have arrived: each is counted.
-            if attempt.timeouts > 1:
-                await store.mark_possible_duplicate(ids)
-                self.counters.possible_duplicates += 1
-                await self._retry_or_fail(queue, batch, attempt, f"timed out again: {exc}")
-                return
-            # It may have arrived; send once more after a pause, and count the row.
-            log.warning("chat %s: no answer in time; sending once more", chat_id)
-            await store.mark_possible_duplicate(ids)
-            self.counters.possible_duplicates += 1
-            pause = self._tuning.timeout_pause
-            error = redact(f"timed out: {exc}")
-            await store.mark_retry(ids, error, store.now() + timedelta(seconds=pause))
-            queue.not_before = self._monotonic() + pause
-            return
-        except ChatMigrated as exc:
-            new_id = int(exc.new_chat_id)
-            log.info("chat %s moved to %s", chat_id, new_id)
-            await store.migrate_chat(chat_id, new_id)
+            self._pacer.pause(action.seconds)
+            await store.mark_retry(
+                ids, redact(action.error), store.now() + timedelta(seconds=action.seconds)
+            )
+        elif isinstance(action, Migrate):
+            log.info("chat %s moved to %s", chat_id, action.new_chat_id)
+            await store.migrate_chat(chat_id, action.new_chat_id)
             self.counters.migrated += 1
             await store.mark_retry(ids, "chat migrated", store.now())
-            self._move_queue(queue, new_id)
-            return
-        except Forbidden as exc:
-            await self._deactivate(queue, _reason(exc))
-            return
-        except BadRequest as exc:
-            text = exc.message.lower()
-            if "chat not found" in text or "chat_id is empty" in text or "user not found" in text:
-                await self._deactivate(queue, "chat not found")
+            self._move_queue(queue, action.new_chat_id)
+        elif isinstance(action, Deactivate):
+            await self._deactivate(queue, action.reason)
+        elif isinstance(action, ResendPlain):
+            log.warning(
+                "chat %s: Telegram could not parse a message; resending as plain text", chat_id
+            )
+            attempt.plain = True
+            await store.mark_retry(ids, redact(action.error), store.now())
+        else:
+            if action.possible_duplicate:
+                attempt.timeouts += 1
+                await store.mark_possible_duplicate(ids)
+                self.counters.possible_duplicates += 1
+            if isinstance(action, Fail):
+                await self._fail(queue, batch, action.error)
                 return
-            if ("can't parse entities" in text or "can't find end" in text) and not attempt.plain:
+            # Kept in the database and shown in /stats: no secret an error echoed stays in it.
+            error = redact(action.error)
+            if action.counts:
+                attempt.errors += 1
+                self.counters.retried += 1
                 log.warning(
-                    "chat %s: Telegram could not parse a message; resending as plain text",
-                    chat_id,
+                    "chat %s: send failed (%s); retrying in %.2f s", chat_id, error, action.after
                 )
-                attempt.plain = True
-                await store.mark_retry(ids, redact(str(exc)), store.now())
-                return
-            await self._fail(queue, batch, f"refused by Telegram: {exc.message}")
-            return
-        except NetworkError as exc:  # 5xx answers and connection errors
-            await self._retry_or_fail(queue, batch, attempt, str(exc) or type(exc).__name__)
-            return
-        except Exception as exc:  # anything else Telegram or PTB raises; a bug
-            log.exception("chat %s: unexpected error while sending", chat_id)
-            await self._retry_or_fail(queue, batch, attempt, f"{type(exc).__name__}: {exc}")
-            return
-        self._unconfirmed.append((ids, attempt.message_id, attempt.timeouts > 0))
-        self.counters.sent += 1
-        self._drop(queue, batch)
+            else:
+                log.warning("chat %s: no answer in time; sending once more", chat_id)
+            await store.mark_retry(ids, error, store.now() + timedelta(seconds=action.after))
+            queue.not_before = self._monotonic() + action.after
 
     async def _send(self, chat_id: int, text: str, *, plain: bool) -> Message:
         if plain:
@@ -565,7 +555,7 @@ class Deliverer:
         ordered: list[Item] = [items[i] for i in ids if i in items]
         if not ordered:
             return []
-        tz = _zone(queue.timezone)
+        tz = zone_or_utc(queue.timezone)
         if len(ordered) == 1:
             texts = [render_item(ordered[0], tz)]
         else:
@@ -574,23 +564,6 @@ class Deliverer:
         if len(self._texts) > RENDER_CACHE:
             self._texts.popitem(last=False)
         return texts
-
-    async def _retry_or_fail(
-        self, queue: _ChatQueue, batch: list[OutboxRow], attempt: _Attempt, error: str
-    ) -> None:
-        # Kept in the database and shown in /stats: no secret an error echoed stays in it.
-        error = redact(error)
-        attempt.errors += 1
-        if attempt.errors >= self._tuning.max_attempts:
-            await self._fail(queue, batch, f"gave up after {attempt.errors} attempts: {error}")
-            return
-        delay = min(self._tuning.backoff_cap, self._tuning.backoff * 2 ** (attempt.errors - 1))
-        self.counters.retried += 1
-        log.warning("chat %s: send failed (%s); retrying in %.2f s", queue.chat_id, error, delay)
-        await self._store.mark_retry(
-            [r.id for r in batch], error, self._store.now() + timedelta(seconds=delay)
-        )
-        queue.not_before = self._monotonic() + delay
 
     async def _fail(self, queue: _ChatQueue, batch: list[OutboxRow], error: str) -> None:
         error = redact(error)
@@ -634,41 +607,3 @@ def _insert_in_order(rows: deque[OutboxRow], row: OutboxRow) -> None:
     while index > 0 and rows[index - 1].id > row.id:
         index -= 1
     rows.insert(index, row)
-
-
-def _never_sent(exc: TimedOut) -> bool:
-    """A timeout while connecting or waiting for a free connection: nothing went out."""
-    return isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
-
-
-def _retry_after(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # PTB 22 warns that `retry_after` will become a timedelta; both are handled.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _reason(exc: Forbidden) -> str:
-    text = exc.message.lower()
-    if "blocked" in text:
-        return "blocked the bot"
-    if "kicked" in text or "not a member" in text:
-        return "removed the bot"
-    if "deactivated" in text:
-        return "user deactivated"
-    return exc.message[:200]
-
-
-_ZONES: dict[str, ZoneInfo] = {}
-
-
-def _zone(name: str) -> ZoneInfo:
-    zone = _ZONES.get(name)
-    if zone is None:
-        try:
-            zone = ZoneInfo(name)
-        except Exception:
-            zone = ZoneInfo("UTC")
-        _ZONES[name] = zone
-    return zone

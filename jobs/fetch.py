@@ -11,48 +11,29 @@ and the whole request has one deadline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import email.utils
 import hashlib
-import re
-import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from bot import __version__
-from jobs.netguard import (
-    AddressNotAllowedError,
-    FetchError,
-    GuardedTransport,
-    Resolver,
-    check_url_allowed,
+from jobs.cache_policy import (
+    conditional_headers,
+    header_text,
+    headers_dict,
+    parse_cache_seconds,
+    parse_http_date,
+    parse_retry_after,
 )
+from jobs.decoding import ACCEPT_ENCODING, read_body
+from jobs.fetch_errors import FeedGoneError, FetchError
+from jobs.netguard import GuardedTransport, Resolver, check_url_allowed
+from jobs.urls import normalise_feed_url
 
-__all__ = [
-    "USER_AGENT",
-    "AddressNotAllowedError",
-    "FeedGoneError",
-    "FetchError",
-    "FetchResult",
-    "HostLimiter",
-    "TooLargeError",
-    "fetch_feed",
-    "make_client",
-    "parse_cache_seconds",
-    "parse_retry_after",
-]
-
-USER_AGENT = f"Communique/{__version__} (Telegram statement bot)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
-# Only what _Inflater can decode with a bounded output; no brotli or zstd.
-ACCEPT_ENCODING = "gzip, deflate"
 
 CONNECT_TIMEOUT = 10.0
 TOTAL_TIMEOUT = 30.0
@@ -63,17 +44,6 @@ LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50, keepali
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
-# Output is pulled from zlib in pieces of this size, so a gzip bomb never
-# inflates more than one piece beyond the limit.
-_PIECE = 64 * 1024
-
-
-class FeedGoneError(FetchError):
-    """HTTP 410: the publisher removed the feed; pause it and tell the admins."""
-
-
-class TooLargeError(FetchError):
-    """The decoded body grew beyond the limit; reading stopped there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +73,11 @@ class FetchResult:
     """Freshness from Cache-Control max-age or Expires, if the server gave one."""
 
 
-def make_client(*, allow_private: bool, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    """The one shared client: timeouts, User-Agent, no automatic redirects.
+def make_client(
+    *, user_agent: str, allow_private: bool, resolver: Resolver | None = None
+) -> httpx.AsyncClient:
+    """The one shared client: timeouts, the User-Agent that names the bot, no
+    automatic redirects.
 
     Unless ``allow_private``, every new connection is checked and pinned to a
     public address by :class:`jobs.netguard.GuardedTransport`.
@@ -118,7 +91,7 @@ def make_client(*, allow_private: bool, resolver: Resolver | None = None) -> htt
         transport=transport,
         timeout=httpx.Timeout(TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT),
         headers={
-            "User-Agent": USER_AGENT,
+            "User-Agent": user_agent,
             "Accept": ACCEPT,
             "Accept-Encoding": ACCEPT_ENCODING,
         },
@@ -183,13 +156,7 @@ async def _follow(
     max_redirects: int,
     now: datetime,
 ) -> FetchResult:
-    conditional: dict[bytes, bytes] = {}
-    # latin-1 round-trips every byte, so the validators go back exactly as
-    # they came (see _header_text).
-    if etag is not None:
-        conditional[b"If-None-Match"] = etag.encode("latin-1")
-    if last_modified is not None:
-        conditional[b"If-Modified-Since"] = last_modified.encode("latin-1")
+    conditional = conditional_headers(etag, last_modified)
 
     current = url
     seen = {url}
@@ -209,7 +176,7 @@ async def _follow(
             try:
                 status = response.status_code
                 if status in _REDIRECTS:
-                    location = _header_text(response, "location")
+                    location = header_text(response, "location")
                     if not location:
                         raise FetchError(f"HTTP {status} redirect without a Location header")
                     try:
@@ -239,52 +206,6 @@ async def _follow(
         except httpx.HTTPError as exc:
             raise _network_error(exc, host) from exc
     raise FetchError(f"too many redirects (more than {max_redirects})")
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def normalise_feed_url(url: str) -> str:
-    """One spelling for one feed URL, so the same feed is not added twice: scheme and
-    host in lower case, no default port, no `.` or `..` segments, no fragment (the
-    server never sees it), an empty path as `/`. Raises ValueError, with the reason,
-    for what is not an http(s) URL with a host."""
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:  # a port out of range, a broken IPv6 literal
-        raise ValueError(f"it is not a valid URL ({exc})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise ValueError("the URL must start with http:// or https://")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError("the URL has no host name")
-    if ":" in host:  # an IPv6 literal goes back in brackets
-        host = f"[{host}]"
-    userinfo, _, _ = parts.netloc.rpartition("@")
-    netloc = f"{userinfo}@{host}" if userinfo else host
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    path = _remove_dot_segments(parts.path) or "/"
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 section 5.2.4, for an absolute path."""
-    segments = path.split("/")
-    kept: list[str] = []
-    for index, segment in enumerate(segments):
-        last = index == len(segments) - 1
-        if segment in (".", ".."):
-            if segment == ".." and len(kept) > 1:
-                kept.pop()
-            if last:
-                kept.append("")
-            continue
-        kept.append(segment)
-    return "/".join(kept)
 
 
 def _check_scheme(url: str) -> None:
@@ -320,8 +241,8 @@ async def _finish(
     now: datetime,
 ) -> FetchResult:
     status = response.status_code
-    headers = _headers_dict(response)
-    server_now = _parse_http_date(headers.get("date")) or now
+    headers = headers_dict(response)
+    server_now = parse_http_date(headers.get("date")) or now
     if status == 304:
         # A 304 has no body by definition, so this reads nothing; but unless the
         # (empty) body is read, the connection is closed instead of going back
@@ -353,7 +274,7 @@ async def _finish(
         reason = httpx.codes.get_reason_phrase(status)
         raise FetchError(f"HTTP {status} {reason}".rstrip(), status=status)
 
-    content = await _read_body(response, headers, max_bytes=max_bytes)
+    content = await read_body(response, headers, max_bytes=max_bytes)
     digest = hashlib.sha256(content).hexdigest()
     return FetchResult(
         url=url,
@@ -367,216 +288,3 @@ async def _finish(
         not_modified=previous_hash is not None and digest == previous_hash,
         cache_seconds=parse_cache_seconds(headers, now=server_now),
     )
-
-
-def _headers_dict(response: httpx.Response) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in response.headers.raw:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return headers
-
-
-def _header_text(response: httpx.Response, name: str) -> str | None:
-    # httpx guesses a header encoding; latin-1 keeps the exact bytes instead.
-    wanted = name.encode("ascii")
-    for raw_name, raw_value in response.headers.raw:
-        if raw_name.lower() == wanted:
-            return raw_value.decode("latin-1")
-    return None
-
-
-async def _read_body(
-    response: httpx.Response, headers: Mapping[str, str], *, max_bytes: int
-) -> bytes:
-    codings = [
-        c.strip().lower()
-        for c in headers.get("content-encoding", "").split(",")
-        if c.strip() and c.strip().lower() != "identity"
-    ]
-    declared = headers.get("content-length", "")
-    if not codings and declared.isdigit() and int(declared) > max_bytes:
-        raise TooLargeError(f"response is {declared} bytes, more than the limit of {max_bytes}")
-    # Codings are listed in the order they were applied; undo them backwards.
-    inflaters = [_Inflater(c) for c in reversed(codings)]
-    body = bytearray()
-    try:
-        async for raw in response.aiter_raw():
-            for piece in _decode(inflaters, raw):
-                body += piece
-                if len(body) > max_bytes:
-                    raise TooLargeError(f"response is larger than the limit of {max_bytes} bytes")
-        for piece in _flush(inflaters):
-            body += piece
-            if len(body) > max_bytes:
-                raise TooLargeError(f"response is larger than the limit of {max_bytes} bytes")
-    except zlib.error as exc:
-        raise FetchError(f"the compressed body is corrupt: {exc}") from exc
-    return bytes(body)
-
-
-def _decode(inflaters: list[_Inflater], data: bytes) -> Iterator[bytes]:
-    if not inflaters:
-        if data:
-            yield data
-        return
-    first, rest = inflaters[0], inflaters[1:]
-    for piece in first.feed(data):
-        yield from _decode(rest, piece)
-
-
-def _flush(inflaters: list[_Inflater]) -> Iterator[bytes]:
-    for i, inflater in enumerate(inflaters):
-        for piece in inflater.finish():
-            yield from _decode(inflaters[i + 1 :], piece)
-
-
-class _Inflater:
-    """Incremental gzip/deflate decoder whose output comes in bounded pieces.
-
-    httpx's own decoders inflate a whole network chunk at once; a 64 KiB chunk
-    of a gzip bomb becomes ~64 MiB before anyone can count it. Asking zlib for
-    at most ``_PIECE`` bytes at a time keeps memory flat however hostile the
-    body is.
-    """
-
-    def __init__(self, coding: str) -> None:
-        if coding in ("gzip", "x-gzip"):
-            self._wbits = zlib.MAX_WBITS | 16
-        elif coding == "deflate":
-            self._wbits = zlib.MAX_WBITS
-        else:
-            raise FetchError(f"unsupported Content-Encoding {coding!r}")
-        self._coding = coding
-        self._zlib = zlib.decompressobj(self._wbits)
-        self._started = False
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if not self._started and data and self._coding == "deflate":
-            self._started = True
-            # "deflate" should be zlib-wrapped, but some servers send raw
-            # deflate; tell them apart by the zlib header check.
-            if len(data) < 2 or (data[0] & 0x0F) != 8 or int.from_bytes(data[:2], "big") % 31:
-                self._wbits = -zlib.MAX_WBITS
-                self._zlib = zlib.decompressobj(self._wbits)
-        self._started = True
-        while True:
-            out = self._zlib.decompress(data, _PIECE)
-            data = self._zlib.unconsumed_tail
-            if out:
-                yield out
-            if self._zlib.eof:
-                extra = self._zlib.unused_data
-                if extra and self._wbits == (zlib.MAX_WBITS | 16) and extra.lstrip(b"\0"):
-                    # Concatenated gzip members form one body.
-                    self._zlib = zlib.decompressobj(self._wbits)
-                    data = extra
-                    continue
-                return
-            if not data and len(out) < _PIECE:
-                return
-
-    def finish(self) -> Iterator[bytes]:
-        yield from self.feed(b"")
-        tail = self._zlib.flush()
-        if tail:
-            yield tail
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    when = _parse_http_date(text)
-    if when is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
-
-
-def parse_cache_seconds(headers: Mapping[str, str], *, now: datetime) -> float | None:
-    """Freshness lifetime: ``Cache-Control: max-age`` wins over ``Expires``.
-
-    ``now`` should be the response's ``Date`` when present, so that a server
-    whose clock is off still gets the lifetime it meant.
-    """
-    cache_control = headers.get("cache-control")
-    if cache_control:
-        match = _MAX_AGE.search(cache_control)
-        if match:
-            return float(match.group(1))
-    expires = headers.get("expires")
-    if expires:
-        when = _parse_http_date(expires)
-        if when is not None:
-            return max(0.0, (when - now).total_seconds())
-    return None
-
-
-def _parse_http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        # HTTP dates are GMT; a missing zone means the sender forgot to say so.
-        when = when.replace(tzinfo=UTC)
-    return when
-
-
-class HostLimiter:
-    """At most ``max_per_host`` fetches to one host at a time.
-
-    The poll loop combines it with a global ``asyncio.Semaphore``::
-
-        async with global_semaphore, limiter.limit(url):
-            await fetch_feed(...)
-
-    Entries disappear when no fetch uses them, so the table stays as small as
-    the number of hosts currently being polled.
-    """
-
-    def __init__(self, max_per_host: int = 2) -> None:
-        if max_per_host < 1:
-            raise ValueError("max_per_host must be at least 1")
-        self.max_per_host = max_per_host
-        self._slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
-
-    @staticmethod
-    def host_of(url: str) -> str:
-        """The key for ``url``: its lowercased host (the URL itself if unparsable)."""
-        try:
-            return httpx.URL(url).host.lower() or url
-        except (httpx.InvalidURL, UnicodeError):
-            return url
-
-    def in_use(self, url: str) -> int:
-        """How many fetches currently hold or wait for ``url``'s host."""
-        entry = self._slots.get(self.host_of(url))
-        return entry[1][0] if entry else 0
-
-    @contextlib.asynccontextmanager
-    async def limit(self, url: str) -> AsyncIterator[None]:
-        """Hold one of the host's slots for the duration of the block."""
-        host = self.host_of(url)
-        entry = self._slots.get(host)
-        if entry is None:
-            entry = (asyncio.Semaphore(self.max_per_host), [0])
-            self._slots[host] = entry
-        semaphore, users = entry
-        users[0] += 1
-        try:
-            async with semaphore:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._slots[host]

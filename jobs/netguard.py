@@ -29,9 +29,9 @@ from collections.abc import Awaitable, Callable, Iterable
 import httpcore
 import httpx
 
+from jobs.fetch_errors import AddressNotAllowedError, FetchError
+
 __all__ = [
-    "AddressNotAllowedError",
-    "FetchError",
     "GuardedTransport",
     "IPAddress",
     "Resolver",
@@ -47,26 +47,6 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port) -> IP strings``; injected in tests so nothing is really resolved."""
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-
-
-class FetchError(Exception):
-    """A feed could not be fetched; ``message`` is meant for an admin to read.
-
-    It lives here rather than in :mod:`jobs.fetch` so that the guard can raise
-    it without an import cycle; :mod:`jobs.fetch` re-exports it.
-    """
-
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retry_after = retry_after
-
-
-class AddressNotAllowedError(FetchError):
-    """The URL points at this machine or a private network."""
 
 
 # Checked on top of ``not is_global``: these embed an IPv4 address that a

@@ -16,25 +16,19 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from jobs.fetch import (
-    DEFAULT_MAX_BYTES,
-    TOTAL_TIMEOUT,
-    FeedGoneError,
-    FetchError,
-    FetchResult,
-    HostLimiter,
-    fetch_feed,
-    normalise_feed_url,
-)
+from jobs.fetch import DEFAULT_MAX_BYTES, TOTAL_TIMEOUT, FetchResult, fetch_feed
+from jobs.fetch_errors import FeedGoneError, FetchError
+from jobs.hosts import HostLimiter
 from jobs.netguard import Resolver
 from jobs.parse import NotAFeedError, ParsedFeed
-from jobs.parsing import FeedParser, ParserClosedError
+from jobs.parse_worker import FeedParser, ParserClosedError
 from jobs.schedule import (
     MAX_DELAY,
     next_poll_after_failure,
     next_poll_after_success,
     spread_offset,
 )
+from jobs.urls import normalise_feed_url
 from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Feed
 from storage.store import PollOutcome, Store

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import ApiCall, ChatType
-from jobs.delivery import DeliveryTuning
+from jobs.delivery_policy import DeliveryTuning
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer
 from tests.harness import Rig, start_rig, stop_rig

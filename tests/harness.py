@@ -16,8 +16,8 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.app import App, Overrides, build_application, start_application, stop_application
+from bot.config import Settings, load_settings
 from bot.services import Services, services_of
-from bot.settings import Settings, load_settings
 from emulator import BotApiEmulator, SentMessage
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bot import USER_AGENT
 from jobs.fetch import make_client
 from jobs.poll import CycleReport, Poller
 from storage.models import Feed
@@ -93,7 +94,7 @@ async def poll_env(
 ) -> AsyncIterator[PollEnv]:
     clock = FakeClock() if now is None else FakeClock(now)
     store = await Store.open(tmp_path / "poll.sqlite3", clock=clock)
-    client = make_client(allow_private=True)
+    client = make_client(user_agent=USER_AGENT, allow_private=True)
     try:
         env = PollEnv(store, clock, server, client)
         env.poller = env.new_poller(**poller)

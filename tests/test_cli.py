@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from bot.config import SPECS
 from bot.health import STALE_AFTER, check_health, clear_heartbeat, heartbeat_path
-from bot.settings import SPECS
 from tests.harness import Rig
 
 

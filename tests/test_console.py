@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.config import SPECS
 from bot.console import CONSOLE_USER, SEED_COUNTERS, to_terminal
-from bot.settings import SPECS
 from emulator import SentMessage
 from storage.models import Counter
 from storage.store import Store

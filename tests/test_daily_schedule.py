@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.settings import Settings, load_settings
+from bot.config import Settings, load_settings
 from jobs.daily import DailyScheduler
 from storage.store import Store
 from tests.harness import ADMIN, OTHER, USER, FakeClock, Rig

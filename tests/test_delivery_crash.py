@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SPECS
+from bot.config import SPECS
 from storage.models import NewItem
 from storage.store import Store
 from tests.fake_bot_api import FakeBotApi

@@ -10,8 +10,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.config import Settings, load_settings
 from bot.doctor import run_doctor
-from bot.settings import Settings, load_settings
 from jobs.parse import parse_feed
 from storage.schema import LATEST_VERSION
 from storage.store import Store

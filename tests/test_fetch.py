@@ -15,18 +15,11 @@ import httpx
 import pytest
 
 import bot
-from jobs.fetch import (
-    USER_AGENT,
-    FeedGoneError,
-    FetchError,
-    FetchResult,
-    HostLimiter,
-    TooLargeError,
-    fetch_feed,
-    make_client,
-    parse_cache_seconds,
-    parse_retry_after,
-)
+from bot import USER_AGENT
+from jobs.cache_policy import parse_cache_seconds, parse_retry_after
+from jobs.fetch import FetchResult, fetch_feed, make_client
+from jobs.fetch_errors import FeedGoneError, FetchError, TooLargeError
+from jobs.hosts import HostLimiter
 from tests.feed_server import FeedServer, sample_feed
 
 NOW = datetime(2021, 12, 3, 7, 30, tzinfo=UTC)
@@ -36,7 +29,7 @@ FEED = sample_feed(1)
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(allow_private=True) as c:
+    async with make_client(user_agent=USER_AGENT, allow_private=True) as c:
         yield c
 
 

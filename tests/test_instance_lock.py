@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.settings import SPECS
+from bot.config import SPECS
 from storage.lock import AlreadyRunningError, InstanceLock
 
 

@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 import jobs.netguard as netguard
-from jobs.fetch import AddressNotAllowedError, FetchError, fetch_feed, make_client
+from bot import USER_AGENT
+from jobs.fetch import fetch_feed, make_client
+from jobs.fetch_errors import AddressNotAllowedError, FetchError
 from jobs.netguard import check_url_allowed, is_forbidden_ip, parse_numeric_host
 from tests.feed_server import FeedServer, sample_feed
 
@@ -152,7 +154,7 @@ async def test_every_spelling_of_this_machine_is_refused(
 
     # The whole fetch, through a guarded client, with the server listening:
     # nothing may arrive.
-    async with make_client(allow_private=False, resolver=resolver) as client:
+    async with make_client(user_agent=USER_AGENT, allow_private=False, resolver=resolver) as client:
         with pytest.raises(AddressNotAllowedError):
             await fetch_feed(
                 client,
@@ -246,7 +248,7 @@ async def test_guarded_client_checks_again_when_connecting(feed_server: FeedServ
     connection itself is refused: the guard sits in the transport."""
     feed_server.set("/feed", sample_feed(1))
     resolver = StrictResolver({"rebind.example": ["127.0.0.1"]})
-    async with make_client(allow_private=False, resolver=resolver) as client:
+    async with make_client(user_agent=USER_AGENT, allow_private=False, resolver=resolver) as client:
         with pytest.raises(AddressNotAllowedError):
             await fetch_feed(
                 client,
@@ -269,7 +271,7 @@ async def test_guarded_client_dials_the_address_it_checked(
     monkeypatch.setattr(netguard, "is_forbidden_ip", lambda ip: False)
     feed_server.set("/feed", sample_feed(1))
     resolver = StrictResolver({"pinned.example": ["127.0.0.1"]})
-    async with make_client(allow_private=False, resolver=resolver) as client:
+    async with make_client(user_agent=USER_AGENT, allow_private=False, resolver=resolver) as client:
         result = await fetch_feed(
             client,
             f"http://pinned.example:{feed_server.port}/feed",

@@ -4,17 +4,40 @@ the same result, and a feed error comes back as the same NotAFeedError."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing.process
+import time
+from pathlib import Path
 
 import pytest
 
 from jobs.parse import NotAFeedError, parse_feed
-from jobs.parsing import FeedParser, ParserClosedError
+from jobs.parse_worker import FeedParser, ParserClosedError
 
 FEED = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
     b"<item><guid>a</guid><title>One</title><description>Lead.</description></item>"
     b"</channel></rss>"
 )
+
+
+def assert_ended(worker: multiprocessing.process.BaseProcess) -> None:
+    """The worker process is gone (or a zombie: killed, not yet reaped).
+
+    Not `is_alive()`: the executor's own thread may reap the process at the same
+    moment, and `is_alive()` then answers True for a process that no longer exists.
+    """
+    assert worker.pid is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        worker.join(timeout=0.1)
+        stat = Path(f"/proc/{worker.pid}/stat")
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+    raise AssertionError(f"the worker {worker.pid} still runs the hostile parse")
 
 
 async def test_a_big_body_is_parsed_in_a_process_with_the_same_result() -> None:
@@ -75,8 +98,7 @@ async def test_the_stuck_worker_process_is_killed() -> None:
         with pytest.raises(NotAFeedError):
             await parser.parse(many_attributes(20_000), url="https://x.example/", headers={})
         for worker in workers:
-            worker.join(timeout=10)
-            assert not worker.is_alive(), "the worker still runs the hostile parse"
+            assert_ended(worker)
     finally:
         parser.close()
 
@@ -93,7 +115,6 @@ async def test_closing_kills_a_parse_in_progress() -> None:
     await asyncio.sleep(0)  # submitted
     parser.close()
     for worker in workers:
-        worker.join(timeout=10)
-        assert not worker.is_alive()
+        assert_ended(worker)
     with pytest.raises(ParserClosedError):
         await hostile

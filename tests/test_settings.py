@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_API_BASE_URL, SPECS, SettingsError, load_settings
+from bot.config import DEFAULT_API_BASE_URL, SPECS, SettingsError, load_settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.settings import SPECS
+from bot.config import SPECS
 from tests.fake_bot_api import FakeBotApi
 
 

@@ -23,7 +23,7 @@ from emulator import (
     RetryAfter,
     ServerError,
 )
-from jobs.delivery import MAX_ATTEMPTS, DeliveryTuning
+from jobs.delivery_policy import MAX_ATTEMPTS, DeliveryTuning
 from tests.delivery_helpers import add_feed, publish, rss, statement, subscribe
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer

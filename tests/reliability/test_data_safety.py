@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SPECS
+from bot.config import SPECS
 from emulator import BotApiEmulator
 from storage.schema import LATEST_VERSION
 from storage.store import Store

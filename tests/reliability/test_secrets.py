@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from emulator import ConnectionReset, ServerError
-from jobs.delivery import DeliveryTuning
+from jobs.delivery_policy import DeliveryTuning
 from tests.delivery_helpers import publish, rss, statement
 from tests.fake_bot_api import FakeBotApi
 from tests.feed_server import FeedServer
