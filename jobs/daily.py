@@ -60,9 +60,15 @@ class DailyScheduler:
         """Queue the daily message for every chat that is due now. Returns how many."""
         now = self._clock()
         groups = await self._store.daily_groups()
-        due = self.due_groups(((zone, at) for zone, at, _ in groups), now)
+        due = self.due_groups(((zone, at) for zone, at, _, _ in groups), now)
         if not due:
             return 0
+        # The day's digest first, so it comes just before the daily message.
+        with_digests = {(zone, at) for zone, at, _, digests in groups if digests}
+        if any((zone, at) in with_digests for zone, at, _ in due):
+            await self._store.release_digests(
+                [(zone, at, day) for zone, at, day in due if (zone, at) in with_digests]
+            )
         # One text for every group: the message shows the same instant everywhere
         # (its clocks and counters do not depend on the chat's zone).
         text = render_daily_message(

@@ -25,13 +25,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from jobs.delivery_policy import (
     Deactivate,
     DeliveryTuning,
+    Drop,
     Fail,
     Migrate,
     PauseAll,
@@ -47,7 +48,7 @@ from storage.store import Store
 from text.dates import zone_or_utc
 from text.plain import telegram_html_to_plain
 from text.redact import redact
-from text.statements import render_digest, render_item
+from text.statements import render_day_digest, render_digest_parts, render_item
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,10 @@ class _Attempt:
     errors: int = 0
     timeouts: int = 0
     plain: bool = False  # Telegram could not parse the HTML: send as plain text
-    parts_sent: int = 0  # a digest split in several messages resumes where it stopped
-    message_id: int | None = None
+    # A digest that takes several messages, as first rendered: each part's text and
+    # the rows it shows. A part sent is confirmed at once; a retry goes on with the
+    # parts whose rows are still waiting, under the same "(part i of n)" headers.
+    parts: list[tuple[str, list[int]]] | None = None
 
 
 @dataclass(slots=True)
@@ -79,7 +82,8 @@ class _ChatQueue:
     timezone: str
     rows: deque[OutboxRow] = field(default_factory=deque)
     not_before: float = 0.0  # monotonic: a retry holds the whole chat, keeping order
-    attempts: dict[int, _Attempt] = field(default_factory=dict)
+    # By the message: its row id, or its digest key (a digest's head changes).
+    attempts: dict[int | str, _Attempt] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -129,7 +133,10 @@ class Deliverer:
         self._cursor = 0  # highest row id read; new rows always have higher ids
         self._more = True  # the database may hold rows not read yet
         self._last_look = 0.0
-        self._texts: OrderedDict[tuple[tuple[int, ...], str], list[str]] = OrderedDict()
+        # Rendered messages by (kind, statements, zone, alert): one statement goes to
+        # many chats. Each part with the indexes of the statements it shows.
+        self._texts: OrderedDict[_RenderKey, list[tuple[str, list[int]]]] = OrderedDict()
+        self._items_version = store.items_version
         self._recovered = False
         self._wake = asyncio.Event()
         self._stop_event = asyncio.Event()
@@ -415,10 +422,12 @@ class Deliverer:
                 _insert_in_order(queue.rows, row)
         return [r for r in queue.rows if r.digest_key == key]
 
-    def _attempt(self, queue: _ChatQueue, head: int) -> _Attempt:
-        attempt = queue.attempts.get(head)
+    def _attempt(self, queue: _ChatQueue, head: OutboxRow) -> _Attempt:
+        # A digest is one message to retry even as its parts go and its head changes.
+        key = head.digest_key or head.id
+        attempt = queue.attempts.get(key)
         if attempt is None:
-            attempt = queue.attempts[head] = _Attempt()
+            attempt = queue.attempts[key] = _Attempt()
         return attempt
 
     def _drop(self, queue: _ChatQueue, rows: list[OutboxRow]) -> None:
@@ -427,56 +436,80 @@ class Deliverer:
         for row_id in ids:
             self._loaded_ids.discard(row_id)
             queue.attempts.pop(row_id, None)
+        keys = {r.digest_key for r in rows if r.digest_key is not None}
+        for key in keys - {r.digest_key for r in queue.rows}:
+            queue.attempts.pop(key, None)
 
     async def _send_next(self, queue: _ChatQueue) -> None:
-        chat_id = queue.chat_id
+        """Send the chat's next message: a statement, a digest (part by part), a
+        correction or a ready text; then record what Telegram answered."""
         batch = await self._take_batch(queue)
-        ids = [r.id for r in batch]
-        attempt = self._attempt(queue, ids[0])
-        texts = await self._render(queue, batch)
-        if not texts:
-            await self._store.mark_failed(ids, "nothing left to send")
+        attempt = self._attempt(queue, batch[0])
+        if attempt.parts is None:
+            attempt.parts = await self._render(queue, batch)
+        by_id = {r.id: r for r in batch}
+        # Parts whose rows are all still waiting (a part sent is confirmed and gone).
+        parts = [(text, ids) for text, ids in attempt.parts if all(i in by_id for i in ids)]
+        if not parts:
+            await self._store.mark_failed(list(by_id), "nothing left to send")
             self._drop(queue, batch)
             return
         # Wait out Telegram's pause before claiming: a crash during a long pause then
         # leaves nothing wrongly counted as a possible duplicate.
         if not await self._pacer.wait_unpaused(self._stop_event):
             return
+        for text, ids in parts:
+            rows = [by_id[i] for i in ids]
+            if not await self._send_part(queue, rows, text, attempt):
+                return
+
+    async def _send_part(
+        self, queue: _ChatQueue, rows: list[OutboxRow], text: str, attempt: _Attempt
+    ) -> bool:
+        """Claim, send and account for one message. False: stop sending this batch."""
+        store = self._store
+        chat_id = queue.chat_id
+        ids = [r.id for r in rows]
         claimed = await self._claim(ids)
         if len(claimed) < len(ids):
             # Cancelled or sent elsewhere since it was read: never send it.
             gone = set(ids) - set(claimed)
-            self._drop(queue, [r for r in batch if r.id in gone])
+            self._drop(queue, [r for r in rows if r.id in gone])
+            queue.attempts.pop(rows[0].digest_key or rows[0].id, None)
             if claimed:
                 # The rest is rendered again without them on the next turn.
-                await self._store.release_in_flight(claimed)
-            return
-        store = self._store
+                await store.release_in_flight(claimed)
+            return False
+        editing: int | None = None
+        if rows[0].kind == "edit" and rows[0].edit_of is not None:
+            editing = await store.sent_message(rows[0].edit_of)
+            if editing is None:
+                # The message to correct failed or was cancelled: nothing to edit.
+                await store.mark_cancelled(ids, "the message to correct was not sent")
+                self._drop(queue, rows)
+                return False
+        if not await self._pacer.acquire(self._stop_event):
+            # Stopping before this request started: nothing is in doubt.
+            await store.release_in_flight(ids)
+            return False
+        self._chat_pacer.record(chat_id, queue.chat_type)
         answer: Exception | None = None
+        message_id: int | None = None
         try:
-            for text in texts[attempt.parts_sent :]:
-                if not await self._pacer.acquire(self._stop_event):
-                    # Stopping before this request started: nothing is in doubt,
-                    # unless an earlier part of the digest already went out.
-                    if attempt.parts_sent == 0:
-                        await store.release_in_flight(ids)
-                    return
-                self._chat_pacer.record(chat_id, queue.chat_type)
-                message = await self._send(chat_id, text, plain=attempt.plain)
-                attempt.parts_sent += 1
-                attempt.message_id = message.message_id
+            message_id = await self._send(chat_id, text, plain=attempt.plain, editing=editing)
         except Exception as exc:  # every answer is decided on below, bugs included
             answer = exc
         so_far = SoFar(errors=attempt.errors, timeouts=attempt.timeouts, plain=attempt.plain)
         action = decide(answer, so_far, self._tuning)
         if isinstance(action, Sent):
-            self._unconfirmed.append((ids, attempt.message_id, attempt.timeouts > 0))
+            self._unconfirmed.append((ids, message_id or editing, attempt.timeouts > 0))
             self.counters.sent += 1
-            self._drop(queue, batch)
-        else:
-            if answer is not None and not isinstance(answer, TelegramError):
-                log.error("chat %s: unexpected error while sending", chat_id, exc_info=answer)
-            await self._carry_out(action, queue, batch, attempt)
+            self._drop(queue, rows)
+            return True
+        if answer is not None and not isinstance(answer, TelegramError):
+            log.error("chat %s: unexpected error while sending", chat_id, exc_info=answer)
+        await self._carry_out(action, queue, rows, attempt)
+        return False
 
     async def _carry_out(
         self, action: Setback, queue: _ChatQueue, batch: list[OutboxRow], attempt: _Attempt
@@ -500,6 +533,10 @@ class Deliverer:
             self._move_queue(queue, action.new_chat_id)
         elif isinstance(action, Deactivate):
             await self._deactivate(queue, action.reason)
+        elif isinstance(action, Drop):
+            log.info("chat %s: %s; nothing to send", chat_id, action.reason)
+            await store.mark_cancelled(ids, action.reason)
+            self._drop(queue, batch)
         elif isinstance(action, ResendPlain):
             log.warning(
                 "chat %s: Telegram could not parse a message; resending as plain text", chat_id
@@ -527,43 +564,67 @@ class Deliverer:
             await store.mark_retry(ids, error, store.now() + timedelta(seconds=action.after))
             queue.not_before = self._monotonic() + action.after
 
-    async def _send(self, chat_id: int, text: str, *, plain: bool) -> Message:
-        if plain:
-            return await self._bot.send_message(
-                chat_id,
-                telegram_html_to_plain(text),
-                parse_mode=None,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        return await self._bot.send_message(
-            chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+    async def _send(
+        self, chat_id: int, text: str, *, plain: bool, editing: int | None
+    ) -> int | None:
+        """Send `text` (or, `editing` a message id, put it in that message's place);
+        returns Telegram's message id."""
+        body = telegram_html_to_plain(text) if plain else text
+        mode = None if plain else ParseMode.HTML
+        preview = LinkPreviewOptions(is_disabled=True)
+        if editing is not None:
+            await self._bot.edit_message_text(
+                body, chat_id=chat_id, message_id=editing, parse_mode=mode,
+                link_preview_options=preview,
+            )  # fmt: skip
+            return editing
+        message = await self._bot.send_message(
+            chat_id, body, parse_mode=mode, link_preview_options=preview
         )
+        return message.message_id
 
-    async def _render(self, queue: _ChatQueue, batch: list[OutboxRow]) -> list[str]:
-        if batch[0].kind != "item":
-            return [batch[0].text] if batch[0].text else []
-        ids = tuple(r.item_id for r in batch if r.item_id is not None)
-        key = (ids, queue.timezone)
+    async def _render(
+        self, queue: _ChatQueue, batch: list[OutboxRow]
+    ) -> list[tuple[str, list[int]]]:
+        """The messages for these rows: (text, the row ids it accounts for) each."""
+        head = batch[0]
+        if head.kind not in ("item", "edit"):
+            return [(head.text, [head.id])] if head.text else []
+        if self._items_version != self._store.items_version:
+            # A statement's text changed in this process: what was rendered may be stale.
+            self._items_version = self._store.items_version
+            self._texts.clear()
+        rows = [r for r in batch if r.item_id is not None]
+        kind = "edit" if head.kind == "edit" else ("day" if _is_day_digest(head) else "item")
+        alerts = tuple(r.alert_query for r in rows)
+        key: _RenderKey = (kind, tuple(r.item_id or 0 for r in rows), queue.timezone, alerts)
         cached = self._texts.get(key)
-        if cached is not None:
-            self._texts.move_to_end(key)
-            return cached
-        items = await self._store.items_by_ids(ids)
-        ordered: list[Item] = [items[i] for i in ids if i in items]
-        if not ordered:
-            return []
-        tz = zone_or_utc(queue.timezone)
-        if len(ordered) == 1:
-            texts = [render_item(ordered[0], tz)]
+        if cached is None:
+            cached = await self._render_items(key)
+            self._texts[key] = cached
+            if len(self._texts) > RENDER_CACHE:
+                self._texts.popitem(last=False)
         else:
-            texts = render_digest(ordered, ordered[0].feed_title, tz)
-        self._texts[key] = texts
-        if len(self._texts) > RENDER_CACHE:
-            self._texts.popitem(last=False)
-        return texts
+            self._texts.move_to_end(key)
+        return [(text, [rows[i].id for i in shows]) for text, shows in cached]
+
+    async def _render_items(self, key: _RenderKey) -> list[tuple[str, list[int]]]:
+        kind, ids, zone, alerts = key
+        found = await self._store.items_by_ids(ids)
+        # A statement no longer stored is left out; the rest still go.
+        present = [i for i, item_id in enumerate(ids) if item_id in found]
+        if not present:
+            return []
+        items: list[Item] = [found[ids[i]] for i in present]
+        tz = zone_or_utc(zone)
+        if kind == "day":
+            parts = render_day_digest(items, tz, alerts=[alerts[i] for i in present])
+        elif len(items) == 1:
+            only = render_item(items[0], tz, alert=alerts[present[0]], updated=kind == "edit")
+            return [(only, present)]
+        else:
+            parts = render_digest_parts(items, items[0].feed_title, tz)
+        return [(part.text, [present[i] for i in part.shows]) for part in parts]
 
     async def _fail(self, queue: _ChatQueue, batch: list[OutboxRow], error: str) -> None:
         error = redact(error)
@@ -596,6 +657,15 @@ class Deliverer:
         queue.rows = deque()
         queue.attempts = {}
         self._schedule(new_id)
+
+
+# (kind: 'item', 'edit' or 'day'; statement ids; chat's zone; alert per statement)
+_RenderKey = tuple[str, tuple[int, ...], str, tuple[str | None, ...]]
+
+
+def _is_day_digest(row: OutboxRow) -> bool:
+    """The statements a chat in digest mode gets once a day (storage's release)."""
+    return row.digest_key is not None and row.digest_key.startswith("day:")
 
 
 def _insert_in_order(rows: deque[OutboxRow], row: OutboxRow) -> None:

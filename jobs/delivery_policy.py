@@ -87,6 +87,14 @@ class Deactivate:
 
 
 @dataclass(frozen=True, slots=True)
+class Drop:
+    """Nothing to send after all (the message a correction was for is gone): the row
+    is cancelled, which is no failure."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Migrate:
     """The group became a supergroup: everything moves to `new_chat_id`."""
 
@@ -100,7 +108,7 @@ class ResendPlain:
     error: str
 
 
-Setback = PauseAll | Retry | Fail | Deactivate | Migrate | ResendPlain
+Setback = PauseAll | Retry | Fail | Deactivate | Drop | Migrate | ResendPlain
 Action = Sent | Setback
 
 
@@ -123,6 +131,11 @@ def decide(answer: BaseException | None, so_far: SoFar, tuning: DeliveryTuning) 
         text = answer.message.lower()
         if "chat not found" in text or "chat_id is empty" in text or "user not found" in text:
             return Deactivate("chat not found")
+        # Corrections: the message already says this, or it is no longer there to edit.
+        if "message is not modified" in text:
+            return Sent()
+        if "message to edit not found" in text or "message can't be edited" in text:
+            return Drop("the message to correct is gone")
         if ("can't parse entities" in text or "can't find end" in text) and not so_far.plain:
             return ResendPlain(str(answer))
         return Fail(f"refused by Telegram: {answer.message}")

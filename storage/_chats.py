@@ -71,21 +71,36 @@ class ChatsMixin(StoreCore):
         timezone: str | None = None,
         daily_time: time | None = None,
         daily_enabled: bool | None = None,
+        pushes: str | None = None,
     ) -> Chat:
+        """Change what is given; `pushes` is 'instant' or 'digest'. Back to instant,
+        the statements held for today's digest go at once, as one digest."""
+        if pushes not in (None, "instant", "digest"):
+            raise ValueError(f"pushes must be instant or digest, not {pushes!r}")
         async with self._write() as db:
             cur = await db.execute(
                 "UPDATE chats SET timezone = COALESCE(:tz, timezone),"
                 " daily_time = COALESCE(:t, daily_time),"
-                " daily_enabled = COALESCE(:on, daily_enabled) WHERE id = :id",
+                " daily_enabled = COALESCE(:on, daily_enabled),"
+                " pushes = COALESCE(:pushes, pushes) WHERE id = :id",
                 {
                     "id": chat_id,
                     "tz": timezone,
                     "t": None if daily_time is None else daily_time.strftime("%H:%M"),
                     "on": None if daily_enabled is None else int(daily_enabled),
+                    "pushes": pushes,
                 },
             )
             if cur.rowcount == 0:
                 raise ChatNotFoundError(chat_id)
+            if pushes == "instant":
+                released = await db.execute(
+                    "UPDATE outbox SET state = 'pending', digest_key = :key"
+                    " WHERE chat_id = :id AND state = 'held'",
+                    {"id": chat_id, "key": f"day:{chat_id}:{_ts(self.now()):.0f}"},
+                )
+                if released.rowcount > 0:
+                    self.outbox_changed.set()
             if daily_enabled is False:
                 # Turned off is honoured at once, even for a message still in the queue.
                 await db.execute(
@@ -105,7 +120,7 @@ class ChatsMixin(StoreCore):
             )
             cur = await db.execute(
                 "UPDATE outbox SET state = 'cancelled', last_error = :r, finished_at = :now"
-                " WHERE chat_id = :id AND state = 'pending'",
+                " WHERE chat_id = :id AND state IN ('pending', 'held')",
                 {"id": chat_id, "r": reason, "now": now},
             )
             return max(cur.rowcount, 0)
@@ -133,12 +148,22 @@ class ChatsMixin(StoreCore):
                 params,
             )
             await db.execute(
+                "INSERT OR IGNORE INTO filters (chat_id, feed_id, query, created_at)"
+                " SELECT :new, feed_id, query, created_at FROM filters WHERE chat_id = :old",
+                params,
+            )
+            for table in ("alerts", "digest_releases"):
+                await db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = :new WHERE chat_id = :old", params
+                )
+            await db.execute(
                 "UPDATE OR IGNORE outbox SET chat_id = :new WHERE chat_id = :old", params
             )
             await db.execute(
                 "UPDATE chats SET timezone = (SELECT timezone FROM chats WHERE id = :old),"
                 " daily_time = (SELECT daily_time FROM chats WHERE id = :old),"
                 " daily_enabled = (SELECT daily_enabled FROM chats WHERE id = :old),"
+                " pushes = (SELECT pushes FROM chats WHERE id = :old),"
                 " active = 1, inactive_reason = NULL WHERE id = :new",
                 params,
             )
@@ -158,6 +183,7 @@ class ChatsMixin(StoreCore):
             daily_enabled=bool(row["daily_enabled"]),
             active=bool(row["active"]),
             inactive_reason=row["inactive_reason"],
+            pushes=str(row["pushes"]),
         )
 
     # -------------------------------------------------------------- subscriptions
@@ -197,7 +223,8 @@ class ChatsMixin(StoreCore):
                 marks = ",".join("?" * len(removed))
                 await db.execute(
                     "UPDATE outbox SET state = 'cancelled', last_error = 'unsubscribed'"
-                    " WHERE chat_id = ? AND state = 'pending' AND item_id IN"
+                    " WHERE chat_id = ? AND state IN ('pending', 'held') AND alert_id IS NULL"
+                    " AND item_id IN"
                     f" (SELECT id FROM items WHERE feed_id IN ({marks}))",
                     [chat_id, *removed],
                 )
@@ -297,7 +324,7 @@ class ChatsMixin(StoreCore):
             )
             await db.execute(
                 "UPDATE outbox SET state = 'cancelled', last_error = :r, finished_at = :now"
-                " WHERE chat_id = :id AND state = 'pending'",
+                " WHERE chat_id = :id AND state IN ('pending', 'held')",
                 {"id": chat_id, "r": reason, "now": now},
             )
         return subscriptions

@@ -64,6 +64,8 @@ class StoreCore:
         self.default_daily_time = default_daily_time
         # Woken whenever rows are queued, so the delivery task need not poll.
         self.outbox_changed = asyncio.Event()
+        # Counts changes to stored statements' texts, so a renderer's cache can tell.
+        self.items_version = 0
         # A second connection for delivery's one-statement writes; see _write_statement.
         self._fast: sqlite3.Connection | None = None
 
@@ -189,4 +191,6 @@ def _outbox(row: aiosqlite.Row, default_timezone: str = "UTC") -> OutboxRow:
         or default_timezone,
         possible_duplicate=bool(row["possible_duplicate"]),
         not_before=_dt(row["not_before"]) if "not_before" in keys else None,
+        alert_query=row["alert_query"] if "alert_query" in keys else None,
+        edit_of=row["edit_of"],
     )

@@ -10,6 +10,15 @@ from storage._core import StoreCore, _ts
 from storage.errors import CounterNotFoundError
 from storage.models import Counter
 
+# Chats `c` whose (zone, daily time) is one of the due groups in :due, each with that
+# group's local date as `d.local_date`. A subquery, not a WITH clause: sqlite3
+# reports no rowcount for a statement that does not begin with INSERT.
+_IN_DUE_GROUP = (
+    " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
+    " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
+    " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
+)
+
 
 class DailyMixin(StoreCore):
     # ------------------------------------------------------------------- counters
@@ -49,17 +58,24 @@ class DailyMixin(StoreCore):
 
     # ---------------------------------------------------------------------- daily
 
-    async def daily_groups(self) -> list[tuple[str, time, int]]:
-        """(zone, daily time, chats) for every active, subscribed chat with the daily
-        message on, grouped so one tick costs a query per distinct setting, not per chat."""
+    async def daily_groups(self) -> list[tuple[str, time, int, int]]:
+        """(zone, daily time, chats, of those in digest mode) for every active chat that
+        gets something daily:
+        the daily message (subscribed, daily on) or its digest (digest mode), grouped
+        so one tick costs a query per distinct setting, not per chat."""
         rows = await self._fetchall(
             "SELECT COALESCE(c.timezone, :tz) AS zone, COALESCE(c.daily_time, :t) AS at,"
-            " COUNT(*) AS n FROM chats c WHERE c.active = 1 AND c.daily_enabled = 1"
-            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
+            " COUNT(*) AS n, SUM(c.pushes = 'digest') AS digests"
+            " FROM chats c WHERE c.active = 1 AND (c.pushes = 'digest' OR"
+            " (c.daily_enabled = 1"
+            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)))"
             " GROUP BY zone, at",
             {"tz": self.default_timezone, "t": self.default_daily_time.strftime("%H:%M")},
         )
-        return [(str(r["zone"]), time.fromisoformat(r["at"]), int(r["n"])) for r in rows]
+        return [
+            (str(r["zone"]), time.fromisoformat(r["at"]), int(r["n"]), int(r["digests"]))
+            for r in rows
+        ]
 
     async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
         """Queue `text` for every eligible chat whose (zone, daily time) is in `due` and
@@ -80,13 +96,7 @@ class DailyMixin(StoreCore):
             "text": text,
             "now": now,
         }
-        # A subquery, not a WITH clause: sqlite3 reports no rowcount for a statement
-        # that does not begin with INSERT.
-        in_due_group = (
-            " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
-            " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
-            " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
-        )
+        in_due_group = _IN_DUE_GROUP
         async with self._write() as db:
             async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cur:
                 row = await cur.fetchone()
@@ -115,6 +125,42 @@ class DailyMixin(StoreCore):
         if added:
             self.outbox_changed.set()
         return added
+
+    async def release_digests(self, due: Sequence[tuple[str, time, date]]) -> int:
+        """Send the day's digest to every chat in digest mode whose (zone, daily time)
+        is in `due`: the statements held for it become one digest message, queued now,
+        so it goes out just before the daily message queued after it. Once per local
+        date (a record), however often the tick comes. Returns the statements released.
+        """
+        if not due:
+            return 0
+        params = {
+            "tz": self.default_timezone,
+            "t": self.default_daily_time.strftime("%H:%M"),
+            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
+            "now": _ts(self.now()),
+        }
+        async with self._write() as db:
+            # Set-based, as for the daily message: 100,000 chats cost two statements.
+            await db.execute(
+                "INSERT INTO digest_releases (chat_id, local_date, created_at)"
+                " SELECT c.id, d.local_date, :now FROM chats c" + _IN_DUE_GROUP + " WHERE"
+                " c.active = 1 AND c.pushes = 'digest' AND NOT EXISTS (SELECT 1 FROM"
+                " digest_releases r WHERE r.chat_id = c.id AND r.local_date = d.local_date)",
+                params,
+            )
+            # This tick's releases are the records it just wrote (`created_at = :now`).
+            cur = await db.execute(
+                "UPDATE outbox SET state = 'pending', digest_key = 'day:' || chat_id || ':' ||"
+                " (SELECT r.local_date FROM digest_releases r WHERE r.chat_id = outbox.chat_id"
+                " AND r.created_at = :now) WHERE state = 'held' AND chat_id IN"
+                " (SELECT chat_id FROM digest_releases WHERE created_at = :now)",
+                params,
+            )
+            released = max(cur.rowcount, 0)
+        if released:
+            self.outbox_changed.set()
+        return released
 
     async def daily_sent(self, chat_id: int, local_date: date) -> bool:
         row = await self._fetchone(

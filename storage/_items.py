@@ -86,15 +86,20 @@ class ItemsMixin(StoreCore):
             backlog = feed_row["last_success_at"] is None
             newest = feed_row["newest"]
 
-            existing = await _ids_of(db, feed_id, [e.identity for e in entries])
+            existing = await _stored_texts(db, feed_id, [e.identity for e in entries])
             fresh: list[NewItem] = []
             changed: list[dict[str, object]] = []
+            corrected: list[int] = []  # ids of statements whose title or summary changed
             seen: set[str] = set()
             for entry in entries:
                 if entry.identity in seen:
                     continue
                 seen.add(entry.identity)
-                if entry.identity in existing:
+                stored = existing.get(entry.identity)
+                if stored is not None:
+                    item_id, title, summary = stored
+                    if (title, summary) != (entry.title, entry.summary):
+                        corrected.append(item_id)
                     changed.append(
                         {
                             "feed": feed_id,
@@ -117,6 +122,8 @@ class ItemsMixin(StoreCore):
                     " AND (title != :title OR summary != :summary OR content != :content)",
                     changed,
                 )
+                self.items_version += 1
+            corrections = await _queue_corrections(db, corrected, now) if corrected else 0
 
             def dated(entry: NewItem) -> float:
                 return now if entry.published_at is None else _ts(entry.published_at)
@@ -181,9 +188,12 @@ class ItemsMixin(StoreCore):
                 # per item, which made 10,000 items x 1,000 chats quadratic. A few
                 # single messages stay item by item, so every chat gets the first soon.
                 order = "s.chat_id, j.key" if digest else "j.key, s.chat_id"
+                # A chat in digest mode gets its rows held for the day's digest.
                 cur = await db.execute(
-                    "INSERT INTO outbox (chat_id, kind, item_id, digest_key, created_at)"
-                    " SELECT s.chat_id, 'item', j.value, :digest, :now"
+                    "INSERT INTO outbox (chat_id, kind, item_id, digest_key, state, created_at)"
+                    " SELECT s.chat_id, 'item', j.value,"
+                    " CASE WHEN c.pushes = 'digest' THEN NULL ELSE :digest END,"
+                    " CASE WHEN c.pushes = 'digest' THEN 'held' ELSE 'pending' END, :now"
                     " FROM subscriptions s JOIN chats c ON c.id = s.chat_id AND c.active = 1"
                     " CROSS JOIN json_each(:items) j"
                     f" WHERE s.feed_id = :feed ORDER BY {order}"
@@ -213,7 +223,7 @@ class ItemsMixin(StoreCore):
                     "ttl": ttl_seconds,
                 },
             )
-        if queued:
+        if queued or corrections:
             self.outbox_changed.set()
         return PollOutcome(
             new_items=new_items,
@@ -338,6 +348,53 @@ class ItemsMixin(StoreCore):
             log.error("search count %r failed as %r: %s", query, match, exc)
             raise StorageError("that search could not be run") from exc
         return int(row[0]) if row else 0
+
+
+# A correction reaches a message sent this long ago at most; later changes only
+# update the archive.
+CORRECTION_WINDOW = timedelta(hours=48)
+
+
+async def _stored_texts(
+    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
+) -> dict[str, tuple[int, str, str]]:
+    """identity → (item id, title, summary), for those of `identities` stored for the feed."""
+    found: dict[str, tuple[int, str, str]] = {}
+    unique = list(dict.fromkeys(identities))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = await db.execute_fetchall(
+            "SELECT identity, id, title, summary FROM items"
+            f" WHERE feed_id = ? AND identity IN ({marks})",
+            [feed_id, *chunk],
+        )
+        found.update((str(r[0]), (int(r[1]), str(r[2]), str(r[3]))) for r in rows)
+    return found
+
+
+async def _queue_corrections(db: aiosqlite.Connection, item_ids: Sequence[int], now: float) -> int:
+    """Queue an edit of every message sent for these statements in the last 48 hours,
+    and of every one being sent right now (it may carry the old text); a message not
+    sent yet is rendered from the new text anyway. One pending edit per message is
+    enough: it renders the statement as it is when its turn comes."""
+    cur = await db.execute(
+        "INSERT INTO outbox (chat_id, kind, edit_of, created_at)"
+        " SELECT o.chat_id, 'edit', o.id, :now FROM outbox o"
+        " JOIN chats c ON c.id = o.chat_id AND c.active = 1"
+        " WHERE o.item_id IN (SELECT value FROM json_each(:items))"
+        " AND o.kind = 'item' AND o.digest_key IS NULL"
+        " AND ((o.state = 'sent' AND o.message_id IS NOT NULL AND o.finished_at >= :since)"
+        "  OR (o.state = 'pending' AND o.in_flight_at IS NOT NULL))"
+        " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.edit_of = o.id AND e.state = 'pending')"
+        " ORDER BY o.chat_id, o.id",
+        {
+            "items": json.dumps(list(item_ids)),
+            "now": now,
+            "since": now - CORRECTION_WINDOW.total_seconds(),
+        },
+    )
+    return max(cur.rowcount, 0)
 
 
 async def _ids_of(

@@ -10,6 +10,17 @@ from typing import Any
 from storage._core import StoreCore, _outbox, _ts
 from storage.models import OutboxRow
 
+# Outbox rows with what sending them needs: the chat's type and zone, the alert that
+# brought the statement, and for a correction the statement of the message it edits.
+_ROWS = (
+    "SELECT o.id, o.chat_id, o.kind, COALESCE(o.item_id, orig.item_id) AS item_id, o.text,"
+    " o.digest_key, o.state, o.attempts, o.created_at, o.possible_duplicate, o.not_before,"
+    " o.edit_of, c.type AS chat_type, c.timezone AS chat_timezone, a.query AS alert_query"
+    " FROM outbox o JOIN chats c ON c.id = o.chat_id"
+    " LEFT JOIN outbox orig ON orig.id = o.edit_of"
+    " LEFT JOIN alerts a ON a.id = COALESCE(o.alert_id, orig.alert_id)"
+)
+
 
 class OutboxMixin(StoreCore):
     # --------------------------------------------------------------------- outbox
@@ -20,9 +31,7 @@ class OutboxMixin(StoreCore):
         """Pending rows with id > after_id, oldest first, skipping rows waiting for a retry."""
         when = _ts(now or self.now())
         rows = await self._fetchall(
-            "SELECT o.*, c.type AS chat_type, c.timezone AS chat_timezone FROM outbox o"
-            " JOIN chats c ON c.id = o.chat_id"
-            " WHERE o.state = 'pending' AND o.id > :after"
+            _ROWS + " WHERE o.state = 'pending' AND o.id > :after"
             " AND (o.not_before IS NULL OR o.not_before <= :now)"
             " ORDER BY o.id LIMIT :limit",
             {"now": when, "limit": limit, "after": after_id},
@@ -33,9 +42,7 @@ class OutboxMixin(StoreCore):
         """Pending rows with id > after_id, oldest first, including rows waiting for a
         retry (`not_before` says until when): delivery keeps each chat in order."""
         rows = await self._fetchall(
-            "SELECT o.*, c.type AS chat_type, c.timezone AS chat_timezone FROM outbox o"
-            " JOIN chats c ON c.id = o.chat_id"
-            " WHERE o.state = 'pending' AND o.id > :after ORDER BY o.id LIMIT :limit",
+            _ROWS + " WHERE o.state = 'pending' AND o.id > :after ORDER BY o.id LIMIT :limit",
             {"limit": limit, "after": after_id},
         )
         return [_outbox(r, self.default_timezone) for r in rows]
@@ -43,9 +50,7 @@ class OutboxMixin(StoreCore):
     async def pending_digest_rows(self, chat_id: int, digest_key: str) -> list[OutboxRow]:
         """Every pending row of one chat's digest, oldest first."""
         rows = await self._fetchall(
-            "SELECT o.*, c.type AS chat_type, c.timezone AS chat_timezone FROM outbox o"
-            " JOIN chats c ON c.id = o.chat_id"
-            " WHERE o.chat_id = :chat AND o.state = 'pending' AND o.digest_key = :key"
+            _ROWS + " WHERE o.chat_id = :chat AND o.state = 'pending' AND o.digest_key = :key"
             " ORDER BY o.id",
             {"chat": chat_id, "key": digest_key},
         )
@@ -148,6 +153,23 @@ class OutboxMixin(StoreCore):
                 " WHERE id = :id",
                 [{"id": i, "nb": _ts(not_before), "err": error[:500]} for i in row_ids],
             )
+
+    async def mark_cancelled(self, row_ids: Sequence[int], reason: str) -> None:
+        """Nothing to send any more (a correction whose message is gone); not a failure."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            await db.executemany(
+                "UPDATE outbox SET state = 'cancelled', last_error = :err, finished_at = :now,"
+                " in_flight_at = NULL WHERE id = :id",
+                [{"id": i, "err": reason[:500], "now": now} for i in row_ids],
+            )
+
+    async def sent_message(self, row_id: int) -> int | None:
+        """Telegram's id of the message a row was sent as; None when it was not sent."""
+        row = await self._fetchone(
+            "SELECT message_id FROM outbox WHERE id = :id AND state = 'sent'", {"id": row_id}
+        )
+        return None if row is None or row[0] is None else int(row[0])
 
     async def mark_possible_duplicate(self, row_ids: Sequence[int]) -> None:
         async with self._write() as db:

@@ -52,3 +52,30 @@ class CounterNotFoundError(StorageError):
 
 class InvalidSearchQueryError(StorageError):
     pass
+
+
+class NotSubscribedError(StorageError):
+    """A filter for a feed the chat does not follow."""
+
+    def __init__(self, chat_id: int, feed_id: int) -> None:
+        super().__init__(f"this chat does not follow feed {feed_id}")
+        self.chat_id = chat_id
+        self.feed_id = feed_id
+
+
+class AlertNotFoundError(StorageError):
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"this chat has no alert {alert_id}")
+        self.alert_id = alert_id
+
+
+class AlertExistsError(StorageError):
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"this chat already has that alert (alert {alert_id})")
+        self.alert_id = alert_id
+
+
+class AlertLimitError(StorageError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a chat can have at most {limit} alerts")
+        self.limit = limit

@@ -64,6 +64,7 @@ class Chat:
     daily_enabled: bool
     active: bool
     inactive_reason: str | None
+    pushes: str = "instant"  # or "digest": the day's statements in one message a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +88,35 @@ class OutboxRow:
 
     id: int
     chat_id: int
-    kind: str  # 'item' or 'daily'
+    kind: str  # 'item' (a statement), 'daily', 'alert' (to admins) or 'edit' (a correction)
     item_id: int | None
     text: str | None
     digest_key: str | None
-    state: str  # 'pending', 'sent', 'failed', 'cancelled'
+    state: str  # 'pending', 'held' (for a daily digest), 'sent', 'failed', 'cancelled'
     attempts: int
     created_at: datetime
     chat_type: str = "private"
     chat_timezone: str = "UTC"
     possible_duplicate: bool = False
     not_before: datetime | None = None  # a retry waits until then (kept over restarts)
+    alert_query: str | None = None  # the saved search that brought the statement, if any
+    edit_of: int | None = None  # kind 'edit': the row whose sent message it corrects
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A saved search: new statements from any feed that match go to the chat."""
+
+    id: int
+    chat_id: int
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A chat gets only the statements of a feed it follows that match the query."""
+
+    id: int
+    chat_id: int
+    feed_id: int
+    query: str

@@ -182,6 +182,76 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN
         ttl_seconds INTEGER;                     -- the feed's <ttl> in seconds; NULL: none
     """,
+    # 7: only what matters to each chat: per-subscription filters, saved-search alerts,
+    # a daily digest instead of instant pushes, and corrections of what was sent.
+    """
+    ALTER TABLE chats ADD COLUMN
+        pushes TEXT NOT NULL DEFAULT 'instant';  -- 'instant', or 'digest': once a day
+
+    CREATE TABLE filters (
+        id INTEGER PRIMARY KEY,                  -- for the matcher
+        chat_id INTEGER NOT NULL,                -- the subscriber
+        feed_id INTEGER NOT NULL,                -- the feed it follows
+        query TEXT NOT NULL,                     -- as the user typed it (/search syntax, -word)
+        created_at REAL NOT NULL,                -- when it was set
+        UNIQUE (chat_id, feed_id),
+        FOREIGN KEY (chat_id, feed_id) REFERENCES subscriptions (chat_id, feed_id)
+            ON UPDATE CASCADE ON DELETE CASCADE   -- unsubscribing drops the filter
+    );
+
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,                  -- ALERT_ID, as users type it
+        chat_id INTEGER NOT NULL                 -- who gets what matches
+            REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        query TEXT NOT NULL,                     -- as the user typed it
+        canonical TEXT NOT NULL,                 -- the parsed query written out: duplicates
+        created_at REAL NOT NULL,                -- when it was saved
+        UNIQUE (chat_id, canonical)
+    );
+
+    -- Bumped by every change to filters and alerts, so a process can tell when the
+    -- matcher it holds in memory is out of date (another process may have changed them).
+    CREATE TABLE matcher_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),   -- one row
+        version INTEGER NOT NULL                 -- changes counted since the table was made
+    );
+    INSERT INTO matcher_version (id, version) VALUES (1, 0);
+    CREATE TRIGGER filters_changed_insert AFTER INSERT ON filters BEGIN
+        UPDATE matcher_version SET version = version + 1;
+    END;
+    CREATE TRIGGER filters_changed_update AFTER UPDATE ON filters BEGIN
+        UPDATE matcher_version SET version = version + 1;
+    END;
+    CREATE TRIGGER filters_changed_delete AFTER DELETE ON filters BEGIN
+        UPDATE matcher_version SET version = version + 1;
+    END;
+    CREATE TRIGGER alerts_changed_insert AFTER INSERT ON alerts BEGIN
+        UPDATE matcher_version SET version = version + 1;
+    END;
+    CREATE TRIGGER alerts_changed_update AFTER UPDATE ON alerts BEGIN
+        UPDATE matcher_version SET version = version + 1;
+    END;
+    CREATE TRIGGER alerts_changed_delete AFTER DELETE ON alerts BEGIN
+        UPDATE matcher_version SET version = version + 1;
+    END;
+
+    ALTER TABLE outbox ADD COLUMN
+        alert_id INTEGER;                        -- the alert that brought the statement, if any
+    ALTER TABLE outbox ADD COLUMN
+        edit_of INTEGER;                         -- kind 'edit': the row whose message it corrects
+    -- A changed statement finds the messages sent for it.
+    CREATE INDEX outbox_by_item ON outbox (item_id) WHERE item_id IS NOT NULL;
+    CREATE INDEX outbox_edits ON outbox (edit_of) WHERE edit_of IS NOT NULL;
+
+    CREATE TABLE digest_releases (
+        chat_id INTEGER NOT NULL                 -- a chat in digest mode
+            REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        local_date TEXT NOT NULL,                -- the chat's calendar day of the digest
+        created_at REAL NOT NULL,                -- when its statements were released
+        PRIMARY KEY (chat_id, local_date)
+    ) WITHOUT ROWID;
+    CREATE INDEX digest_releases_by_time ON digest_releases (created_at);
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

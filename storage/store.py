@@ -24,6 +24,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage._alerts import MAX_ALERTS, AlertsMixin
 from storage._chats import Channel, ChatsMixin
 from storage._core import _system_clock
 from storage._daily import DailyMixin
@@ -42,6 +43,7 @@ from storage.schema import LATEST_VERSION, MIGRATIONS
 __all__ = [
     "DIGEST_THRESHOLD",
     "FAILURE_ALERT_THRESHOLD",
+    "MAX_ALERTS",
     "SEARCH_WINDOW",
     "STALE_AFTER",
     "Channel",
@@ -56,7 +58,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Store(FeedsMixin, ItemsMixin, ChatsMixin, OutboxMixin, DailyMixin, StatsMixin):
+class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyMixin, StatsMixin):
     """All of Communique's state, in one SQLite file."""
 
     # ------------------------------------------------------------------ lifecycle

@@ -128,21 +128,33 @@ def split_messages(
 ) -> list[str]:
     """Pack rendered HTML blocks into as few messages as possible, in order.
 
-    With `max_blocks`, no message holds more blocks than that (pages of a list).
-
     Each message is at most ``limit`` visible UTF-16 units, and its raw HTML stays
     within a few times that (escaping can make raw text up to six times longer).
     Blocks are never split; a block that alone exceeds ``limit`` (a renderer's bug)
     is sent as escaped, truncated plain text rather than dropped or rejected.
-    ``sep`` must be plain text (no tags or entities).
+    ``sep`` must be plain text (no tags or entities). With `max_blocks`, no message
+    holds more blocks than that (pages of a list). Empty blocks are left out.
     """
+    return [text for text, _ in pack_blocks(blocks, limit, sep, max_blocks=max_blocks)]
+
+
+def pack_blocks(
+    blocks: Sequence[str],
+    limit: int = TELEGRAM_LIMIT,
+    sep: str = "\n\n",
+    *,
+    max_blocks: int | None = None,
+) -> list[tuple[str, list[int]]]:
+    """`split_messages`, telling also which blocks (by index) each message holds, so
+    that a message sent can be accounted for block by block."""
     raw_limit = 8 * limit
     sep_units = utf16_length(sep)
-    messages: list[str] = []
+    messages: list[tuple[str, list[int]]] = []
     current: list[str] = []
+    indices: list[int] = []
     current_units = 0
     current_raw = 0
-    for block in blocks:
+    for index, block in enumerate(blocks):
         if not block:
             continue
         units = visible_length(block)
@@ -156,12 +168,13 @@ def split_messages(
         if current and (
             full or current_units + extra_units > limit or current_raw + extra_raw > raw_limit
         ):
-            messages.append(sep.join(current))
-            current, current_units, current_raw = [], 0, 0
+            messages.append((sep.join(current), indices))
+            current, indices, current_units, current_raw = [], [], 0, 0
             extra_units, extra_raw = units, len(block)
         current.append(block)
+        indices.append(index)
         current_units += extra_units
         current_raw += extra_raw
     if current:
-        messages.append(sep.join(current))
+        messages.append((sep.join(current), indices))
     return messages

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from text.dates import format_date
@@ -20,7 +20,7 @@ from text.markup import (
     esc,
     is_link_url,
     link,
-    split_messages,
+    pack_blocks,
     truncate_text,
     utf16_length,
     visible_length,
@@ -116,12 +116,23 @@ def _linked_title(item: Statement, cap: int) -> str:
     return link(item.link or "", _title(item, cap))
 
 
-def render_item(item: Statement, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> str:
+UPDATED_MARK = "✏️ Updated"
+
+
+def render_item(
+    item: Statement,
+    tz: ZoneInfo,
+    limit: int = TELEGRAM_LIMIT,
+    *,
+    alert: str | None = None,
+    updated: bool = False,
+) -> str:
     """The push message for one new statement.
 
     The title in bold; the date and the feed's name; the summary; a link to the
     statement. The summary (and, if need be, the title) is cut between words so
-    the message stays within ``limit`` visible characters.
+    the message stays within ``limit`` visible characters. `alert` is the saved
+    search that brought it (said first); `updated` marks a corrected message.
     """
     title = _title(item, min(TITLE_MAX, limit // 4))
     meta = format_date(item.published_at, tz)
@@ -130,7 +141,12 @@ def render_item(item: Statement, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> s
         meta = f"{meta} · {feed_title}"
     link_line = link(item.link, READ_LABEL) if item.link and is_link_url(item.link) else ""
 
-    head = f"<b>{esc(title)}</b>\n{esc(meta)}"
+    notes = []
+    if updated:
+        notes.append(f"<i>{UPDATED_MARK}</i>")
+    if alert is not None:
+        notes.append(f"🔔 Alert: «{_quoted_query(alert)}»")
+    head = "".join(f"{note}\n" for note in notes) + f"<b>{esc(title)}</b>\n{esc(meta)}"
     tail = f"\n\n{link_line}" if link_line else ""
     # Escaping does not change the visible length, so the summary's budget is
     # exactly what the other parts leave, less the blank line before it.
@@ -140,9 +156,43 @@ def render_item(item: Statement, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> s
     return head + body + tail
 
 
+class Part(NamedTuple):
+    """One message of a list that may take several: its text, and which of the
+    statements given (by index) it shows."""
+
+    text: str
+    shows: list[int]
+
+
+def _with_header(header: str, lines: Sequence[str], limit: int, sep: str) -> list[Part]:
+    """Lines packed into messages under a bold header; "(part i of n)" when several."""
+    count = len(lines)
+    # Reserve room for the longest header a part can carry, so packing the lines
+    # first and adding headers afterwards can never overflow.
+    reserve = utf16_length(f"{header} (part {count} of {count})") + 2
+    parts = pack_blocks(lines, limit=limit - reserve, sep=sep)
+    if not parts:
+        return [Part(f"<b>{esc(header)}</b>", [])]
+    if len(parts) == 1:
+        text, shows = parts[0]
+        return [Part(f"<b>{esc(header)}</b>\n\n{text}", shows)]
+    return [
+        Part(f"<b>{esc(header)} (part {number} of {len(parts)})</b>\n\n{text}", shows)
+        for number, (text, shows) in enumerate(parts, start=1)
+    ]
+
+
 def render_digest(
     items: Sequence[Statement], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
 ) -> list[str]:
+    """A burst of new statements as one message (several at the limit); see
+    `render_digest_parts`."""
+    return [part.text for part in render_digest_parts(items, feed_title, tz, limit)]
+
+
+def render_digest_parts(
+    items: Sequence[Statement], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
+) -> list[Part]:
     """A burst of new statements as one message (several at the limit).
 
     A header "N new statements from FEED", then a line per statement with its date
@@ -153,24 +203,43 @@ def render_digest(
     noun = "statement" if count == 1 else "statements"
     name = truncate_text(_one_line(feed_title), FEED_TITLE_MAX) or "a feed"
     header = f"{count} new {noun} from {name}"
-    # Reserve room for the longest header a part can carry, so packing the lines
-    # first and adding headers afterwards can never overflow.
-    longest_suffix = f" (part {count} of {count})"
-    reserve = utf16_length(header + longest_suffix) + 2
+    title_cap = min(DIGEST_TITLE_MAX, (limit - utf16_length(header) - 40) // 2)
     lines = [
-        f"{esc(format_date(item.published_at, tz))} — "
-        f"{_linked_title(item, min(DIGEST_TITLE_MAX, (limit - reserve) // 2))}"
+        f"{esc(format_date(item.published_at, tz))} — {_linked_title(item, title_cap)}"
         for item in items
     ]
-    parts = split_messages(lines, limit=limit - reserve, sep="\n")
-    if not parts:
-        return [f"<b>{esc(header)}</b>"]
-    if len(parts) == 1:
-        return [f"<b>{esc(header)}</b>\n\n{parts[0]}"]
-    return [
-        f"<b>{esc(header)} (part {index} of {len(parts)})</b>\n\n{part}"
-        for index, part in enumerate(parts, start=1)
-    ]
+    return _with_header(header, lines, limit, "\n")
+
+
+DAY_SUMMARY_MAX = 200  # the one line of summary a statement gets in the daily digest
+
+
+def render_day_digest(
+    items: Sequence[Statement],
+    tz: ZoneInfo,
+    *,
+    alerts: Sequence[str | None] = (),
+    limit: int = TELEGRAM_LIMIT,
+) -> list[Part]:
+    """The day's statements for a chat in digest mode: per statement its linked title,
+    date and feed, and one line of its summary (and the alert that brought it, if
+    one did; `alerts` runs parallel to `items`). Several messages only when
+    Telegram's limit demands."""
+    count = len(items)
+    header = f"Your daily digest: {count} new statement{'s' if count != 1 else ''}"
+    blocks: list[str] = []
+    for index, item in enumerate(items):
+        meta = format_date(item.published_at, tz)
+        feed_title = truncate_text(_one_line(item.feed_title), 40)
+        if feed_title:
+            meta = f"{meta} · {feed_title}"
+        alert = alerts[index] if index < len(alerts) else None
+        if alert is not None:
+            meta = f"{meta} · 🔔 «{truncate_text(_one_line(alert), 40)}»"
+        block = f"{_linked_title(item, DIGEST_TITLE_MAX)}\n{esc(meta)}"
+        first = truncate_text(_first_line(item.summary), DAY_SUMMARY_MAX)
+        blocks.append(f"{block}\n{esc(first)}" if first else block)
+    return _with_header(header, blocks, limit, "\n\n")
 
 
 # (title cap, text cap) pairs tried in turn until a list of entries fits: first
