@@ -55,7 +55,9 @@ USAGE = (
     "/settings — show the daily message settings, with buttons\n"
     "/settings time HH:MM — for example <code>/settings time 08:00</code>\n"
     "/settings zone Area/City — for example <code>/settings zone Europe/Berlin</code>\n"
-    "/settings daily on or /settings daily off"
+    "/settings daily on or /settings daily off\n"
+    "/settings pushes instant or /settings pushes digest — each statement as it comes, "
+    "or the day's statements in one message at the daily time"
 )
 STALE = "That button is no longer valid. Send /settings again."
 
@@ -67,9 +69,14 @@ class Change:
     timezone: str | None = None
     daily_time: time | None = None
     daily_enabled: bool | None = None
+    pushes: str | None = None
 
     def describe(self) -> str:
         """A short confirmation, plain text (fits a callback answer)."""
+        if self.pushes is not None:
+            if self.pushes == "digest":
+                return "New statements: one digest a day"
+            return "New statements: each as it comes"
         if self.daily_enabled is not None:
             return "Daily message on" if self.daily_enabled else "Daily message off"
         if self.daily_time is not None:
@@ -103,6 +110,10 @@ def parse_settings_args(args: list[str]) -> Change | str:
         if value.lower() in ("on", "off"):
             return Change(daily_enabled=value.lower() == "on")
         return f"«{esc(value[:20])}» is neither on nor off. {USAGE}"
+    if what == "pushes":
+        if value.lower() in ("instant", "digest"):
+            return Change(pushes=value.lower())
+        return f"«{esc(value[:20])}» is neither instant nor digest. {USAGE}"
     return USAGE
 
 
@@ -113,6 +124,8 @@ def parse_button(data: str) -> Change | None:
     kind, _, value = data[len(PREFIX) :].partition(":")
     if kind == "d" and value in ("0", "1"):
         return Change(daily_enabled=value == "1")
+    if kind == "p" and value in ("instant", "digest"):
+        return Change(pushes=value)
     if kind == "t" and len(value) == 4 and value.isdigit():
         at = parse_time(f"{value[:2]}:{value[2:]}")
         return None if at is None else Change(daily_time=at)
@@ -162,7 +175,12 @@ def render_settings(
     ]
     if chat.daily_enabled and subscribed:
         lines.append(f"Next: {esc(describe_next(chat, now, sent_today=sent_today))}")
-    elif chat.daily_enabled:
+    lines.append(
+        "New statements: one digest a day, at the daily time"
+        if chat.pushes == "digest"
+        else "New statements: each as it comes"
+    )
+    if chat.daily_enabled and not subscribed:
         lines += [
             "",
             "The daily message goes to chats that follow at least one feed: /feeds lists them.",
@@ -171,7 +189,8 @@ def render_settings(
     if can_change:
         lines.append(
             "Change them with the buttons, or: <code>/settings time 08:00</code>, "
-            "<code>/settings zone Europe/Berlin</code>, <code>/settings daily off</code>"
+            "<code>/settings zone Europe/Berlin</code>, <code>/settings daily off</code>, "
+            "<code>/settings pushes digest</code>"
         )
     else:
         lines.append(esc(GROUP_ADMINS_ONLY))
@@ -204,6 +223,13 @@ def settings_keyboard(chat: StoredChat) -> InlineKeyboardMarkup:
         for zone in COMMON_ZONES
     ]
     rows += [zone_buttons[i : i + 3] for i in range(0, len(zone_buttons), 3)]
+    rows.append(
+        [
+            InlineKeyboardButton("Each statement as it comes", callback_data=f"{PREFIX}p:instant")
+            if chat.pushes == "digest"
+            else InlineKeyboardButton("One digest a day instead", callback_data=f"{PREFIX}p:digest")
+        ]
+    )
     return InlineKeyboardMarkup(rows)
 
 
@@ -246,6 +272,7 @@ async def settings(update: Update, context: Context) -> None:
             timezone=change.timezone,
             daily_time=change.daily_time,
             daily_enabled=change.daily_enabled,
+            pushes=change.pushes,
         )
         note = change.describe()
         log.info("chat %s settings: %s", stored.id, note)
@@ -282,6 +309,7 @@ async def settings_button(update: Update, context: Context) -> None:
         timezone=change.timezone,
         daily_time=change.daily_time,
         daily_enabled=change.daily_enabled,
+        pushes=change.pushes,
     )
     log.info("chat %s settings (button): %s", stored.id, change.describe())
     text, markup = await _view(context, stored, can_change=True)

@@ -80,6 +80,7 @@ async def test_settings_shows_the_defaults_with_buttons(rig: Rig) -> None:
         "st:z:America/New_York",
         "st:z:Asia/Tokyo",
         "st:z:Australia/Sydney",
+        "st:p:digest",
     ]
     assert all(len(d.encode()) < 64 for d in data_of(shown))
     labels = [str(b["text"]) for b in shown.buttons]
