@@ -3,6 +3,7 @@ latest, and full-text search."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -31,6 +32,10 @@ STALE_AFTER = timedelta(days=7)
 FUTURE_SLACK = timedelta(days=1)
 # More new statements than this from one feed in one poll go as one digest per chat.
 DIGEST_THRESHOLD = 5
+# Statements with more text than this in all are stemmed in a thread (stem_texts).
+STEM_INLINE_CHARS = 200_000
+# How much of each text shown in results is read for the word forms to mark.
+HIGHLIGHT_CHARS = 100_000
 # A search ranks at most this many of the most recent matching statements.
 SEARCH_WINDOW = 2000
 
@@ -154,11 +159,16 @@ class ItemsMixin(StoreCore):
                             "content": entry.content,
                             "published": published,
                             "now": now,
-                            "title_stems": stem_text(entry.title),
-                            "summary_stems": stem_text(entry.summary),
-                            "content_stems": stem_text(entry.content),
+                            "title_stems": title,
+                            "summary_stems": summary,
+                            "content_stems": content,
                         }
-                        for entry, published in zip(fresh, published_at, strict=True)
+                        for entry, published, (title, summary, content) in zip(
+                            fresh,
+                            published_at,
+                            await stem_texts([(e.title, e.summary, e.content) for e in fresh]),
+                            strict=True,
+                        )
                     ],
                 )
                 ids = await _ids_of(db, feed_id, [e.identity for e in fresh])
@@ -338,7 +348,13 @@ class ItemsMixin(StoreCore):
     ) -> dict[int, str]:
         """id → snippet of each row, cut from the text as written (items_fts), with
         the forms of the query's words that the rows hold marked."""
-        texts = [str(r[column]) for r in rows for column in ("title", "summary", "content")]
+        # The forms to mark are looked for near the start of a huge text only:
+        # tokenizing megabytes here would hold up the event loop.
+        texts = [
+            str(r[column])[:HIGHLIGHT_CHARS]
+            for r in rows
+            for column in ("title", "summary", "content")
+        ]
         highlight = highlight_expression(query, texts)
         if highlight is None or not rows:
             return {}
@@ -385,20 +401,25 @@ async def index_word_forms(
             {"feed": feed_id, "limit": limit},
         )
     )
+    stemmed = await stem_texts([(str(r[1]), str(r[2]), str(r[3])) for r in rows])
     await db.executemany(
-        "UPDATE items SET title_stems = :title, summary_stems = :summary,"
-        " content_stems = :content WHERE id = :id",
-        [
-            {
-                "id": int(r[0]),
-                "title": stem_text(str(r[1])),
-                "summary": stem_text(str(r[2])),
-                "content": stem_text(str(r[3])),
-            }
-            for r in rows
-        ],
+        "UPDATE items SET title_stems = ?, summary_stems = ?, content_stems = ? WHERE id = ?",
+        [(*texts, int(r[0])) for r, texts in zip(rows, stemmed, strict=True)],
     )
     return len(rows)
+
+
+async def stem_texts(texts: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The stem texts of (title, summary, content) triples. Statements of ordinary
+    size are stemmed right here, which costs less than a trip to a thread; a huge
+    one (a title of megabytes) in a thread, so the event loop keeps running."""
+
+    def run() -> list[tuple[str, str, str]]:
+        return [(stem_text(a), stem_text(b), stem_text(c)) for a, b, c in texts]
+
+    if sum(len(a) + len(b) + len(c) for a, b, c in texts) > STEM_INLINE_CHARS:
+        return await asyncio.to_thread(run)
+    return run()
 
 
 async def _ids_of(

@@ -54,6 +54,7 @@ _CYRILLIC = re.compile("[\u0400-\u052f]")
 _LATIN = re.compile("[a-z]")
 _YO = str.maketrans("ё", "е")
 
+_SLICE = 65_536
 # Stems of words seen lately: a statement repeats its words and the next statement
 # mostly repeats the last one's, so most words are stemmed once.
 _CACHE_LIMIT = 100_000
@@ -64,7 +65,19 @@ _local = threading.local()
 
 def words(text: str) -> list[str]:
     """The tokens FTS5 indexes for `text`, in order: lower case, accents removed."""
-    return text.translate(_TABLE).split()
+    if len(text) <= _SLICE:
+        return text.translate(_TABLE).split()
+    # A text of megabytes goes a slice at a time, cut at spaces (a separator), so
+    # no one call holds the interpreter long: run in a thread, it lets the event
+    # loop in between.
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        end = text.find(" ", start + _SLICE)
+        end = len(text) if end < 0 else end
+        out += text[start:end].translate(_TABLE).split()
+        start = end
+    return out
 
 
 def _stemmer(language: str) -> Stemmer.Stemmer:
