@@ -254,7 +254,7 @@ async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_V
     return version
 
 
-async def _stem_in_batches(conn: aiosqlite.Connection, batch: int = STEM_BATCH) -> None:
+async def _stem_in_batches(conn: aiosqlite.Connection) -> None:
     """Stem the statements stored without stems: every one, after migration 7 on
     an older database, or any row another program wrote straight into the table.
 
@@ -267,6 +267,7 @@ async def _stem_in_batches(conn: aiosqlite.Connection, batch: int = STEM_BATCH) 
     if not pending:
         return
     log.info("indexing the word forms of %d statements", pending)
+    batch = STEM_BATCH
     done = 0
     while True:
         await conn.execute("BEGIN IMMEDIATE")
