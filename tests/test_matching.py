@@ -262,7 +262,7 @@ def test_generated_statements_match_as_fts5_finds(
 
 
 def test_the_index_answers_as_evaluating_every_query() -> None:
-    texts = HAND_WRITTEN + ["visa", "rules", '"visa rules" -new', "санкц* -елка", "-the"]
+    texts = [*HAND_WRITTEN, "visa", "rules", '"visa rules" -new', "санкц* -елка", "-the"]
     saved = [(key, parse_saved_query(t)) for key, t in enumerate(texts)]
     index = QueryIndex(saved)
     assert len(index) == len(texts)
