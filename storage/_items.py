@@ -117,7 +117,7 @@ class ItemsMixin(StoreCore):
                     fresh.append(entry)
             if changed:
                 # An edited statement keeps its identity; only a real change is written.
-                await db.executemany(
+                edited = await db.executemany(
                     "UPDATE items SET title = :title, summary = :summary,"
                     " content = :content, link = COALESCE(:link, link), updated_at = :now,"
                     # Stemmed below, for the rows this really changed.
@@ -126,7 +126,8 @@ class ItemsMixin(StoreCore):
                     " AND (title != :title OR summary != :summary OR content != :content)",
                     changed,
                 )
-                await index_word_forms(db, feed_id=feed_id)
+                if edited.rowcount > 0:
+                    await index_word_forms(db, feed_id=feed_id)
 
             def dated(entry: NewItem) -> float:
                 return now if entry.published_at is None else _ts(entry.published_at)
