@@ -3,7 +3,6 @@ latest, and full-text search."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sqlite3
@@ -15,11 +14,11 @@ import aiosqlite
 
 from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt_required, _item, _ts
 from storage._feeds import _mark_success
+from storage._stems import index_word_forms, stem_texts
 from storage.errors import FeedNotFoundError, StorageError
 from storage.models import Item, NewItem, SearchHit
 from storage.query import Query, parse_query
 from storage.search import EXACT_TABLE, MatchPlan, highlight_expression, plan_match
-from storage.words import stem_text
 
 # Log lines keep the name they had when the store was one module.
 log = logging.getLogger("storage.store")
@@ -32,8 +31,6 @@ STALE_AFTER = timedelta(days=7)
 FUTURE_SLACK = timedelta(days=1)
 # More new statements than this from one feed in one poll go as one digest per chat.
 DIGEST_THRESHOLD = 5
-# Statements with more text than this in all are stemmed in a thread (stem_texts).
-STEM_INLINE_CHARS = 200_000
 # How much of each text shown in results is read for the word forms to mark.
 HIGHLIGHT_CHARS = 100_000
 # A search ranks at most this many of the most recent matching statements.
@@ -387,40 +384,6 @@ class ItemsMixin(StoreCore):
             log.error("search count %r failed as %r: %s", what, plan, exc)
             raise StorageError("that search could not be run") from exc
         return int(row[0]) if row else 0
-
-
-async def index_word_forms(
-    db: aiosqlite.Connection, *, feed_id: int | None = None, limit: int = -1
-) -> int:
-    """Stem the statements whose stems are not there yet (NULL), of one feed or of
-    all, at most `limit` of them (-1: no limit), inside the caller's transaction;
-    the triggers then index the stems. Returns how many were stemmed."""
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT id, title, summary, content FROM items WHERE title_stems IS NULL"
-            " AND (:feed IS NULL OR feed_id = :feed) LIMIT :limit",
-            {"feed": feed_id, "limit": limit},
-        )
-    )
-    stemmed = await stem_texts([(str(r[1]), str(r[2]), str(r[3])) for r in rows])
-    await db.executemany(
-        "UPDATE items SET title_stems = ?, summary_stems = ?, content_stems = ? WHERE id = ?",
-        [(*texts, int(r[0])) for r, texts in zip(rows, stemmed, strict=True)],
-    )
-    return len(rows)
-
-
-async def stem_texts(texts: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """The stem texts of (title, summary, content) triples. Statements of ordinary
-    size are stemmed right here, which costs less than a trip to a thread; a huge
-    one (a title of megabytes) in a thread, so the event loop keeps running."""
-
-    def run() -> list[tuple[str, str, str]]:
-        return [(stem_text(a), stem_text(b), stem_text(c)) for a, b, c in texts]
-
-    if sum(len(a) + len(b) + len(c) for a, b, c in texts) > STEM_INLINE_CHARS:
-        return await asyncio.to_thread(run)
-    return run()
 
 
 async def _ids_of(

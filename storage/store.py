@@ -5,7 +5,7 @@ explicit `BEGIN IMMEDIATE` transactions for every write. Deduplication is the
 database's job: unique keys decide what is new.
 
 The methods live in one mixin per entity: storage/_feeds.py, _items.py (stored
-statements and search), _chats.py (with subscriptions and channels), _outbox.py,
+statements and search; their stems in _stems.py), _chats.py (with subscriptions and channels), _outbox.py,
 _daily.py (with counters) and _stats.py, over the shared storage/_core.py. This
 module assembles them and holds what concerns the file itself: opening,
 migrating, checking and backing it up. Each constant is read where it is used:
@@ -34,10 +34,10 @@ from storage._items import (
     STALE_AFTER,
     ItemsMixin,
     PollOutcome,
-    index_word_forms,
 )
 from storage._outbox import OutboxMixin
 from storage._stats import Stats, StatsMixin
+from storage._stems import index_word_forms
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,

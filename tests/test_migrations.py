@@ -392,13 +392,13 @@ class Crash(Exception):
 async def test_stemming_after_the_migration_goes_in_batches_and_resumes_after_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storage._items as items_module
+    import storage._stems as stems_module
     import storage.store as store_module
 
     path = tmp_path / "crash.sqlite3"
     await _version_6_with_statements(path, 30)
     monkeypatch.setattr(store_module, "STEM_BATCH", 7)
-    real = items_module.stem_texts
+    real = stems_module.stem_texts
     calls = 0
 
     async def dies_on_the_third_batch(texts: list[tuple[str, str, str]]) -> list[tuple[str, ...]]:
@@ -408,12 +408,12 @@ async def test_stemming_after_the_migration_goes_in_batches_and_resumes_after_a_
             raise Crash
         return await real(texts)
 
-    monkeypatch.setattr(items_module, "stem_texts", dies_on_the_third_batch)
+    monkeypatch.setattr(stems_module, "stem_texts", dies_on_the_third_batch)
     with pytest.raises(Crash):
         await Store.open(path, clock=lambda: NOW)
     # The schema is the new one; the first two batches are in, the third rolled back.
     assert await _unstemmed(path) == 30 - 14
-    monkeypatch.setattr(items_module, "stem_texts", real)
+    monkeypatch.setattr(stems_module, "stem_texts", real)
     store = await Store.open(path, clock=lambda: NOW)
     try:
         assert await store.search_count("sanctions") == 10
