@@ -5,10 +5,11 @@ explicit `BEGIN IMMEDIATE` transactions for every write. Deduplication is the
 database's job: unique keys decide what is new.
 
 The methods live in one mixin per entity: storage/_feeds.py, _items.py (stored
-statements and search; their stems in _stems.py), _chats.py (with subscriptions and channels), _outbox.py,
-_daily.py (with counters) and _stats.py, over the shared storage/_core.py. This
-module assembles them and holds what concerns the file itself: opening,
-migrating, checking and backing it up. Each constant is read where it is used:
+statements and search; their stems in _stems.py), _chats.py (with subscriptions
+and channels), _outbox.py, _daily.py (with counters) and _stats.py, over the
+shared storage/_core.py. This module assembles them and holds what concerns the
+file itself: opening, migrating (with the stems of statements stored without
+them), checking and backing it up. Each constant is read where it is used:
 a test that changes `SEARCH_WINDOW` patches `storage._items`.
 """
 
