@@ -67,6 +67,23 @@ FIGURES: dict[str, tuple[str, str, str, str, int, int]] = {
         300,
         60,
     ),
+    "alert_match": (
+        "bench_alert_match",
+        "ms (p95, 10,000 queries)",
+        "p95 <= 20 ms at 10,000",
+        "one new statement against 1,000 / 10,000 / 100,000 saved alerts and filters,"
+        " vs evaluating each",
+        180,
+        60,
+    ),
+    "search_languages": (
+        "bench_search_languages",
+        "recall (stemmed, en + ru)",
+        "recall above exact-form recall, precision not below, in each language",
+        "own en + ru relevance set: stemmed search vs words as written (baseline: its recall)",
+        60,
+        60,
+    ),
     "memory": (
         "bench_memory",
         "MB (VmHWM)",
@@ -160,6 +177,14 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
             value += f", {details['count_429']} × 429"
         if name == "search_p95" and "p50_ms" in details:
             value += f" (p50 {_fmt(details['p50_ms'])} ms)"
+        if name == "alert_match" and "by_queries" in details:
+            value += f" (100,000: {_fmt(details['by_queries']['100000']['p95_ms'])} ms)"
+        if name == "search_languages" and "all" in details:
+            scores = details["all"]
+            value += (
+                f", precision {_fmt(scores['stemmed_precision'])}"
+                f" (as written: {_fmt(scores['exact_precision'])})"
+            )
         met = "yes" if entry.get("met") else ("FAILED RUN" if entry.get("value") is None else "no")
         lines.append(
             f"| `{name}` | {what} | {value} | {entry.get('target', '')} |"

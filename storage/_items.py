@@ -14,9 +14,11 @@ import aiosqlite
 
 from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt_required, _item, _ts
 from storage._feeds import _mark_success
+from storage._stems import index_word_forms, stem_texts
 from storage.errors import FeedNotFoundError, StorageError
 from storage.models import Item, NewItem, SearchHit
-from storage.search import build_match_query
+from storage.query import Query, parse_query
+from storage.search import EXACT_TABLE, MatchPlan, highlight_expression, plan_match
 
 # Log lines keep the name they had when the store was one module.
 log = logging.getLogger("storage.store")
@@ -29,6 +31,8 @@ STALE_AFTER = timedelta(days=7)
 FUTURE_SLACK = timedelta(days=1)
 # More new statements than this from one feed in one poll go as one digest per chat.
 DIGEST_THRESHOLD = 5
+# How much of each text shown in results is read for the word forms to mark.
+HIGHLIGHT_CHARS = 100_000
 # A search ranks at most this many of the most recent matching statements.
 SEARCH_WINDOW = 2000
 
@@ -115,14 +119,18 @@ class ItemsMixin(StoreCore):
                     fresh.append(entry)
             if changed:
                 # An edited statement keeps its identity; only a real change is written.
-                await db.executemany(
+                edited = await db.executemany(
                     "UPDATE items SET title = :title, summary = :summary,"
-                    " content = :content, link = COALESCE(:link, link), updated_at = :now"
+                    " content = :content, link = COALESCE(:link, link), updated_at = :now,"
+                    # Stemmed below, for the rows this really changed.
+                    " title_stems = NULL, summary_stems = NULL, content_stems = NULL"
                     " WHERE feed_id = :feed AND identity = :identity"
                     " AND (title != :title OR summary != :summary OR content != :content)",
                     changed,
                 )
-                self.items_version += 1
+                if edited.rowcount > 0:
+                    await index_word_forms(db, feed_id=feed_id)
+                    self.items_version += 1
             corrections = await _queue_corrections(db, corrected, now) if corrected else 0
 
             def dated(entry: NewItem) -> float:
@@ -141,8 +149,10 @@ class ItemsMixin(StoreCore):
             if fresh:
                 await db.executemany(
                     "INSERT INTO items (feed_id, identity, guid, link, title, summary, content,"
-                    " published_at, first_seen_at, updated_at) VALUES (:feed, :identity, :guid,"
-                    " :link, :title, :summary, :content, :published, :now, :now)",
+                    " published_at, first_seen_at, updated_at, title_stems, summary_stems,"
+                    " content_stems) VALUES (:feed, :identity, :guid, :link, :title, :summary,"
+                    " :content, :published, :now, :now, :title_stems, :summary_stems,"
+                    " :content_stems)",
                     [
                         {
                             "feed": feed_id,
@@ -154,8 +164,16 @@ class ItemsMixin(StoreCore):
                             "content": entry.content,
                             "published": published,
                             "now": now,
+                            "title_stems": title,
+                            "summary_stems": summary,
+                            "content_stems": content,
                         }
-                        for entry, published in zip(fresh, published_at, strict=True)
+                        for entry, published, (title, summary, content) in zip(
+                            fresh,
+                            published_at,
+                            await stem_texts([(e.title, e.summary, e.content) for e in fresh]),
+                            strict=True,
+                        )
                     ],
                 )
                 ids = await _ids_of(db, feed_id, [e.identity for e in fresh])
@@ -278,7 +296,9 @@ class ItemsMixin(StoreCore):
         self, query: str, *, limit: int = 5, offset: int = 0, marks: tuple[str, str] = ("", "")
     ) -> list[SearchHit]:
         """Best matches first (bm25, title weighted above the text), with snippets in
-        which each matched word stands between `marks` (the renderer's markers).
+        which each matched word stands, as written, between `marks` (the renderer's
+        markers). Words match any of their forms, "phrases" and prefix* the forms
+        as written, and -terms exclude (storage/query.py).
 
         A word found in most statements would have every one of them scored; so the
         best matches are picked among the `SEARCH_WINDOW` most recent statements that
@@ -286,50 +306,73 @@ class ItemsMixin(StoreCore):
         statements archive is read newest first anyway). Rarer queries are ranked in
         full. Raises `InvalidSearchQueryError` for a query that cannot be searched.
         """
-        match = build_match_query(query)
+        parsed = parse_query(query)
+        plan = plan_match(parsed)
+        table, match = plan.table, plan.match
+        # parse_query insists on a term to look for, so there is a table to rank in.
+        assert table is not None and match is not None
+        where = f"{table} MATCH ?{plan.conditions()}"
+        filters = plan.filter_params()
         try:
             floor_row = await self._fetchone(
-                "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
-                " ORDER BY rowid DESC LIMIT 1 OFFSET :window",
-                {"match": match, "window": SEARCH_WINDOW - 1},
+                f"SELECT rowid FROM {table} WHERE {where} ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [match, *filters, SEARCH_WINDOW - 1],
             )
             floor = int(floor_row[0]) if floor_row is not None else 0
             ranked = await self._fetchall(
-                "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
-                " AND rowid >= :floor"
+                f"SELECT rowid FROM {table} WHERE {where} AND rowid >= ?"
                 # The id breaks ties, so pages never repeat or skip a statement.
-                " ORDER BY bm25(items_fts, 10.0, 3.0, 1.0), rowid DESC"
-                " LIMIT :limit OFFSET :offset",
-                {"match": match, "floor": floor, "limit": limit, "offset": offset},
+                f" ORDER BY bm25({table}, 10.0, 3.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
+                [match, *filters, floor, limit, offset],
             )
             ids = [int(r[0]) for r in ranked]
             if not ids:
                 return []
-            # Snippets and rows only for the page, not for every match; and in two
-            # queries, because joining items to the MATCH lets the planner evaluate
-            # the match far more often than for these few rows.
+            # Rows and snippets only for the page, not for every match; and in
+            # separate queries, because joining items to the MATCH lets the planner
+            # evaluate the match far more often than for these few rows.
             places = ",".join("?" * len(ids))
-            snippets = await self._fetchall(
-                "SELECT rowid, snippet(items_fts, -1, ?, ?, '…', 24)"
-                f" FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({places})",
-                [*marks, match, *ids],
-            )
             rows = await self._fetchall(
-                "SELECT i.*, f.title AS feed_title FROM items i"
+                "SELECT i.id, i.feed_id, i.identity, i.guid, i.link, i.title, i.summary,"
+                " i.content, i.published_at, i.first_seen_at, i.updated_at,"
+                " f.title AS feed_title FROM items i"
                 f" JOIN feeds f ON f.id = i.feed_id WHERE i.id IN ({places})",
                 ids,
             )
+            snippet_of = await self._snippets(parsed, rows, marks)
         except sqlite3.OperationalError as exc:
-            # build_match_query quotes everything, so this is a bug, not the user's.
-            log.error("search query %r failed as %r: %s", query, match, exc)
+            # The query is rendered from its own tokens, so this is a bug, not the user's.
+            log.error("search query %r failed as %r: %s", query, plan, exc)
             raise StorageError("that search could not be run") from exc
         by_id = {int(r["id"]): r for r in rows}
-        snippet_of = {int(r[0]): str(r[1] or "") for r in snippets}
         return [
             SearchHit(item=_item(by_id[i]), snippet=snippet_of.get(i, ""))
             for i in ids
             if i in by_id
         ]
+
+    async def _snippets(
+        self, query: Query, rows: list[aiosqlite.Row], marks: tuple[str, str]
+    ) -> dict[int, str]:
+        """id → snippet of each row, cut from the text as written (items_fts), with
+        the forms of the query's words that the rows hold marked."""
+        # The forms to mark are looked for near the start of a huge text only:
+        # tokenizing megabytes here would hold up the event loop.
+        texts = [
+            str(r[column])[:HIGHLIGHT_CHARS]
+            for r in rows
+            for column in ("title", "summary", "content")
+        ]
+        highlight = highlight_expression(query, texts)
+        if highlight is None or not rows:
+            return {}
+        ids = [int(r["id"]) for r in rows]
+        found = await self._fetchall(
+            f"SELECT rowid, snippet({EXACT_TABLE}, -1, ?, ?, '…', 24) FROM {EXACT_TABLE}"
+            f" WHERE {EXACT_TABLE} MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
+            [*marks, highlight, *ids],
+        )
+        return {int(r[0]): str(r[1] or "") for r in found}
 
     async def search_count(self, query: str, *, cap: int = 1000) -> int:
         """How many statements match `query`, counting no further than `cap`.
@@ -337,15 +380,18 @@ class ItemsMixin(StoreCore):
         The cap keeps a very common word cheap to count over a large archive; a
         result equal to `cap` means "at least that many". Raises like `search`.
         """
-        match = build_match_query(query)
+        plan = plan_match(parse_query(query))
+        return await self._count(plan, cap=cap, what=query)
+
+    async def _count(self, plan: MatchPlan, *, cap: int, what: str) -> int:
+        sql, params = plan.select_ids()
         try:
             row = await self._fetchone(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM items_fts"
-                " WHERE items_fts MATCH :match LIMIT :cap)",
-                {"match": match, "cap": cap},
+                f"SELECT COUNT(*) FROM ({sql} LIMIT ?)",
+                [*params, cap],
             )
         except sqlite3.OperationalError as exc:
-            log.error("search count %r failed as %r: %s", query, match, exc)
+            log.error("search count %r failed as %r: %s", what, plan, exc)
             raise StorageError("that search could not be run") from exc
         return int(row[0]) if row else 0
 

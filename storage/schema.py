@@ -182,7 +182,48 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN
         ttl_seconds INTEGER;                     -- the feed's <ttl> in seconds; NULL: none
     """,
-    # 7: only what matters to each chat: per-subscription filters, saved-search alerts,
+    # 7: search by word forms. Each text column gets a shadow text of its words'
+    # stems (storage/words.py, computed in Python when a statement is stored or
+    # changed), indexed by a second FTS5 table; words are looked up there, phrases
+    # and prefixes still in items_fts. NULL stems: not yet indexed (rows stored
+    # before this version, or written by another program); apply_migrations fills
+    # them in batches after this step.
+    """
+    ALTER TABLE items ADD COLUMN
+        title_stems TEXT;                        -- stems of the title's words; NULL: to do
+    ALTER TABLE items ADD COLUMN
+        summary_stems TEXT;                      -- stems of the summary's words
+    ALTER TABLE items ADD COLUMN
+        content_stems TEXT;                      -- stems of the content's words
+    CREATE INDEX items_unstemmed ON items (feed_id) WHERE title_stems IS NULL;
+    CREATE VIRTUAL TABLE items_fts_stems USING fts5 (
+        title_stems, summary_stems, content_stems,
+        content = 'items', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER items_fts_stems_insert AFTER INSERT ON items
+    WHEN new.title_stems IS NOT NULL BEGIN
+        INSERT INTO items_fts_stems (rowid, title_stems, summary_stems, content_stems)
+        VALUES (new.id, new.title_stems, new.summary_stems, new.content_stems);
+    END;
+    CREATE TRIGGER items_fts_stems_delete AFTER DELETE ON items
+    WHEN old.title_stems IS NOT NULL BEGIN
+        INSERT INTO items_fts_stems
+            (items_fts_stems, rowid, title_stems, summary_stems, content_stems)
+        VALUES ('delete', old.id, old.title_stems, old.summary_stems, old.content_stems);
+    END;
+    CREATE TRIGGER items_fts_stems_update
+    AFTER UPDATE OF title_stems, summary_stems, content_stems ON items BEGIN
+        INSERT INTO items_fts_stems
+            (items_fts_stems, rowid, title_stems, summary_stems, content_stems)
+        SELECT 'delete', old.id, old.title_stems, old.summary_stems, old.content_stems
+        WHERE old.title_stems IS NOT NULL;
+        INSERT INTO items_fts_stems (rowid, title_stems, summary_stems, content_stems)
+        SELECT new.id, new.title_stems, new.summary_stems, new.content_stems
+        WHERE new.title_stems IS NOT NULL;
+    END;
+    """,
+    # 8: only what matters to each chat: per-subscription filters, saved-search alerts,
     # a daily digest instead of instant pushes, and corrections of what was sent.
     """
     ALTER TABLE chats ADD COLUMN
@@ -253,5 +294,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX digest_releases_by_time ON digest_releases (created_at);
     """,
 ]
+
+# The first version whose items carry stems (see apply_migrations).
+STEMS_VERSION = 7
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -5,10 +5,11 @@ explicit `BEGIN IMMEDIATE` transactions for every write. Deduplication is the
 database's job: unique keys decide what is new.
 
 The methods live in one mixin per entity: storage/_feeds.py, _items.py (stored
-statements and search), _chats.py (with subscriptions and channels), _outbox.py,
-_daily.py (with counters) and _stats.py, over the shared storage/_core.py. This
-module assembles them and holds what concerns the file itself: opening,
-migrating, checking and backing it up. Each constant is read where it is used:
+statements and search; their stems in _stems.py), _chats.py (with subscriptions
+and channels), _outbox.py, _daily.py (with counters) and _stats.py, over the
+shared storage/_core.py. This module assembles them and holds what concerns the
+file itself: opening, migrating (with the stems of statements stored without
+them), checking and backing it up. Each constant is read where it is used:
 a test that changes `SEARCH_WINDOW` patches `storage._items`.
 """
 
@@ -29,16 +30,23 @@ from storage._chats import Channel, ChatsMixin
 from storage._core import _system_clock
 from storage._daily import DailyMixin
 from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin, FeedStatus
-from storage._items import DIGEST_THRESHOLD, SEARCH_WINDOW, STALE_AFTER, ItemsMixin, PollOutcome
+from storage._items import (
+    DIGEST_THRESHOLD,
+    SEARCH_WINDOW,
+    STALE_AFTER,
+    ItemsMixin,
+    PollOutcome,
+)
 from storage._outbox import OutboxMixin
 from storage._stats import Stats, StatsMixin
+from storage._stems import index_word_forms
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseTooNewError,
     StorageError,
 )
-from storage.schema import LATEST_VERSION, MIGRATIONS
+from storage.schema import LATEST_VERSION, MIGRATIONS, STEMS_VERSION
 
 __all__ = [
     "DIGEST_THRESHOLD",
@@ -56,6 +64,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Statements stemmed in one transaction when an older database is brought up to date.
+STEM_BATCH = 500
 
 
 class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyMixin, StatsMixin):
@@ -219,7 +230,8 @@ async def _refuse_foreign_tables(conn: aiosqlite.Connection, path: str | Path) -
 
 async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_VERSION) -> int:
     """Apply pending migrations up to `target`, each with its version bump in one
-    transaction. Returns the version reached."""
+    transaction, then stem the statements that have no stems yet. Returns the
+    version reached."""
     while True:
         await conn.execute("BEGIN IMMEDIATE")
         try:
@@ -229,7 +241,7 @@ async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_V
                 raise DatabaseTooNewError(version, LATEST_VERSION)
             if version >= target:
                 await conn.execute("COMMIT")
-                return version
+                break
             # Statement by statement: executescript would commit this transaction.
             for statement in _statements(MIGRATIONS[version]):
                 await conn.execute(statement)
@@ -240,6 +252,40 @@ async def apply_migrations(conn: aiosqlite.Connection, *, target: int = LATEST_V
             raise
         await conn.execute("COMMIT")
         log.info("database migrated to schema version %d", version + 1)
+    if version >= STEMS_VERSION:
+        await _stem_in_batches(conn)
+    return version
+
+
+async def _stem_in_batches(conn: aiosqlite.Connection) -> None:
+    """Stem the statements stored without stems: every one, after migration 7 on
+    an older database, or any row another program wrote straight into the table.
+
+    Stems need Python, so this cannot be SQL in the migration. Each batch is its own
+    transaction: a crash leaves every statement either stemmed and indexed or as it
+    was (found by words as written, by phrases and prefixes), and the next start
+    goes on where this one stopped. Until then a word search misses the rest."""
+    rows = await conn.execute_fetchall("SELECT COUNT(*) FROM items WHERE title_stems IS NULL")
+    pending = int(next(iter(rows))[0])
+    if not pending:
+        return
+    log.info("indexing the word forms of %d statements", pending)
+    batch = STEM_BATCH
+    done = 0
+    while True:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            stemmed = await index_word_forms(conn, limit=batch)
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        done += stemmed
+        if stemmed < batch:
+            break
+        if done % (batch * 100) == 0:
+            log.info("indexed the word forms of %d of %d statements", done, pending)
+    log.info("indexed the word forms of %d statements", done)
 
 
 def _statements(script: str) -> list[str]:

@@ -324,3 +324,122 @@ async def test_the_connection_is_set_up_for_safety(tmp_path: Path) -> None:
             )
     finally:
         await store.close()
+
+
+# ------------------------------------------------------------ search by word forms
+
+
+async def _version_6_with_statements(path: Path, n: int) -> None:
+    """A database as the release before word forms left it, with `n` statements."""
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        assert await apply_migrations(conn, target=6) == 6
+        await conn.execute(
+            "INSERT INTO feeds (id, url, title, created_at) VALUES (1, 'https://mfa.example/rss',"
+            f" 'Ministry', {T})"
+        )
+        texts = [
+            ("New sanction announced", "On the banks.", "Санкции против банков."),
+            ("Комментарий", "Под санкциями три банка", "Ёлка в посольстве."),
+            ("Visa rules", "Consular news.", "New visa rules apply."),
+        ]
+        await conn.executemany(
+            "INSERT INTO items (id, feed_id, identity, title, summary, content, published_at,"
+            " first_seen_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?)",
+            [(i, f"id-{i}", *texts[(i - 1) % 3], T - i, T, T) for i in range(1, n + 1)],
+        )
+    finally:
+        await conn.close()
+
+
+async def _unstemmed(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(
+            conn.execute("SELECT COUNT(*) FROM items WHERE title_stems IS NULL").fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+async def test_a_version_6_database_is_searched_by_word_forms_once_opened(tmp_path: Path) -> None:
+    path = tmp_path / "v6.sqlite3"
+    await _version_6_with_statements(path, 3)
+    store = await Store.open(path, clock=lambda: NOW)
+    try:
+        assert await store.schema_version() == LATEST_VERSION
+        assert [h.item.id for h in await store.search("sanctions")] == [1]
+        assert [h.item.id for h in await store.search("санкция")] == [2, 1]
+        assert [h.item.id for h in await store.search("елка")] == [2]
+        assert [h.item.id for h in await store.search('"visa rules" rule')] == [3]
+        # Phrases still match the words as written.
+        assert await store.search('"visa rule"') == []
+        hits = await store.search("санкции", marks=("[", "]"))
+        assert "[санкциями]" in hits[0].snippet
+        assert await store.integrity_check() == "ok"
+        await store._conn.execute(
+            "INSERT INTO items_fts_stems (items_fts_stems) VALUES ('integrity-check')"
+        )
+    finally:
+        await store.close()
+    assert await _unstemmed(path) == 0
+
+
+class Crash(Exception):
+    """The process dying: nothing after it runs."""
+
+
+async def test_stemming_after_the_migration_goes_in_batches_and_resumes_after_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage._stems as stems_module
+    import storage.store as store_module
+
+    path = tmp_path / "crash.sqlite3"
+    await _version_6_with_statements(path, 30)
+    monkeypatch.setattr(store_module, "STEM_BATCH", 7)
+    real = stems_module.stem_texts
+    calls = 0
+
+    async def dies_on_the_third_batch(texts: list[tuple[str, str, str]]) -> list[tuple[str, ...]]:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise Crash
+        return await real(texts)
+
+    monkeypatch.setattr(stems_module, "stem_texts", dies_on_the_third_batch)
+    with pytest.raises(Crash):
+        await Store.open(path, clock=lambda: NOW)
+    # The schema is the new one; the first two batches are in, the third rolled back.
+    assert await _unstemmed(path) == 30 - 14
+    monkeypatch.setattr(stems_module, "stem_texts", real)
+    store = await Store.open(path, clock=lambda: NOW)
+    try:
+        assert await store.search_count("sanctions") == 10
+        assert await store.search_count("санкция") == 20
+    finally:
+        await store.close()
+    assert await _unstemmed(path) == 0
+
+
+async def test_a_statement_another_program_wrote_is_stemmed_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "foreign.sqlite3"
+    store = await Store.open(path, clock=lambda: NOW)
+    feed = await store.add_feed("https://mfa.example/rss")
+    await store.close()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO items (feed_id, identity, title, summary, content, published_at,"
+        " first_seen_at, updated_at) VALUES (?, 'x', 'Sanctioned banks', '', '', 0, 0, 0)",
+        [feed.id],
+    )
+    conn.commit()
+    conn.close()
+    store = await Store.open(path, clock=lambda: NOW)
+    try:
+        assert len(await store.search("sanctions")) == 1
+    finally:
+        await store.close()
