@@ -24,9 +24,9 @@ _SENTENCE_END = re.compile("[.!?…][\"'”’»)\\]]*(?=\\s)")
 SUMMARY_LIMIT = 400
 LANGUAGES = ("en", "ru")
 
-# Up to this length (or twice the budget, if more) a statement is short: its lead
-# is summary enough, whatever it opens with.
-SHORT_STATEMENT = 1000
+# Up to this length (or one and a half budgets, if more) a statement is short: its
+# lead is summary enough, whatever it opens with.
+SHORT_STATEMENT = 600
 # This many paragraphs opening with a speaker label make a transcript.
 TRANSCRIPT_LABELS = 3
 # A first paragraph this short without a sentence end is a heading, not a lead.
@@ -70,10 +70,10 @@ def explain(
         raise ValueError("limit must be at least 2")
     if language is not None and language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES} or None, got {language!r}")
-    # Most statements are short: decide that before reading the text any further.
-    if len(one_line(text)) <= max(SHORT_STATEMENT, 2 * limit):
-        return Explanation(lead(text, limit), LEAD, "short statement", language or "", [])
     language = language or detect_language(text)
+    # Most statements are short: decide that before reading the text any further.
+    if len(one_line(text)) <= max(SHORT_STATEMENT, limit * 3 // 2):
+        return Explanation(lead(text, limit), LEAD, "short statement", language, [])
     why_not_lead = _why_not_lead(text)
     if why_not_lead is None:
         return Explanation(lead(text, limit), LEAD, "opens with a lead", language, [])
