@@ -6,13 +6,15 @@ maximal marginal relevance (Carbonell & Goldstein, 1998):
 1. Every sentence is judged by the rules of `text.procedural`; those that are
    courtesies, procedure, labels' remains or bare questions are skipped, with
    their reason, and so is the rest of a courtesy opening or closing paragraph.
-2. The statement's centroid weighs each content stem by how often the statement
+2. The statement's centroid weighs each content term by how often the statement
    uses it (log-scaled) and how concentrated it is (its inverse sentence
-   frequency), so the words the statement is about weigh most.
-3. A sentence's centrality is the weight of its distinct stems over the square
-   root of their number (a cosine with the centroid, up to a constant); a sentence
-   early in the statement gets a small bonus, since speakers state their subject
-   first.
+   frequency), so the words the statement is about weigh most; a term used in
+   one sentence only weighs nothing, since the statement is not about it.
+3. A sentence's centrality is the weight of its distinct terms over the square
+   root of their number (a cosine with the centroid, up to a constant). Central
+   sentences (above the median) early in the statement get a bonus, since
+   speakers state their subject first; a sentence that opens by pointing back
+   ("This transition…") loses a little, since it reads badly alone.
 4. Sentences are taken best first, each losing score for what it shares with those
    already taken (MMR), while they fit the character budget; the summary gives
    them in their original order.
@@ -36,6 +38,7 @@ SKIP_COURTESY_OPENING = "courtesy opening"
 SKIP_COURTESY_CLOSING = "courtesy closing"
 SKIP_SHORT = "too short to say anything"
 SKIP_LONG = "longer than the budget"
+SKIP_NO_CONTENT = "no content words"
 _NOT_SPOKEN = frozenset({procedural.TRANSLATION, procedural.DATELINE})
 
 # Words that point back to an earlier sentence when they open one.
@@ -67,7 +70,7 @@ class Candidate:
 
     index: int  # order in the statement
     paragraph: int
-    speaker: str | None  # from a "Name: …" label opening its paragraph
+    speaker: str | None  # from the last "Name: …" label at or before its paragraph
     text: str
     skipped: str | None  # why it may not be used; None when it may
     centrality: float = 0.0
@@ -85,28 +88,32 @@ def rank(text: str, limit: int, tuning: Tuning | None = None) -> list[Candidate]
         frozenset(stems.of(words(c.text))) if c.skipped is None else frozenset() for c in candidates
     ]
     weights = _centroid(stem_sets, tuning.min_uses)
+    # Insertion order is the statement's order: position counts among the sentences
+    # that may be used, since where the courtesies end is where the statement starts.
     centralities = {
         c.index: _centrality(c.text, stem_sets[c.index], weights, tuning)
         for c in candidates
         if stem_sets[c.index]
     }
+    place = {index: seen for seen, index in enumerate(centralities)}
+    last = max(len(centralities) - 1, 1)
     # Being early is a bonus only for a sentence about the subject: speakers state it
     # first, but small talk comes first too.
     ordered = sorted(centralities.values())
     central = ordered[int(tuning.central_share * (len(ordered) - 1))] if ordered else 0.0
-    # Position counts among the sentences that may be used: where the courtesies
-    # end is where the statement starts.
-    last = max(len(centralities) - 1, 1)
     scored: list[Candidate] = []
-    for seen, candidate in enumerate(c for c in candidates if c.index in centralities):
-        while len(scored) < candidate.index:
-            scored.append(candidates[len(scored)])
-        centrality = centralities[candidate.index]
-        bonus = tuning.position_bonus * 0.5 ** (seen / last / tuning.position_scale)
+    for candidate in candidates:
+        centrality = centralities.get(candidate.index)
+        if centrality is None:
+            no_content = candidate.skipped is None
+            scored.append(replace(candidate, skipped=SKIP_NO_CONTENT) if no_content else candidate)
+            continue
+        bonus = tuning.position_bonus * 0.5 ** (
+            place[candidate.index] / last / tuning.position_scale
+        )
         score = centrality * (1 + bonus) if centrality >= central else centrality
         skipped = SKIP_LONG if len(candidate.text) > limit else None
         scored.append(replace(candidate, centrality=centrality, score=score, skipped=skipped))
-    scored += candidates[len(scored) :]
     chosen = _select(scored, stem_sets, limit, tuning)
     return [replace(c, chosen=True) if c.index in chosen else c for c in scored]
 

@@ -179,6 +179,7 @@ _AGENDA = re.compile(
     _I,
 )
 _SHORTEST_AGENDA = 6
+_ALL_CUES = tuple(sorted({*_AGENDA_CUES, *(cue for _, cues, _ in _ANYWHERE for cue in cues)}))
 
 _DATELINE = re.compile(
     r"[A-ZА-ЯЁ][\w .'’-]{1,40},\s*(?:\d{1,2}\s+[^\W\d_]+\.?|[^\W\d_]+\.?\s+\d{1,2})"
@@ -217,10 +218,7 @@ def core(sentence: str) -> str:
 
 def is_agenda(sentence: str) -> bool:
     """The sentence names the business of the meeting ("Item 2 is our scrutiny of …")."""
-    if len(sentence.split()) < _SHORTEST_AGENDA:
-        return False
-    lowered = sentence.lower()
-    return any(cue in lowered for cue in _AGENDA_CUES) and _AGENDA.search(sentence) is not None
+    return _is_agenda(sentence, _cues_in(sentence))
 
 
 def skip_reason(sentence: str) -> str | None:
@@ -230,7 +228,8 @@ def skip_reason(sentence: str) -> str | None:
         return QUESTION
     if _DATELINE.match(stripped):
         return DATELINE
-    if is_agenda(stripped):
+    cues = _cues_in(stripped)
+    if _is_agenda(stripped, cues):
         return None
     body = core(stripped)
     for reason, opening in _OPENINGS:
@@ -238,8 +237,22 @@ def skip_reason(sentence: str) -> str | None:
             return reason
     if len(body.split()) <= _LONGEST_PROCEDURE and _PROCEDURE.match(body):
         return PROCEDURE
-    lowered = body.lower()
-    for reason, cues, pattern in _ANYWHERE:
-        if any(cue in lowered for cue in cues) and pattern.search(body):
+    for reason, rule_cues, pattern in _ANYWHERE:
+        if not cues.isdisjoint(rule_cues) and pattern.search(body):
             return reason
     return None
+
+
+def _cues_in(sentence: str) -> set[str]:
+    # One pass over every rule's cues: most sentences have none, and then no
+    # pattern that needs one is tried.
+    lowered = sentence.lower()
+    return {cue for cue in _ALL_CUES if cue in lowered}
+
+
+def _is_agenda(sentence: str, cues: set[str]) -> bool:
+    return (
+        not cues.isdisjoint(_AGENDA_CUES)
+        and len(sentence.split()) >= _SHORTEST_AGENDA
+        and _AGENDA.search(sentence) is not None
+    )

@@ -86,7 +86,7 @@ def detect_language(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words of `text`, lower-cased, in order (numbers and hyphenated words kept whole)."""
-    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    return _WORD.findall(text.lower().replace("’", "'"))
 
 
 class Stems:
