@@ -53,7 +53,9 @@ def summarise(text: str, limit: int = SUMMARY_LIMIT, *, language: str | None = N
 
     Its lead (see `lead`) when it is short or opens with content; otherwise its most
     central sentences, in their original order. `language` is "en" or "ru"; None
-    guesses it from the script.
+    guesses it from the script. It is reported by `explain`; the rules of both
+    languages apply to every sentence and each word is read in its own script,
+    since Russian statements quote English names and English ones Russian titles.
     """
     return explain(text, limit, language=language).summary
 

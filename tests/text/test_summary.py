@@ -96,9 +96,7 @@ RUSSIAN = "\n\n".join(
 
 def _lavrov_remarks() -> str:
     feed = parse_feed(SEED_FEED.read_bytes(), url="https://embassy.example/rss", headers={})
-    [speech] = [e for e in feed.entries if e.title.startswith("Foreign Minister Sergey Lavrov’s")][
-        :1
-    ]
+    speech = next(e for e in feed.entries if "29th Assembly of the Council" in e.title)
     return speech.content
 
 
