@@ -93,6 +93,10 @@ def _stem_uncached(word: str) -> str:
         result = str(_stemmer("russian").stemWord(word.translate(_YO)))
     elif _LATIN.search(word):
         result = str(_stemmer("english").stemWord(word))
+        if word.endswith("ly") and result == word[:-2]:
+            # An adverb made with -ly means something else than its stem: generally
+            # is not general, nearly not near, likely not like. It keeps its own.
+            return word
     else:
         return word
     # A stem is indexed through FTS5 again, so it must be one folded token; the
