@@ -324,6 +324,8 @@ def render_stats(stats: Stats, now: datetime, counters: list[tuple[int, str]]) -
         f"{stats.duplicates_24h} possible duplicates",
         *(f"Failed {n} × {esc(error[:200])}" for error, n in stats.failure_reasons),
         f"Outbox: {stats.pending} pending; oldest {oldest}",
+        f"Saved searches: {stats.alerts} alert(s), {stats.filters} filter(s)",
+        f"Daily digests: {stats.digest_chats} chat(s), {stats.held} statement(s) held for them",
     ]
     if counters:
         lines.append("Counters: " + "; ".join(f"{cid}: {esc(t[:40])}" for cid, t in counters))

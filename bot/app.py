@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import USER_AGENT, admin, channels, chat_settings, commands, reading
+from bot import USER_AGENT, admin, channels, chat_settings, commands, reading, saved_searches
 from bot.alerts import Alerts
 from bot.config import Settings
 from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path
@@ -56,6 +56,9 @@ USER_COMMANDS = [
     BotCommand("feeds", "Feeds, with subscribe buttons"),
     BotCommand("subscribe", "Follow a feed, or all"),
     BotCommand("unsubscribe", "Stop following a feed"),
+    BotCommand("alert", "QUERY: statements that match, from any feed"),
+    BotCommand("alerts", "This chat's alerts"),
+    BotCommand("filter", "FEED_ID QUERY: only what matches from a feed"),
     BotCommand("counters", "The daily counter message, now"),
     BotCommand("settings", "Daily time, time zone, daily on/off"),
     BotCommand("help", "Every command, with examples"),
@@ -130,6 +133,11 @@ def add_handlers(app: App) -> None:
         ("latest", reading.latest),
         ("search", reading.search),
         ("counters", commands.counters),
+        ("filter", saved_searches.filter_command),
+        ("unfilter", saved_searches.unfilter),
+        ("alert", saved_searches.alert),
+        ("alerts", saved_searches.alerts),
+        ("unalert", saved_searches.unalert),
         ("settings", chat_settings.settings),
         ("addfeed", admin.addfeed),
         ("removefeed", admin.removefeed),
@@ -182,6 +190,7 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
     app.add_handler(CallbackQueryHandler(chat_settings.settings_button, pattern=r"^st:"))
+    app.add_handler(CallbackQueryHandler(saved_searches.alerts_button, pattern=r"^al:"))
     # Anything else (an old or forged button) still gets an answer. It must stay the
     # last button handler of group 0: in a later group it would also see every query
     # a handler above already answered, and answer it a second time.

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -51,9 +51,22 @@ USER_HELP = [
     ("/subscribe FEED_ID|all", "follow a feed, or all (no argument: buttons)", "/subscribe 2"),
     ("/unsubscribe FEED_ID|all", "stop following a feed, or all", "/unsubscribe all"),
     ("/latest [N] [FEED_ID]", f"the N newest statements (default 5, at most {LATEST_MAX})", None),
-    ("/search QUERY", 'search every statement: words, "phrases", prefix*', None),
+    ("/search QUERY", 'search every statement: words, "phrases", prefix*, -word', None),
+    (
+        "/filter FEED_ID QUERY",
+        "only the statements of a followed feed that match (FEED_ID alone: the filter)",
+        "/filter 2 sanctions -consular",
+    ),
+    ("/unfilter FEED_ID", "every statement of the feed again", "/unfilter 2"),
+    ("/alert QUERY", "statements from any feed that match, followed or not", "/alert Salisbury"),
+    ("/alerts", "this chat's alerts, with buttons to remove them", "/alerts"),
+    ("/unalert ALERT_ID", "remove an alert", "/unalert 1"),
     ("/counters", "the daily counter message, now", "/counters"),
-    ("/settings", "this chat's daily time, time zone, daily message on or off", None),
+    (
+        "/settings",
+        "this chat's daily time, time zone, daily message on or off, instant or digest",
+        None,
+    ),
     ("/help", "this list", "/help"),
 ]
 # Commands with more than one useful example show them all.
@@ -65,6 +78,7 @@ USER_EXAMPLES = {
         "/settings time 08:00",
         "/settings zone Europe/Berlin",
         "/settings daily off",
+        "/settings pushes digest",
     ],
 }
 
@@ -146,14 +160,23 @@ def feeds_keyboard(feeds: list[Feed], subscribed: set[int]) -> InlineKeyboardMar
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def render_feeds(feeds: list[Feed], subscribed: set[int], limit: int = TELEGRAM_LIMIT) -> str:
-    """The /feeds list: id, title, paused, subscribed; as many as fit in one message."""
+def render_feeds(
+    feeds: list[Feed],
+    subscribed: set[int],
+    limit: int = TELEGRAM_LIMIT,
+    filters: Mapping[int, str] | None = None,
+) -> str:
+    """The /feeds list: id, title, paused, subscribed (with the chat's filter, by feed
+    id, if any); as many as fit in one message."""
     if not feeds:
         return "There are no feeds yet. An admin adds them with /addfeed URL."
     footer = "\nTap a button to subscribe or unsubscribe, or send /subscribe FEED_ID."
     text = f"<b>{FEEDS_HEADING}</b>"
     for index, feed in enumerate(feeds):
         mark = "✅ subscribed" if feed.id in subscribed else "not subscribed"
+        query = (filters or {}).get(feed.id)
+        if query is not None and feed.id in subscribed:
+            mark += f", filter «{esc(truncate_text(' '.join(query.split()), 60))}»"
         paused = " (paused)" if feed.paused else ""
         line = f"{feed.id}. {esc(feed_name(feed, 100))}{paused} — {mark}"
         rest = len(feeds) - index - 1
@@ -175,7 +198,13 @@ async def _feeds_and_subscriptions(update: Update, context: Context) -> tuple[li
 
 async def _feeds_view(update: Update, context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
     feeds, subscribed = await _feeds_and_subscriptions(update, context)
-    return render_feeds(feeds, subscribed), feeds_keyboard(feeds, subscribed)
+    chat = update.effective_chat
+    assert chat is not None
+    filters = {
+        feed_id: found.query
+        for feed_id, found in (await services(context).store.chat_filters(chat.id)).items()
+    }
+    return render_feeds(feeds, subscribed, filters=filters), feeds_keyboard(feeds, subscribed)
 
 
 async def start(update: Update, context: Context) -> None:

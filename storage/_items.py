@@ -14,6 +14,7 @@ import aiosqlite
 
 from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt_required, _item, _ts
 from storage._feeds import _mark_success
+from storage._routing import SavedSearches, has_filters, queue_routed, route
 from storage._stems import index_word_forms, stem_texts
 from storage.errors import FeedNotFoundError, StorageError
 from storage.models import Item, NewItem, SearchHit
@@ -49,6 +50,16 @@ class PollOutcome:
 
 
 class ItemsMixin(StoreCore):
+    _searches: SavedSearches | None = None
+
+    async def _saved_searches(self, db: aiosqlite.Connection) -> SavedSearches:
+        """The matcher, rebuilt when any filter or alert changed since it was built."""
+        rows = await db.execute_fetchall("SELECT version FROM matcher_version WHERE id = 1")
+        version = int(next(iter(rows))[0])
+        if self._searches is None or self._searches.version != version:
+            self._searches = await SavedSearches.load(db, version)
+        return self._searches
+
     async def record_poll(
         self,
         feed_id: int,
@@ -199,7 +210,20 @@ class ItemsMixin(StoreCore):
                 pushed = [i for i in new_items if floor is None or _ts(i.published_at) >= floor]
             digest = len(pushed) > DIGEST_THRESHOLD
             queued = 0
-            if pushed:
+            searches = await self._saved_searches(db) if pushed else None
+            routes = await route(searches, feed_id, pushed) if searches else None
+            if searches and routes and (not routes.empty or has_filters(searches, feed_id)):
+                queued = await queue_routed(
+                    db,
+                    feed_id=feed_id,
+                    items=pushed,
+                    routes=routes,
+                    digest_key=f"{feed_id}:{now:.6f}" if digest else None,
+                    by_chat=digest,
+                    now=now,
+                )
+            elif pushed:
+                # No saved search has a say: every subscriber gets every statement.
                 # One statement for every (subscriber, item) pair. A digest is queued
                 # chat by chat: its rows then sit together in the outbox and the
                 # (chat_id, item_id) index grows at one end instead of being swept once

@@ -22,6 +22,10 @@ class Stats:
     oldest_pending_at: datetime | None
     # The commonest reasons deliveries failed for good in the last 24 hours, with counts.
     failure_reasons: tuple[tuple[str, int], ...] = ()
+    alerts: int = 0  # saved-search alerts, every chat's
+    filters: int = 0  # subscriptions narrowed by a filter
+    held: int = 0  # statements waiting for their chat's daily digest
+    digest_chats: int = 0  # chats that take one digest a day
 
 
 class StatsMixin(StoreCore):
@@ -53,7 +57,12 @@ class StatsMixin(StoreCore):
             " GROUP BY error ORDER BY n DESC, error LIMIT 3",
             {"since": since},
         )
-        assert subs and feeds and items and deliveries and pending
+        saved = await self._fetchone(
+            "SELECT (SELECT COUNT(*) FROM alerts), (SELECT COUNT(*) FROM filters),"
+            " (SELECT COUNT(*) FROM outbox WHERE state = 'held'),"
+            " (SELECT COUNT(*) FROM chats WHERE pushes = 'digest' AND active = 1)"
+        )
+        assert subs and feeds and items and deliveries and pending and saved
         return Stats(
             chats_active=active,
             chats_inactive=inactive,
@@ -66,4 +75,8 @@ class StatsMixin(StoreCore):
             pending=int(pending[0]),
             oldest_pending_at=_dt(pending[1]),
             failure_reasons=tuple((str(r["error"]), int(r["n"])) for r in reasons),
+            alerts=int(saved[0]),
+            filters=int(saved[1]),
+            held=int(saved[2]),
+            digest_chats=int(saved[3]),
         )

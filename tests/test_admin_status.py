@@ -133,6 +133,8 @@ async def test_stats_counts_chats_deliveries_and_the_queue(rig: Rig) -> None:
         "Last 24 hours: 2 sent, 1 failed, 1 possible duplicates",
         # the next statement, for USER and the channel
         "Outbox: 2 pending; oldest 1 min 35 s old",
+        "Saved searches: 0 alert(s), 0 filter(s)",
+        "Daily digests: 0 chat(s), 0 statement(s) held for them",
     ]
     # Why it failed, as Telegram said it.
     assert lines[5].startswith("Failed 1 × refused by Telegram:"), lines[5]
