@@ -17,7 +17,6 @@ import lxml.html
 
 from jobs.html_page import (
     BLOCK_TAGS,
-    Chrome,
     HtmlPage,
     PageError,
     class_words,
@@ -25,6 +24,7 @@ from jobs.html_page import (
     load_page,
     paragraphs,
 )
+from jobs.page_chrome import Chrome
 from text.date_parse import as_zone, date_order_for, find_date, parse_iso_datetime
 from text.summary import summarise
 

@@ -36,6 +36,8 @@ BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Tags that separate words when they sit inside an element's text.
+_WORD_BREAKS = BLOCK_TAGS | {"br"}
 
 # libxml2 is quadratic in the number of attributes of one element: 50,000 of them
 # take it over 20 seconds. No real page has a thousand; such a page is refused
@@ -69,6 +71,7 @@ class HtmlPage:
     base: str
     language: str | None
     title: str | None
+    links: SiteLinks  # resolves this page's hrefs
 
     @property
     def body(self) -> lxml.html.HtmlElement:
@@ -108,6 +111,7 @@ def load_page(content: bytes, *, url: str, headers: Mapping[str, str]) -> HtmlPa
         base=base,
         language=_language(root, lowered),
         title=_title(root),
+        links=SiteLinks(url, base),
     )
 
 
@@ -172,10 +176,20 @@ def _meta(root: lxml.html.HtmlElement, attribute: str, name: str) -> str | None:
 
 
 def element_text(element: lxml.html.HtmlElement) -> str:
-    """The element's text on one line: whitespace collapsed, with a space wherever
-    a tag separates words (so "<p>a</p><p>b</p>" reads "a b", not "ab")."""
-    pieces = element.itertext()
-    return CONTROL_CHARS.sub("", one_line(" ".join(pieces)))
+    """The element's text on one line, whitespace collapsed. Blocks and line breaks
+    inside it separate words ("<p>a</p><p>b</p>" reads "a b"); inline tags do not,
+    as in a browser ("<b>Sanc</b>tions" reads "Sanctions")."""
+    if len(element) and holds_any(element, _WORD_BREAKS):
+        text = " ".join(element.itertext())
+    else:
+        text = element.text_content()  # one C call: most elements hold inline text only
+    return CONTROL_CHARS.sub("", " ".join(text.split()))
+
+
+def holds_any(element: lxml.html.HtmlElement, tags: Collection[str]) -> bool:
+    """Some element inside `element` has one of these tags. (A walk in Python: the
+    elements tested are small, and lxml's tag filter costs more to set up.)"""
+    return any(node.tag in tags for node in element.iterdescendants())
 
 
 def paragraphs(element: lxml.html.HtmlElement, skip: Collection[lxml.html.HtmlElement] = ()) -> str:
@@ -250,84 +264,55 @@ def same_site(url: str, page_url: str) -> bool:
     return bool(site) and site == site_of(page_url)
 
 
+class SiteLinks:
+    """The links of one page, resolved as `absolute_url` does, with each href and
+    each host worked out once (a page of 300 KB has thousands of links)."""
+
+    def __init__(self, page_url: str, base: str) -> None:
+        self._base = base
+        self._site = site_of(page_url)
+        canonical_base = absolute_url(base, base)
+        parts = urlsplit(canonical_base) if canonical_base else None
+        # Links like "/en/news/1" are most of a page; they resolve without urljoin.
+        self._origin = f"{parts.scheme}://{parts.netloc}" if parts else None
+        self._resolved: dict[str, str | None] = {}
+        self._sites: dict[str, bool] = {}
+        self.page = absolute_url(page_url, page_url)
+
+    def resolve(self, href: str | None) -> str | None:
+        if not href:
+            return None
+        if href in self._resolved:
+            return self._resolved[href]
+        stripped = href.strip()
+        path = stripped.split("#", 1)[0]
+        if (
+            self._origin
+            and path.startswith("/")
+            and not path.startswith("//")
+            and "/." not in path
+            and "\\" not in path
+        ):
+            url: str | None = self._origin + path
+        else:
+            url = absolute_url(stripped, self._base)
+        self._resolved[href] = url
+        return url
+
+    def on_site(self, url: str) -> bool:
+        """The URL is on the page's own site (see `same_site`)."""
+        netloc = url.split("/", 3)[2] if url.count("/") >= 2 else url
+        found = self._sites.get(netloc)
+        if found is None:
+            found = bool(self._site) and site_of(url) == self._site
+            self._sites[netloc] = found
+        return found
+
+
 def class_words(element: lxml.html.HtmlElement) -> list[str]:
     """The words of an element's class and id ("news-item col_2" → news, item, col, 2)."""
     names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
     return re.split(r"[\s_\-]+", names.strip()) if names.strip() else []
-
-
-# The page's chrome: what every page of a site repeats around its content.
-_CHROME_TAGS = {"nav": "navigation", "header": "the header", "footer": "the footer",
-                "aside": "a sidebar"}  # fmt: skip
-_CHROME_ROLES = {
-    "navigation": "navigation", "banner": "the header", "contentinfo": "the footer",
-    "complementary": "a sidebar", "search": "a search form", "menu": "a menu",
-    "menubar": "a menu",
-}  # fmt: skip
-_CHROME_WORDS = {
-    "nav": "navigation", "navbar": "navigation", "navigation": "navigation",
-    "menu": "a menu", "submenu": "a menu", "topbar": "the header", "header": "the header",
-    "masthead": "the header", "footer": "the footer", "copyright": "the footer",
-    "sidebar": "a sidebar", "aside": "a sidebar", "widget": "a sidebar widget",
-    "breadcrumb": "breadcrumbs", "breadcrumbs": "breadcrumbs", "pagination": "pagination",
-    "pager": "pagination", "paging": "pagination", "lang": "a language switcher",
-    "language": "a language switcher", "languages": "a language switcher",
-    "social": "social links", "share": "a share bar", "sharing": "a share bar",
-    "cookie": "a cookie notice", "cookies": "a cookie notice", "banner": "a banner",
-    "counter": "counters", "counters": "counters", "clock": "clocks", "clocks": "clocks",
-    "login": "a login form", "signin": "a login form", "comments": "comments",
-    "comment": "comments", "related": "related links", "subscribe": "a subscribe box",
-    "newsletter": "a subscribe box", "tagcloud": "a tag cloud", "advert": "an advert",
-}  # fmt: skip
-
-
-class Chrome:
-    """Tells whether an element is (or sits inside) the page's chrome: navigation,
-    header, footer, sidebars, breadcrumbs, pagination, language switchers, share bars,
-    counters, clocks. Semantic tags and ARIA roles count as they are; class and id
-    words ("sidebar", "menu") only on an element holding less than half of the page's
-    text, since a layout wrapper ("page has-sidebar") holds the content too."""
-
-    def __init__(self, page: HtmlPage) -> None:
-        self._body = page.body
-        self._body_text = max(1, len(self._body.text_content()))
-        self._own: dict[lxml.html.HtmlElement, str | None] = {}
-        self._enclosing: dict[lxml.html.HtmlElement, str | None] = {}
-
-    def own(self, element: lxml.html.HtmlElement) -> str | None:
-        """What chrome the element itself is ("a sidebar", "navigation"), or None."""
-        if element in self._own:
-            return self._own[element]
-        reason = _CHROME_TAGS.get(element.tag) if isinstance(element.tag, str) else None
-        role = (element.get("role") or "").strip().lower()
-        reason = reason or _CHROME_ROLES.get(role)
-        if reason is None and element is not self._body:
-            words = [w for w in class_words(element) if w in _CHROME_WORDS]
-            if words and len(element.text_content()) * 2 < self._body_text:
-                reason = _CHROME_WORDS[words[0]]
-        if reason is not None:
-            reason = f"{reason} ({describe(element)})"
-        self._own[element] = reason
-        return reason
-
-    def enclosing(self, element: lxml.html.HtmlElement) -> str | None:
-        """The chrome the element is part of (itself or an ancestor), or None."""
-        if element in self._enclosing:
-            return self._enclosing[element]
-        chain: list[lxml.html.HtmlElement] = []
-        reason: str | None = None
-        node: lxml.html.HtmlElement | None = element
-        while node is not None and node is not self._body:
-            if node in self._enclosing:
-                reason = self._enclosing[node]
-                break
-            chain.append(node)
-            if (reason := self.own(node)) is not None:
-                break
-            node = node.getparent()
-        for seen in chain:
-            self._enclosing[seen] = reason
-        return reason
 
 
 def describe(element: lxml.html.HtmlElement) -> str:

@@ -14,16 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 import lxml.html
+from lxml import etree
 
-from jobs.html_page import (
-    BLOCK_TAGS,
-    HEADINGS,
-    HtmlPage,
-    absolute_url,
-    class_words,
-    element_text,
-    same_site,
-)
+from jobs.html_page import BLOCK_TAGS, HEADINGS, HtmlPage, element_text, holds_any
 from text.date_parse import DateOrder, find_date, parse_iso_datetime
 
 Element = lxml.html.HtmlElement
@@ -39,10 +32,16 @@ _GENERIC_LINK_TEXTS = frozenset(
 _TRAILING_ARROWS = " \u00a0»›→>…."
 # Separators between a date and a title: "03.12.2021 - Title", "Title | 3 Dec 2021".
 _EDGE_SEPARATORS = " \u00a0-–—|:·•,/"
-_LEAD_WORDS = frozenset(
-    {"lead", "summary", "excerpt", "teaser", "intro", "description", "anons", "annotation",
-     "abstract", "text", "desc", "preview"}
-)  # fmt: skip
+# A class or id that marks the lead: "lead", "news-summary", "entry_excerpt".
+_LEAD_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:lead|summary|excerpt|teaser|intro|description|anons|annotation"
+    r"|abstract|text|desc|preview)(?=$|[\s_-])",
+    re.IGNORECASE,
+)
+_IN_HEADING = etree.XPath(
+    "boolean(ancestor::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"
+    " or descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6])"
+)
 _WORD = re.compile(r"[^\W_]+")
 # A paragraph shorter than this is a label (a type, a place, "Press release"), not a lead.
 _LEAD_MIN_WORDS = 8
@@ -50,12 +49,12 @@ _LEAD_MIN_WORDS = 8
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
-    """A link of the page, read once."""
+    """A link of the page to a page of the same site, read once."""
 
-    url: str | None  # canonical absolute http(s) URL, None for javascript:, mailto:, #…
-    same_site: bool
+    url: str  # canonical absolute http(s) URL
     text: str  # what a reader sees (for a card-sized link: its heading)
     title_like: bool  # its text could be a statement's title (not "Read more", not inline)
+    in_heading: bool  # it is in a heading, or holds one
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,28 +79,45 @@ class Block:
 
 
 class Anchors:
-    """Every link of a page, classified once and looked up per block."""
+    """The page's links to its own site, each resolved and read once, when asked."""
 
     def __init__(self, page: HtmlPage) -> None:
         self.page = page
-        self.by_element: dict[Element, Anchor] = {}
-        home = absolute_url("/", page.base)
-        itself = absolute_url(page.url, page.url)
-        for element in page.body.iter("a"):
-            url = absolute_url(element.get("href"), page.base)
-            if url in (home, itself):
-                url = None  # "home" and "this page" links are no statement
+        # "Home" and "this page" links are no statement.
+        self._not_statements = {page.links.resolve("/"), page.links.page}
+        self._urls: dict[Element, str | None] = {}
+        self._read: dict[Element, Anchor] = {}
+
+    def url(self, element: Element) -> str | None:
+        """Where the link leads, when that is a page of this site; else None."""
+        if element in self._urls:
+            return self._urls[element]
+        links = self.page.links
+        url = links.resolve(element.get("href"))
+        if url is not None and (url in self._not_statements or not links.on_site(url)):
+            url = None
+        self._urls[element] = url
+        return url
+
+    def get(self, element: Element) -> Anchor | None:
+        """The link as a reader sees it, or None when it leads off the site."""
+        found = self._read.get(element)
+        if found is None:
+            url = self.url(element)
+            if url is None:
+                return None
             text = _anchor_text(element)
-            same = url is not None and same_site(url, page.url)
-            title_like = same and _reads_as_title(element, text)
-            self.by_element[element] = Anchor(url, same, text, title_like)
+            in_heading = _in_heading(element)
+            found = Anchor(url, text, _reads_as_title(element, text, in_heading), in_heading)
+            self._read[element] = found
+        return found
 
     def in_block(self, block: Block) -> list[tuple[Element, Anchor]]:
         found: list[tuple[Element, Anchor]] = []
         for part in block.parts():
             for element in part.iter("a"):
-                anchor = self.by_element.get(element)
-                if anchor is not None and anchor.same_site:
+                anchor = self.get(element)
+                if anchor is not None:
                     found.append((element, anchor))
         return found
 
@@ -176,7 +192,8 @@ def _units(element: Element) -> list[_Unit]:
     units: list[_Unit] = []
 
     def visit(node: Element, lead_marked: bool) -> None:
-        lead_marked = lead_marked or bool(_LEAD_WORDS.intersection(class_words(node)))
+        if not lead_marked and (names := node.get("class") or node.get("id")):
+            lead_marked = _LEAD_CLASS.search(names) is not None
         if not _holds_blocks(node):
             text = element_text(node)
             if text:
@@ -207,48 +224,45 @@ def _units(element: Element) -> list[_Unit]:
 
 
 def _holds_blocks(node: Element) -> bool:
-    return next(node.iterdescendants(*BLOCK_TAGS), None) is not None
+    return len(node) > 0 and holds_any(node, BLOCK_TAGS)
 
 
 def _unit_holding(units: Sequence[_Unit], target: Element | None) -> _Unit | None:
+    """The unit the target element is part of."""
     if target is None:
         return None
-    for unit in units:
-        for element in unit.elements:
-            if element is target or any(a is element for a in target.iterancestors()):
-                return unit
-            if any(d is target for d in element.iterdescendants()):
-                return unit
-    return None
+    around = {target, *target.iterancestors()}
+    return next((u for u in units if any(e in around for e in u.elements)), None)
 
 
 def _is_lead(unit: _Unit, zone: tzinfo, order: DateOrder) -> bool:
     if unit.heading:
         return False
-    words = _WORD.findall(unit.text)
-    if unit.lead_marked and len(words) >= 3:
+    # Words are counted by their spaces: the text is one line, single-spaced.
+    words = unit.text.count(" ") + 1
+    if unit.lead_marked and words >= 3:
         return True
-    if len(words) < _LEAD_MIN_WORDS:
+    if words < _LEAD_MIN_WORDS:
         return False
-    # A short line that is mostly a date ("Published 3 December 2021 by the press
-    # office") is the statement's date line, not its lead.
-    found = find_date(unit.text, zone=zone, order=order)
-    return found is None or len(words) >= 2 * _LEAD_MIN_WORDS
+    if words >= 2 * _LEAD_MIN_WORDS:
+        return True
+    # A short line with a date ("Published 3 December 2021 by the press office") is
+    # the statement's date line, not its lead.
+    return find_date(unit.text, zone=zone, order=order) is None
 
 
 def _primary_link(links: Sequence[tuple[Element, Anchor]]) -> tuple[Element, Anchor] | None:
     """The statement's own link: a title-like link inside a heading, else the
     longest title-like one, else any link on the site (an image, "Read more")."""
-    titled = [(e, a) for e, a in links if a.title_like and a.url]
-    in_heading = [(e, a) for e, a in titled if _in_heading(e)]
+    titled = [(e, a) for e, a in links if a.title_like]
+    in_heading = [(e, a) for e, a in titled if a.in_heading]
     if in_heading:
         return in_heading[0]
     if titled:
         return max(titled, key=lambda pair: len(pair[1].text))
-    plain = [(e, a) for e, a in links if a.url]
-    if plain:
-        element, anchor = plain[0]
-        return element, Anchor(anchor.url, anchor.same_site, "", False)
+    if links:
+        element, anchor = links[0]
+        return element, Anchor(anchor.url, "", False, anchor.in_heading)
     return None
 
 
@@ -256,12 +270,12 @@ def _link_of(element: Element, anchors: Anchors) -> str | None:
     """The link an element stands for: itself, a link inside it, or one around it."""
     candidates = [element, *element.iterdescendants("a"), *element.iterancestors("a")]
     for candidate in candidates:
-        anchor = anchors.by_element.get(candidate)
-        if anchor is not None and anchor.same_site and anchor.url:
-            return anchor.url
-    href = element.get("href")
-    url = absolute_url(href, anchors.page.base) if href else None
-    return url if url and same_site(url, anchors.page.url) else None
+        if candidate.tag == "a" and (url := anchors.url(candidate)) is not None:
+            return url
+    # Not a link: an element that names its target in href (a <link>, an <area>).
+    links = anchors.page.links
+    url = links.resolve(element.get("href"))
+    return url if url and links.on_site(url) else None
 
 
 def _date_in(
@@ -294,9 +308,8 @@ def _split_edge_date(title: str, zone: tzinfo, order: DateOrder) -> tuple[str, d
 
 
 def _in_heading(element: Element) -> bool:
-    return any(a.tag in HEADINGS for a in element.iterancestors()) or (
-        next(element.iterdescendants(*HEADINGS), None) is not None
-    )
+    """The link is in a heading, or holds one."""
+    return bool(_IN_HEADING(element))
 
 
 def _anchor_text(element: Element) -> str:
@@ -311,7 +324,7 @@ def _anchor_text(element: Element) -> str:
     return element_text(element)
 
 
-def _reads_as_title(element: Element, text: str) -> bool:
+def _reads_as_title(element: Element, text: str, in_heading: bool) -> bool:
     """Could this link's text be a statement's title? Not an image, not "Read more",
     not a bare date, and not a few words linked inside running text."""
     bare = text.strip(_TRAILING_ARROWS).lower()
@@ -322,7 +335,7 @@ def _reads_as_title(element: Element, text: str) -> bool:
         return False
     if find_date(text) is not None and len(words) <= 4:
         return False
-    if _in_heading(element) or _holds_blocks(element):
+    if in_heading or _holds_blocks(element):
         return True
     container = next((a for a in element.iterancestors() if a.tag in BLOCK_TAGS), None)
     if container is None:

@@ -14,15 +14,15 @@ as a sentence, so an admin can be shown why one group was taken and the others n
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from dataclasses import dataclass
 from datetime import tzinfo
 
 import lxml.html
 
-from jobs.html_page import Chrome, HtmlPage, describe
+from jobs.html_page import HEADINGS, HtmlPage, describe
 from jobs.page_blocks import Anchors, Block, BlockFields, read_block
-from text.date_parse import DateOrder
+from jobs.page_chrome import Chrome
+from text.date_parse import DateOrder, date_order_for
 
 Element = lxml.html.HtmlElement
 
@@ -61,6 +61,8 @@ class Candidate:
         return len(self.fields)
 
     def summary(self) -> str:
+        if not self.fields:
+            return f"{self.signature} ({self.blocks} blocks)"
         return (
             f"{self.signature} ({self.linked} of {self.blocks} blocks with a link,"
             f" titles of {self.title_words:g} words, {self.dated} dated,"
@@ -68,19 +70,29 @@ class Candidate:
         )
 
 
-def find_candidates(page: HtmlPage, *, zone: tzinfo, order: DateOrder) -> list[Candidate]:
-    """Every group of at least MIN_ITEMS repeated blocks with links, best first."""
+def find_candidates(
+    page: HtmlPage, chrome: Chrome, *, zone: tzinfo, order: DateOrder | None = None
+) -> list[Candidate]:
+    """Every group of at least MIN_ITEMS repeated blocks with links, best first.
+    Numeric dates are read in `order`; by default in the order the groups' own
+    dates show (see text.date_parse.date_order_for)."""
     anchors = Anchors(page)
-    chrome = Chrome(page)
     grouper = _Grouper(page.body)
-    for element, anchor in anchors.by_element.items():
-        if anchor.same_site and anchor.url:
+    # The chrome's links are left out before grouping: a sidebar or a mega-menu
+    # often holds most of a page's links, and never its statements.
+    in_chrome = chrome.links()
+    for element in page.body.iter("a"):
+        if element not in in_chrome and anchors.url(element) is not None:
             grouper.add_link(element)
-    candidates = [
-        _judge(blocks, grouper, anchors, chrome, zone=zone, order=order)
+    groups = [
+        _Group.of(blocks, grouper, anchors, chrome)
         for blocks in grouper.groups()
         if len(blocks) >= MIN_ITEMS
     ]
+    if order is None:
+        texts = [e.text_content() for g in groups if g.early is None for e in g.elements]
+        order = date_order_for(texts, page.language)
+    candidates = [_judge(group, grouper, anchors, zone=zone, order=order) for group in groups]
     # Ties go to the outer group: it holds the same links and more of each statement.
     candidates.sort(key=lambda c: (c.rejected is None, c.score, c.blocks), reverse=True)
     return candidates
@@ -92,20 +104,22 @@ class _Grouper:
     def __init__(self, body: Element) -> None:
         self._body = body
         self._signatures: dict[Element, str] = {}
+        self._class_parts: dict[str | None, str] = {}
         self._paths: dict[Element, int] = {body: 0}
         self._path_ids: dict[tuple[int, str], int] = {}
-        self._children: dict[Element, Counter[str]] = {}
+        self._children: dict[Element, dict[str, int]] = {}
         self._groups: dict[int, dict[Element, None]] = {}
+        self._visited: set[Element] = set()
 
     def add_link(self, link: Element) -> None:
+        """Registers every repeated element the link sits in (itself too)."""
         node: Element | None = link
-        while node is not None and node is not self._body:
-            parent = node.getparent()
-            if parent is None:
-                break
+        while node is not None and node is not self._body and node not in self._visited:
+            # An element seen from an earlier link has had its ancestors seen too.
+            self._visited.add(node)
             if self.siblings_alike(node) >= 2:
                 self._groups.setdefault(self.path(node), {})[node] = None
-            node = parent
+            node = node.getparent()
 
     def groups(self) -> list[list[Element]]:
         return [list(blocks) for blocks in self._groups.values()]
@@ -114,13 +128,22 @@ class _Grouper:
         found = self._signatures.get(element)
         if found is None:
             tag = element.tag if isinstance(element.tag, str) else "?"
+            found = tag + self._class_part(element.get("class"))
+            self._signatures[element] = found
+        return found
+
+    def _class_part(self, classes: str | None) -> str:
+        """ ".news-item" for "news-item first col-3": the first class that names a
+        kind of element (not a state, not a grid position)."""
+        found = self._class_parts.get(classes)
+        if found is None:
             words = [
                 word
-                for word in (element.get("class") or "").lower().split()
+                for word in (classes or "").lower().split()
                 if word not in _STATE_WORDS and not any(ch.isdigit() for ch in word)
             ]
-            found = f"{tag}.{words[0]}" if words else tag
-            self._signatures[element] = found
+            found = f".{words[0]}" if words else ""
+            self._class_parts[classes] = found
         return found
 
     def siblings_alike(self, element: Element) -> int:
@@ -130,9 +153,13 @@ class _Grouper:
             return 1
         counts = self._children.get(parent)
         if counts is None:
-            counts = Counter(self.signature(c) for c in parent if isinstance(c.tag, str))
+            counts = {}
+            for child in parent:
+                if isinstance(child.tag, str):
+                    signature = self.signature(child)
+                    counts[signature] = counts.get(signature, 0) + 1
             self._children[parent] = counts
-        return counts[self.signature(element)]
+        return counts.get(self.signature(element), 1)
 
     def path(self, element: Element) -> int:
         chain: list[Element] = []
@@ -148,19 +175,45 @@ class _Grouper:
         return path
 
 
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """A group before it is read: where it is, and the cheap verdict if there is one."""
+
+    elements: list[Element]
+    signature: str
+    container: str
+    members: int
+    early: str | None  # rejected without reading its blocks: in the chrome, no titles
+
+    @classmethod
+    def of(
+        cls, elements: list[Element], grouper: _Grouper, anchors: Anchors, chrome: Chrome
+    ) -> _Group:
+        one_per_parent = {id(e.getparent()): e for e in elements}
+        parents = [p for e in one_per_parent.values() if (p := e.getparent()) is not None]
+        # Blocks alike without a link count too: a list is mostly links, a text is not.
+        members = sum(grouper.siblings_alike(e) for e in one_per_parent.values())
+        common = parents[0] if len(parents) == 1 else _common_ancestor(parents)
+        where = describe(parents[0]) + (f" (×{len(parents)})" if len(parents) > 1 else "")
+        # Cheap verdicts first: most groups of a page are its chrome, or links
+        # without titles, and need not be read block by block.
+        early = None
+        if in_chrome := _in_chrome(elements, chrome):
+            early = f"it is in {in_chrome}"
+        elif (titled := _count_titled(elements, anchors)) < MIN_ITEMS:
+            early = f"only {titled} of its blocks link to a page of this site with a title"
+        signature = f"{where} > {grouper.signature(elements[0])}"
+        return cls(elements, signature, _path_name(common), members, early)
+
+
 def _judge(
-    elements: list[Element],
-    grouper: _Grouper,
-    anchors: Anchors,
-    chrome: Chrome,
-    *,
-    zone: tzinfo,
-    order: DateOrder,
+    group: _Group, grouper: _Grouper, anchors: Anchors, *, zone: tzinfo, order: DateOrder
 ) -> Candidate:
-    one_per_parent = {id(e.getparent()): e for e in elements}
-    parents = [p for e in one_per_parent.values() if (p := e.getparent()) is not None]
-    # Blocks alike without a link count too: a list is mostly links, a text is not.
-    members = sum(grouper.siblings_alike(e) for e in one_per_parent.values())
+    if group.early is not None:
+        return Candidate(
+            group.signature, group.container, group.members, [], 0, 0, 0.0, 0, 0.0, group.early
+        )
+    elements, members = group.elements, group.members
     blocks = _with_extensions(elements, grouper)
     fields = [read_block(b, anchors, zone=zone, order=order) for b in blocks]
     linked = [f for f in fields if f.link and f.title]
@@ -168,7 +221,6 @@ def _judge(
     with_lead = sum(1 for f in linked if f.lead)
     words = statistics.median(len(f.title.split()) for f in linked) if linked else 0.0
     distinct = len({f.link for f in linked})
-    in_chrome = [r for r in (chrome.enclosing(e) for e in elements) if r]
     rejected = _rejection(
         linked=linked,
         members=members,
@@ -176,8 +228,6 @@ def _judge(
         with_lead=with_lead,
         words=words,
         distinct=distinct,
-        in_chrome=in_chrome,
-        total=len(elements),
     )
     score = 0.0
     if linked:
@@ -189,11 +239,9 @@ def _judge(
             * (1 + dated / n)
             * (1 + 0.5 * with_lead / n)
         )
-    common = parents[0] if len(parents) == 1 else _common_ancestor(parents)
-    where = describe(parents[0]) + (f" (×{len(parents)})" if len(parents) > 1 else "")
     return Candidate(
-        signature=f"{where} > {grouper.signature(elements[0])}",
-        container=_path_name(common),
+        signature=group.signature,
+        container=group.container,
         blocks=members,
         fields=linked,
         dated=dated,
@@ -213,13 +261,9 @@ def _rejection(
     with_lead: int,
     words: float,
     distinct: int,
-    in_chrome: list[str],
-    total: int,
 ) -> str | None:
     """Why a group cannot be the list of statements, or None when it can."""
     n = len(linked)
-    if len(in_chrome) * 2 > total:
-        return f"it is in {in_chrome[0]}"
     if n < MIN_ITEMS:
         return f"only {n} of its blocks link to a page of this site with a title"
     if statistics.median(f.title_links for f in linked) > _MAX_LINKS_PER_BLOCK:
@@ -234,6 +278,45 @@ def _rejection(
             " a menu or a list of links"
         )
     return None
+
+
+def _in_chrome(elements: list[Element], chrome: Chrome) -> str | None:
+    """The chrome most of the blocks are in, if they are. Blocks of one parent share
+    its ancestors: each parent is asked once, and the blocks only about themselves."""
+    by_parent: dict[Element, list[Element]] = {}
+    for element in elements:
+        parent = element.getparent()
+        if parent is not None:
+            by_parent.setdefault(parent, []).append(element)
+    inside = 0
+    reason: str | None = None
+    for parent, blocks in by_parent.items():
+        around = chrome.enclosing(parent)
+        for block in blocks:
+            found = around or chrome.own(block)
+            if found:
+                inside += 1
+                reason = reason or found
+    return reason if inside * 2 > len(elements) else None
+
+
+def _count_titled(elements: list[Element], anchors: Anchors) -> int:
+    """How many blocks carry a titled link, counting no further than MIN_ITEMS."""
+    titled = 0
+    for element in elements:
+        if _has_title(element, anchors):
+            titled += 1
+            if titled == MIN_ITEMS:
+                break
+    return titled
+
+
+def _has_title(element: Element, anchors: Anchors) -> bool:
+    """The block has a link with a title's text, or a heading beside a link."""
+    links = anchors.in_block(Block(element))
+    return any(anchor.title_like for _, anchor in links) or (
+        bool(links) and next(element.iterdescendants(*HEADINGS), None) is not None
+    )
 
 
 def _with_extensions(elements: list[Element], grouper: _Grouper) -> list[Block]:

@@ -25,19 +25,17 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from jobs.html_page import (
-    Chrome,
     HtmlPage,
     PageError,
-    absolute_url,
     describe,
     load_page,
-    same_site,
 )
 from jobs.page_blocks import Anchors, Block, BlockFields, read_block
+from jobs.page_chrome import Chrome
 from jobs.page_detect import MIN_ITEMS, Candidate, find_candidates
 from jobs.parse import entry_identity
 from storage.models import NewItem
-from text.date_parse import DateOrder, as_zone, date_order_for
+from text.date_parse import as_zone, date_order_for
 from text.summary import summarise
 
 Element = lxml.html.HtmlElement
@@ -82,12 +80,14 @@ class Explanation:
     score: float  # 0 for selectors
     reasons: tuple[str, ...]  # why this group, one sentence each
     rivals: tuple[Rival, ...] = ()  # the next best groups, and why each lost
+    ignored: tuple[str, ...] = ()  # the chrome left out: "a sidebar (aside.sidebar): 9 links"
 
     def lines(self) -> list[str]:
         """The explanation as short lines of plain text."""
         lines = [f"{self.items} statements in {self.signature}, inside {self.container}"]
         lines += [f"- {reason}" for reason in self.reasons]
         lines += [f"- not {rival}" for rival in self.rivals]
+        lines += [f"- left out {region}" for region in self.ignored]
         return lines
 
 
@@ -169,11 +169,11 @@ def detect_list(
     if refusal:
         raise NotAListError(f"no list of statements found: {refusal}")
     tz = as_zone(zone)
-    order = _date_order(page)
-    candidates = find_candidates(page, zone=tz, order=order)
+    chrome = Chrome(page)
+    candidates = find_candidates(page, chrome, zone=tz)
     best = candidates[0] if candidates and candidates[0].rejected is None else None
     if best is None:
-        raise NotAListError(_refusal(page, candidates))
+        raise NotAListError(_refusal(page, candidates, chrome))
     rivals = tuple(_rival(c, best) for c in candidates[1:4])
     reasons = (
         f"{best.linked} of {best.blocks} repeated blocks link to a page of this site",
@@ -193,6 +193,7 @@ def detect_list(
         score=best.score,
         reasons=reasons,
         rivals=rivals,
+        ignored=chrome.summary(),
     )
     return PageList(url, page.title, page.language, items, next_page(page), explanation)
 
@@ -209,13 +210,13 @@ def list_from_selectors(
     when `item` matches nothing, or no block links to a page of the site."""
     page = _load(content, url, headers)
     tz = as_zone(zone)
-    order = _date_order(page)
     anchors = Anchors(page)
     elements = selectors.select("item", page.body)
     if not elements:
         raise NotAListError(
             f"no list of statements found: item={selectors.item} matches nothing on the page"
         )
+    order = date_order_for([" ".join(e.itertext()) for e in elements], page.language)
     fields: list[BlockFields] = []
     for element in elements:
         given = {
@@ -267,31 +268,58 @@ _NEXT_WORDS = frozenset(
      "вперёд", "вперед", "далее", "ранее", "более ранние"}
 )  # fmt: skip
 _NEXT_ARROWS = ("›", "→", ">", "»", ">>", "»»")  # in order of trust: "»" may mean "last"
+# The links that may lead to the next page, picked by libxml2 rather than by a loop
+# in Python over every link of the page: those with a rel, a class, a label or a
+# title, and those whose text starts like a next-word or an arrow.
+_MAYBE_NEXT = etree.XPath(
+    "//link[@rel] | //a[@href and (@rel or @class or @aria-label or @title"
+    " or contains('nNoOeEpPсСвВдДрРбБ›→>»', substring(normalize-space(.), 1, 1))"
+    " and string-length(normalize-space(.)) > 0)]"
+)
 _ARROWS = " \u00a0»›→<>«‹←.…"
 
 
 def next_page(page: HtmlPage) -> str | None:
     """The next page of the list: `rel=next`, else a link that says "next", "older"
     or "следующая" (or is an arrow), on the same site and not this page."""
-    here = absolute_url(page.url, page.url)
     found: list[tuple[int, int, str]] = []
-    for position, element in enumerate(page.root.iter("link", "a")):
-        url = absolute_url(element.get("href"), page.base)
-        if url is None or url == here or not same_site(url, page.url):
+    for position, element in enumerate(_MAYBE_NEXT(page.root)):
+        if not isinstance(element, lxml.html.HtmlElement):
             continue
-        if "next" in (element.get("rel") or "").lower().split():
+        rank = _next_rank(element)
+        if rank is None:
+            continue
+        url = page.links.resolve(element.get("href"))
+        if url is None or url == page.links.page or not page.links.on_site(url):
+            continue
+        if rank == 0:
             return url
-        if element.tag != "a":
-            continue
-        text = " ".join(element.text_content().split()).lower()
-        label = (element.get("aria-label") or element.get("title") or "").strip().lower()
-        if _says_next(text) or _says_next(label):
-            found.append((0, position, url))
-        elif "next" in (element.get("class") or "").lower().split():
-            found.append((1, position, url))
-        elif text in _NEXT_ARROWS:
-            found.append((2 + _NEXT_ARROWS.index(text), position, url))
+        found.append((rank, position, url))
     return min(found)[2] if found else None
+
+
+def _next_rank(element: Element) -> int | None:
+    """How surely a link leads to the next page: 0 for rel=next, 1 for its words
+    ("Next", "Older statements"), 2 for a class "next", 3 and up for arrows; None
+    for any other link."""
+    if "next" in (element.get("rel") or "").lower().split():
+        return 0
+    if element.tag != "a":
+        return None
+    label = element.get("aria-label") or element.get("title")
+    if label and _says_next(label.lower()):
+        return 1
+    text = element.text_content()
+    if len(text) > 40:  # a title, not a pager's link
+        return None
+    text = " ".join(text.split()).lower()
+    if _says_next(text):
+        return 1
+    if "next" in (element.get("class") or "").lower().split():
+        return 2
+    if text in _NEXT_ARROWS:
+        return 3 + _NEXT_ARROWS.index(text)
+    return None
 
 
 def _says_next(text: str) -> bool:
@@ -307,10 +335,6 @@ def _load(content: bytes, url: str, headers: Mapping[str, str]) -> HtmlPage:
         return load_page(content, url=url, headers=headers)
     except PageError as exc:
         raise PageListError(str(exc)) from None
-
-
-def _date_order(page: HtmlPage) -> DateOrder:
-    return date_order_for([page.body.text_content()], page.language)
 
 
 def _items(fields: list[BlockFields]) -> list[NewItem]:
@@ -360,24 +384,24 @@ def _error_page(page: HtmlPage) -> str | None:
     return None
 
 
-def _refusal(page: HtmlPage, candidates: list[Candidate]) -> str:
+def _refusal(page: HtmlPage, candidates: list[Candidate], chrome: Chrome) -> str:
     """The admin's answer when no group qualifies: what the page looks like, and the
     best group found with why it was not taken."""
-    parts = ["no list of statements found"]
-    if hint := _what_the_page_is(page):
-        parts.append(hint)
+    what = _what_the_page_is(page, chrome)
     if candidates:
         best = candidates[0]
-        parts.append(f"the best candidate, {best.summary()}, was not taken: {best.rejected}")
+        why = f"the best candidate, {best.summary()}, was not taken: {best.rejected}"
     else:
-        parts.append(
+        why = (
             f"no {MIN_ITEMS} or more repeated blocks link to pages of this site outside"
-            " navigation, headers, footers and sidebars"
+            " its navigation, header, footer and sidebars"
         )
-    return ": ".join(parts[:2]) + ("; " + "; ".join(parts[2:]) if len(parts) > 2 else "")
+        if ignored := chrome.summary(3):
+            why += f" (left out: {'; '.join(ignored)})"
+    return f"no list of statements found: {what + '; ' if what else ''}{why}"
 
 
-def _what_the_page_is(page: HtmlPage) -> str | None:
+def _what_the_page_is(page: HtmlPage, chrome: Chrome) -> str | None:
     body = page.body
     if next(iter(body.xpath(".//input[@type='password']")), None) is not None:
         return "the page is a login form (it asks for a password)"
@@ -386,7 +410,6 @@ def _what_the_page_is(page: HtmlPage) -> str | None:
         " or @name='search' or @name='s']]"
     ):
         return "the page is a search form"
-    chrome = Chrome(page)
     longest = max(
         (len(p.text_content()) for p in body.iter("p") if chrome.enclosing(p) is None),
         default=0,

@@ -78,9 +78,18 @@ _DATE = re.compile(
     rf"(?:{_ISO})|(?:(?:{_NUMERIC}|{_DAY_MONTH}|{_MONTH_DAY})(?!\d){_TIME})",
     re.IGNORECASE,
 )
-_NUMERIC_ONLY = re.compile(_NUMERIC)
+# "03.12." just before a year.
+# (Only a digit may not precede it: text glued from a page's elements reads
+# "…the lead.03.12.2021".)
+_NUMERIC_BEFORE_YEAR = re.compile(r"(?<!\d)(\d{1,2})([./-])(\d{1,2})\2$")
+_YEAR = re.compile(r"(?<!\d)(?:199\d|20\d\d|2100)(?!\d)")
+# How far a date reaches before its year ("September 30th, ") and after it (an ISO
+# time with seconds, fraction and offset; "г., 14:30:05 p.m.").
+_BEFORE_YEAR = 32
+_AFTER_YEAR = 48
 _RU_YEAR_TAIL = re.compile(_RU_YEAR, re.IGNORECASE)
-_MONTH_FIRST_WORDS = re.compile(_MONTH_DAY, re.IGNORECASE)
+# "December 3, " just before a year: a word, a day, maybe a comma.
+_WORD_DAY_BEFORE_YEAR = re.compile(r"([^\W\d_]+)\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,18 +152,29 @@ def date_order_for(texts: Iterable[str], language: str | None = None) -> DateOrd
     and the page is in US English (or writes its dates in words month-first);
     else "dmy", the order of most of the world."""
     day_first = month_first = False
-    words_month_first = False
+    texts = list(texts)
     for text in texts:
-        for match in _NUMERIC_ONLY.finditer(text):
-            a, b = int(match.group("na")), int(match.group("nb"))
-            day_first |= a > 12 >= b
-            month_first |= b > 12 >= a
-        words_month_first |= _MONTH_FIRST_WORDS.search(text) is not None
+        for year in _YEAR.finditer(text):
+            match = _NUMERIC_BEFORE_YEAR.search(text, max(0, year.start() - 8), year.start())
+            if match:
+                a, b = int(match.group(1)), int(match.group(3))
+                day_first |= a > 12 >= b
+                month_first |= b > 12 >= a
     if month_first != day_first:
         return "mdy" if month_first else "dmy"
-    if (language or "").strip().lower().replace("_", "-") == "en-us" or words_month_first:
+    if (language or "").strip().lower().replace("_", "-") == "en-us":
         return "mdy"
-    return "dmy"
+    return "mdy" if any(_month_first_in_words(text) for text in texts) else "dmy"
+
+
+def _month_first_in_words(text: str) -> bool:
+    """A date in words, month first ("December 3, 2021"), somewhere in the text. Only
+    the few characters before each year are searched: pages are large, years rare."""
+    for year in _YEAR.finditer(text):
+        before = _WORD_DAY_BEFORE_YEAR.search(text, max(0, year.start() - 24), year.start())
+        if before and before.group(1).lower() in _MONTH_WORDS:
+            return True
+    return False
 
 
 def parse_iso_datetime(value: str, *, zone: tzinfo | str | None = None) -> datetime | None:
@@ -183,10 +203,23 @@ def parse_iso_datetime(value: str, *, zone: tzinfo | str | None = None) -> datet
 
 
 def _found(text: str, tz: tzinfo, order: DateOrder) -> Iterator[FoundDate]:
-    for match in _DATE.finditer(text):
-        found = _read(match, tz, order)
-        if found is not None:
-            yield found
+    """The dates of `text` in order. Every form has a four-digit year, and years are
+    rare in text: the large pattern only runs in a window around each year."""
+    done = 0  # where the last date found ends
+    for year in _YEAR.finditer(text):
+        if year.start() < done:
+            continue
+        start = max(done, year.start() - _BEFORE_YEAR)
+        for match in _DATE.finditer(text, start, min(len(text), year.end() + _AFTER_YEAR)):
+            if match.end() <= year.start():
+                continue  # ends before this year: a shorter match that has no year
+            if match.start() > year.start():
+                break
+            found = _read(match, tz, order)
+            if found is not None:
+                done = found.end
+                yield found
+            break
 
 
 def _read(match: re.Match[str], tz: tzinfo, order: DateOrder) -> FoundDate | None:
