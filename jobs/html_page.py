@@ -264,6 +264,13 @@ def same_site(url: str, page_url: str) -> bool:
     return bool(site) and site == site_of(page_url)
 
 
+# A path (and query) from the site's root in the characters URLs are made of, which
+# urljoin and normalise_feed_url would give back as it is.
+_PLAIN_PATH = re.compile(
+    r"/(?!/)[A-Za-z0-9._~!$&'()*+,=:@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,=:@%/?-]*)?\Z"
+)
+
+
 class SiteLinks:
     """The links of one page, resolved as `absolute_url` does, with each href and
     each host worked out once (a page of 300 KB has thousands of links)."""
@@ -286,13 +293,9 @@ class SiteLinks:
             return self._resolved[href]
         stripped = href.strip()
         path = stripped.split("#", 1)[0]
-        if (
-            self._origin
-            and path.startswith("/")
-            and not path.startswith("//")
-            and "/." not in path
-            and "\\" not in path
-        ):
+        if self._origin and _PLAIN_PATH.match(path) and "/." not in path:
+            if path.endswith("?") and path.count("?") == 1:
+                path = path[:-1]  # an empty query is no query, as urlunsplit writes it
             url: str | None = self._origin + path
         else:
             url = absolute_url(stripped, self._base)
