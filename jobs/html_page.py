@@ -80,7 +80,7 @@ class HtmlPage:
 
 
 def load_page(content: bytes, *, url: str, headers: Mapping[str, str]) -> HtmlPage:
-    """Parse HTML bytes. The charset comes from Content-Type, else a BOM, else the
+    """Parse HTML bytes. The charset comes from a BOM, else Content-Type, else the
     page's <meta>, else UTF-8 when the bytes are valid UTF-8 (else windows-1252).
     Raises PageError for what is not an HTML page at all."""
     lowered = {key.lower(): value for key, value in headers.items()}
@@ -90,14 +90,7 @@ def load_page(content: bytes, *, url: str, headers: Mapping[str, str]) -> HtmlPa
     if b"\x00" in content[:1024] and not utf16:
         raise PageError("the page is binary data, not HTML")
     _refuse_attribute_floods(content)
-    encoding = _encoding(content, lowered)
-    parser = lxml.html.HTMLParser(
-        encoding=encoding, remove_comments=True, remove_pis=True, no_network=True
-    )
-    try:
-        root = lxml.html.document_fromstring(content, parser=parser)
-    except (etree.ParserError, ValueError) as exc:
-        raise PageError(f"the page could not be parsed as HTML ({exc})") from None
+    root = _parse(content, _encodings(content, lowered))
     etree.strip_elements(root, *HIDDEN_TAGS, with_tail=False)
     base = url
     if "content-location" in lowered:
@@ -126,26 +119,45 @@ def _refuse_attribute_floods(content: bytes) -> None:
             )
 
 
-def _encoding(content: bytes, headers: Mapping[str, str]) -> str:
-    candidates: list[str] = []
-    # A byte order mark outranks a declared charset, as in browsers.
-    for bom, name in _BOMS:
-        if content.startswith(bom):
-            candidates.append(name)
-    if found := _CHARSET_PARAM.search(headers.get("content-type", "")):
-        candidates.append(found.group(1))
-    if found_meta := _META_CHARSET.search(content[:4096]):
-        candidates.append(found_meta.group(1).decode("ascii"))
-    for name in candidates:
+def _parse(content: bytes, encodings: list[str]) -> lxml.html.HtmlElement:
+    """The document, read in the first encoding that libxml2 knows and that parses."""
+    failure = "no encoding to read it in"
+    for encoding in encodings:
         try:
-            return codecs.lookup(name).name
+            parser = lxml.html.HTMLParser(
+                encoding=encoding, remove_comments=True, remove_pis=True, no_network=True
+            )
+            return lxml.html.document_fromstring(content, parser=parser)
         except LookupError:
+            failure = f"libxml2 does not know the encoding {encoding}"
+        except (etree.ParserError, ValueError) as exc:
+            failure = str(exc)
+    raise PageError(f"the page could not be parsed as HTML ({failure})")
+
+
+def _encodings(content: bytes, headers: Mapping[str, str]) -> list[str]:
+    """The encodings to try, best first: a byte order mark (it outranks a declared
+    charset, as in browsers), Content-Type's charset, the page's <meta>, then UTF-8
+    when the bytes are valid UTF-8, else windows-1252."""
+    declared: list[str] = [name for bom, name in _BOMS if content.startswith(bom)]
+    if found := _CHARSET_PARAM.search(headers.get("content-type", "")):
+        declared.append(found.group(1))
+    if found_meta := _META_CHARSET.search(content[:4096]):
+        declared.append(found_meta.group(1).decode("ascii"))
+    candidates: list[str] = []
+    for name in declared:
+        try:
+            b"<".decode(name)  # LookupError: unknown, or no text encoding ("base64")
+        except (LookupError, UnicodeDecodeError):
             continue
+        canonical = codecs.lookup(name).name
+        candidates.append("utf-8" if canonical == "utf-8-sig" else canonical)
     try:
         content.decode("utf-8")
+        candidates.append("utf-8")
     except UnicodeDecodeError:
-        return "windows-1252"
-    return "utf-8"
+        candidates.append("windows-1252")
+    return list(dict.fromkeys(candidates))
 
 
 def _language(root: lxml.html.HtmlElement, headers: Mapping[str, str]) -> str | None:

@@ -91,3 +91,12 @@ def test_scripts_and_styles_never_reach_the_text() -> None:
     body = b"<body><script>document.write('x')</script><style>p{}</style><p>Text</p></body>"
     page = load_page(body, url="https://x.example/", headers={})
     assert page.body.text_content() == "Text"
+
+
+@pytest.mark.parametrize(
+    "charset", ["utf-8-sig", "mac-cyrillic", "utf-32", "no-such-thing", "base64", "rot13", "zlib"]
+)
+def test_a_charset_that_cannot_be_used_falls_back_to_what_the_bytes_are(charset: str) -> None:
+    headers = {"Content-Type": f"text/html; charset={charset}"}
+    page = load_page("<p>Привет</p>".encode(), url="https://x.example/", headers=headers)
+    assert page.body.findtext("p") == "Привет"
