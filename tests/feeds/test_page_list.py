@@ -3,11 +3,16 @@ pages with no list refused; an admin's selectors; the next page of a list."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from jobs.article import NoArticleError, extract_article
+from jobs.discovery import advertised_feeds
 from jobs.page_list import (
     NotAListError,
     PageList,
@@ -443,3 +448,35 @@ def test_a_page_nested_a_hundred_thousand_deep_is_refused_not_crashed_on() -> No
     body = b"<html><body>" + b"<div>" * 100_000 + b"<a href='/x'>deep</a>" + b"</div>" * 100_000
     with pytest.raises(NotAListError):
         detect_list(body, url="https://x.example/", headers={})
+
+
+_TAG_SOUP = st.lists(
+    st.sampled_from(
+        [
+            "<div class=news-item>", "</div>", "<ul>", "<li>", "</li>", "<a href='/n/1'>",
+            "<a href='news/2#x'>", "<a href='javascript:x'>", "</a>", "<p>", "</p>", "<h3>",
+            "</h3>", "<time datetime='2021-12-03'>", "</time>", "<nav>", "</nav>", "<table>",
+            "<tr><td>", "03.12.2021", "3 декабря 2021", "Statement on the situation today",
+            "Read more", "»", "<br>", "<script>x</script>", "<!-- c -->", "&amp;", "\x00",
+            "<base href='//other.example/'>", "<meta charset='utf-16'>", "\udcff",
+        ]
+    ),
+    max_size=60,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TAG_SOUP)
+def test_any_tag_soup_gives_a_list_or_a_clear_refusal(pieces: list[str]) -> None:
+    body = "".join(pieces).encode("utf-8", "surrogatepass")
+    url = "https://embassy.example/en/"
+    try:
+        found = detect_list(body, url=url, headers={})
+    except PageListError as exc:
+        assert str(exc)
+    else:
+        assert len(found.items) >= 3
+        assert all(i.link and i.link.startswith("https://") for i in found.items)
+    with contextlib.suppress(NoArticleError):
+        extract_article(body, url=url, headers={})
+    advertised_feeds(body, url=url, headers={})
