@@ -38,6 +38,8 @@ _WORDS = {
     "comment": "comments", "related": "related links", "subscribe": "a subscribe box",
     "newsletter": "a subscribe box", "tagcloud": "a tag cloud", "advert": "an advert",
 }  # fmt: skip
+# A header or a footer inside an article or a card is part of it, not of the page.
+_PARTS_OF_BLOCKS = frozenset({"the header", "the footer"})
 # One of those words as a whole word of a class or id ("news-header", "top_menu").
 _WORD = re.compile(
     r"(?:^|[\s_-])(" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")(?=$|[\s_-])"
@@ -58,6 +60,8 @@ class Chrome:
         self._own: dict[Element, str | None] = {}
         self._enclosing: dict[Element, str | None] = {}
         self._regions: list[Element] | None = None
+        # For each parent: how many of its children share each (tag, class).
+        self._alike: dict[Element, dict[tuple[object, str | None], int]] = {}
 
     def own(self, element: Element) -> str | None:
         """What chrome the element itself is ("a sidebar (aside.sidebar)"), or None."""
@@ -72,10 +76,32 @@ class Chrome:
             word = _WORD.search(names) if names.strip() else None
             if word and len(element.text_content()) * 2 < self._body_text:
                 reason = _WORDS[word.group(1)]
+        if reason in _PARTS_OF_BLOCKS and self._in_a_block(element):
+            reason = None
         if reason is not None:
             reason = f"{reason} ({describe(element)})"
         self._own[element] = reason
         return reason
+
+    def _in_a_block(self, element: Element) -> bool:
+        """The element belongs to a piece of content, not to the page: it is inside an
+        <article> or <section> (where <header> is no banner, as in ARIA), or inside
+        one of several alike siblings (a card's "card-header")."""
+        node = element
+        while (parent := node.getparent()) is not None and node is not self._body:
+            if parent.tag in ("article", "section"):
+                return True
+            alike = self._alike.get(parent)
+            if alike is None:
+                alike = {}
+                for child in parent:
+                    key = (child.tag, child.get("class"))
+                    alike[key] = alike.get(key, 0) + 1
+                self._alike[parent] = alike
+            if node is not element and alike[(node.tag, node.get("class"))] >= 2:
+                return True
+            node = parent
+        return False
 
     def enclosing(self, element: Element) -> str | None:
         """The chrome the element is part of (itself or an ancestor), or None."""

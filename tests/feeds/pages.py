@@ -22,6 +22,7 @@ URLS = {
     "search.html": "https://ministry.example/search",
     "not_found.html": "https://embassy.example/en/news/9999",
     "with_feeds.html": "https://embassy.example/en/",
+    "wordpress_list.html": "https://commission.example/news/",
 }
 
 

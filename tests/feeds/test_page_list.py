@@ -253,6 +253,44 @@ def test_a_changed_layout_is_found_again_with_the_same_identities() -> None:
     assert new.items[0].published_at == datetime(2021, 12, 7, tzinfo=UTC)
 
 
+def test_a_header_inside_each_article_is_part_of_it_not_the_pages_chrome() -> None:
+    found = detect("wordpress_list.html")
+    assert found.explanation.signature == "main#main.site-main > article.post"
+    assert first_five(found) == [
+        (
+            "2021-12-03T18:00:00+00:00",
+            "High Commissioner hosts a reception for the National Day",
+            "https://commission.example/2021/12/03/reception-national-day/",
+        ),
+        (
+            "2021-12-01T09:30:00+00:00",
+            "The visa application centre moves to a new address",
+            "https://commission.example/2021/12/01/visa-centre-relocation/",
+        ),
+        (
+            "2021-11-26T12:00:00+00:00",
+            "Trade delegation visits the port and the free economic zone",
+            "https://commission.example/2021/11/26/trade-delegation/",
+        ),
+    ]
+    assert found.items[0].summary.startswith("The High Commissioner welcomed guests")
+    assert "the header (header#masthead.site-header): 4 links" in found.explanation.ignored
+    assert found.next_page == "https://commission.example/news/page/2/"
+
+
+def test_a_cards_header_holding_its_link_is_part_of_the_card() -> None:
+    cards = "".join(
+        f'<div class="card"><div class="card-header"><a href="/news/{n}">Statement number {n}'
+        f' on the talks held in the capital</a></div><div class="card-body"><p>{n}.11.2021</p>'
+        "</div></div>"
+        for n in range(10, 14)
+    )
+    body = f'<html><body><div class="header"><a href="/a">About</a></div>{cards}</body></html>'
+    found = detect_list(body.encode(), url="https://x.example/", headers={})
+    assert [i.link for i in found.items] == [f"https://x.example/news/{n}" for n in range(10, 14)]
+    assert found.explanation.ignored == ("the header (div.header): 1 link",)
+
+
 def test_dates_are_read_in_the_sources_zone() -> None:
     found = detect("seed_home.html", zone="Europe/Moscow")
     assert found.items[0].published_at == datetime(2021, 12, 2, 21, 0, tzinfo=UTC)
