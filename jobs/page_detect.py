@@ -27,6 +27,9 @@ from text.date_parse import DateOrder, date_order_for
 Element = lxml.html.HtmlElement
 
 MIN_ITEMS = 3  # fewer repeated links than this are no list
+# Blocks read of one group at most: a list page holds tens of statements, and a
+# hostile one of 150,000 would keep the parser busy for its whole timeout.
+MAX_BLOCKS = 1000
 _MAX_LINKS_PER_BLOCK = 3  # a block with more titled links is a section or a menu
 _MIN_COVERAGE = 0.5  # at least half of the repeated blocks must carry a link
 _MIN_DISTINCT = 0.7  # ... and most of them a link of their own
@@ -55,6 +58,7 @@ class Candidate:
     distinct_links: int
     score: float
     rejected: str | None  # why this group cannot be the list, or None
+    read: int = 0  # blocks read (all of them, up to MAX_BLOCKS)
 
     @property
     def linked(self) -> int:
@@ -213,7 +217,9 @@ def _judge(
         return Candidate(
             group.signature, group.container, group.members, [], 0, 0, 0.0, 0, 0.0, group.early
         )
-    elements, members = group.elements, group.members
+    elements = group.elements[:MAX_BLOCKS]
+    # Blocks alike without a link, in the same share among those read as in all.
+    members = max(len(elements), round(group.members * len(elements) / len(group.elements)))
     blocks = _with_extensions(elements, grouper)
     fields = [read_block(b, anchors, zone=zone, order=order) for b in blocks]
     linked = [f for f in fields if f.link and f.title]
@@ -242,7 +248,7 @@ def _judge(
     return Candidate(
         signature=group.signature,
         container=group.container,
-        blocks=members,
+        blocks=group.members,
         fields=linked,
         dated=dated,
         with_lead=with_lead,
@@ -250,6 +256,7 @@ def _judge(
         distinct_links=distinct,
         score=round(score, 2),
         rejected=rejected,
+        read=len(elements),
     )
 
 
@@ -303,7 +310,7 @@ def _in_chrome(elements: list[Element], chrome: Chrome) -> str | None:
 def _count_titled(elements: list[Element], anchors: Anchors) -> int:
     """How many blocks carry a titled link, counting no further than MIN_ITEMS."""
     titled = 0
-    for element in elements:
+    for element in elements[:MAX_BLOCKS]:
         if _has_title(element, anchors):
             titled += 1
             if titled == MIN_ITEMS:

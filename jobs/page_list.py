@@ -32,7 +32,7 @@ from jobs.html_page import (
 )
 from jobs.page_blocks import Anchors, Block, BlockFields, read_block
 from jobs.page_chrome import Chrome
-from jobs.page_detect import MIN_ITEMS, Candidate, find_candidates
+from jobs.page_detect import MAX_BLOCKS, MIN_ITEMS, Candidate, find_candidates
 from jobs.page_next import next_page
 from jobs.parse import entry_identity
 from storage.models import NewItem
@@ -176,12 +176,15 @@ def detect_list(
     if best is None:
         raise NotAListError(_refusal(page, candidates, chrome))
     rivals = tuple(_rival(c, best) for c in candidates[1:4])
-    reasons = (
+    reasons = [
         f"{best.linked} of {best.blocks} repeated blocks link to a page of this site",
         f"titles of {best.title_words:g} words (median)",
         f"{best.dated} of {best.linked} dated, {best.with_lead} with a lead",
         f"score {best.score:g}",
-    )
+    ]
+    if best.read == MAX_BLOCKS < best.blocks:
+        reasons[0] = f"{best.linked} of the first {best.read} repeated blocks link to this site"
+        reasons.append(f"only the first {MAX_BLOCKS} of {best.blocks} blocks are read")
     items = _items(best.fields)
     explanation = Explanation(
         method="detected",
@@ -192,7 +195,7 @@ def detect_list(
         dated=best.dated,
         with_lead=best.with_lead,
         score=best.score,
-        reasons=reasons,
+        reasons=tuple(reasons),
         rivals=rivals,
         ignored=chrome.summary(),
     )
@@ -219,7 +222,7 @@ def list_from_selectors(
         )
     order = date_order_for([" ".join(e.itertext()) for e in elements], page.language)
     fields: list[BlockFields] = []
-    for element in elements:
+    for element in elements[:MAX_BLOCKS]:
         given = {
             name: selectors.select(name, element) for name in ("title", "link", "date", "summary")
         }

@@ -518,3 +518,14 @@ def test_any_tag_soup_gives_a_list_or_a_clear_refusal(pieces: list[str]) -> None
     with contextlib.suppress(NoArticleError):
         extract_article(body, url=url, headers={})
     advertised_feeds(body, url=url, headers={})
+
+
+def test_a_huge_list_is_read_to_its_first_thousand_blocks() -> None:
+    body = b"<html><body>" + b"".join(
+        b'<div><a href="/x/%d">Statement number %d on the talks</a></div>' % (i, i)
+        for i in range(3000)
+    )
+    found = detect_list(body, url="https://x.example/", headers={})
+    assert len(found.items) == 1000
+    assert found.items[-1].link == "https://x.example/x/999"
+    assert "only the first 1000 of 3000 blocks are read" in found.explanation.reasons
