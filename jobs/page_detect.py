@@ -97,7 +97,7 @@ def find_candidates(
         texts = [e.text_content() for g in groups if g.early is None for e in g.elements]
         order = date_order_for(texts, page.language)
     candidates = [_judge(group, grouper, anchors, zone=zone, order=order) for group in groups]
-    # Ties go to the outer group: it holds the same links and more of each statement.
+    # Equal scores: the group with more blocks first.
     candidates.sort(key=lambda c: (c.rejected is None, c.score, c.blocks), reverse=True)
     return candidates
 
