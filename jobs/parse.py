@@ -95,7 +95,7 @@ def parse_feed(
     headers: Mapping[str, str],
     known: Mapping[int, int] | None = None,
 ) -> ParsedFeed:
-    """Parse fetched feed bytes into a ParsedFeed.
+    """Parse fetched feed bytes (RSS, Atom, or JSON Feed) into a ParsedFeed.
 
     `headers` are the response headers (any case); their charset decides the
     decoding, and Content-Location (else `url`) is the base for relative links.
@@ -103,8 +103,12 @@ def parse_feed(
     unchanged are left out of `entries` (they are stored already).
     Raises NotAFeedError, and nothing else, when the body is not a feed.
     """
+    from jobs.jsonfeed import looks_like_json_feed, parse_json_feed  # it imports this module
+
     lowered = {key.lower(): value for key, value in headers.items()}
     try:
+        if looks_like_json_feed(content, lowered):
+            return parse_json_feed(content, url=url, headers=lowered, known=known)
         return _parse(content, url=url, headers=lowered, known=known or {})
     except NotAFeedError:
         raise
