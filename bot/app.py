@@ -20,12 +20,22 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
-from bot import USER_AGENT, admin, channels, chat_settings, commands, reading, saved_searches
+from bot import (
+    USER_AGENT,
+    admin,
+    channels,
+    chat_settings,
+    commands,
+    inline,
+    reading,
+    saved_searches,
+)
 from bot.alerts import Alerts
 from bot.config import Settings
 from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path
@@ -191,6 +201,7 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
     app.add_handler(CallbackQueryHandler(chat_settings.settings_button, pattern=r"^st:"))
     app.add_handler(CallbackQueryHandler(saved_searches.alerts_button, pattern=r"^al:"))
+    app.add_handler(InlineQueryHandler(inline.inline_query))
     # Anything else (an old or forged button) still gets an answer. It must stay the
     # last button handler of group 0: in a later group it would also see every query
     # a handler above already answered, and answer it a second time.

@@ -22,6 +22,7 @@ from bot.replies import (
     is_bot_admin,
     remember_chat,
     reply,
+    subscriber_id,
 )
 from bot.services import services
 from storage.models import Feed
@@ -191,18 +192,15 @@ def render_feeds(
 
 async def _feeds_and_subscriptions(update: Update, context: Context) -> tuple[list[Feed], set[int]]:
     store = services(context).store
-    chat = update.effective_chat
-    assert chat is not None
-    return await store.list_feeds(), await store.subscriptions(chat.id)
+    return await store.list_feeds(), await store.subscriptions(await subscriber_id(update, context))
 
 
 async def _feeds_view(update: Update, context: Context) -> tuple[str, InlineKeyboardMarkup | None]:
     feeds, subscribed = await _feeds_and_subscriptions(update, context)
-    chat = update.effective_chat
-    assert chat is not None
+    chat_id = await subscriber_id(update, context)
     filters = {
         feed_id: found.query
-        for feed_id, found in (await services(context).store.chat_filters(chat.id)).items()
+        for feed_id, found in (await services(context).store.chat_filters(chat_id)).items()
     }
     return render_feeds(feeds, subscribed, filters=filters), feeds_keyboard(feeds, subscribed)
 
@@ -299,8 +297,7 @@ async def _subscribe_ids(
         await reply(update, GROUP_ADMINS_ONLY)
         return
     store = services(context).store
-    chat = update.effective_chat
-    assert chat is not None
+    chat_id = await subscriber_id(update, context)
     all_feeds = await store.list_feeds()
     if arg.lower() == "all":
         ids = [f.id for f in all_feeds]
@@ -323,9 +320,9 @@ async def _subscribe_ids(
         return
     titles = {f.id: feed_name(f, 100) for f in all_feeds}
     if subscribe:
-        changed = await store.subscribe(chat.id, ids)
+        changed = await store.subscribe(chat_id, ids)
     else:
-        changed = await store.unsubscribe(chat.id, ids)
+        changed = await store.unsubscribe(chat_id, ids)
     if not changed:
         if subscribe:
             text = f"This chat already follows {_names(ids, titles)}."
@@ -376,12 +373,10 @@ async def feed_button(update: Update, context: Context) -> None:
         await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
         return
     store = services(context).store
-    chat = update.effective_chat
-    assert chat is not None
-    await remember_chat(update, context, reactivate=True)
+    chat_id = (await remember_chat(update, context, reactivate=True)).id
     known = {f.id for f in await store.list_feeds()}
     if parts == ["f", "all"]:
-        await store.subscribe(chat.id, sorted(known))
+        await store.subscribe(chat_id, sorted(known))
         note = "Subscribed to every feed"
     else:
         feed_id = int(parts[2])
@@ -391,10 +386,10 @@ async def feed_button(update: Update, context: Context) -> None:
             await edit(query, text, markup)
             return
         if parts[1] == "s":
-            await store.subscribe(chat.id, [feed_id])
+            await store.subscribe(chat_id, [feed_id])
             note = "Subscribed"
         else:
-            await store.unsubscribe(chat.id, [feed_id])
+            await store.unsubscribe(chat_id, [feed_id])
             note = "Unsubscribed"
     await query.answer(note)
     text, markup = await _feeds_view(update, context)

@@ -16,6 +16,7 @@ from bot.replies import (
     edit,
     remember_chat,
     reply,
+    subscriber_id,
     text_after_command,
 )
 from bot.services import services
@@ -135,7 +136,7 @@ async def latest(update: Update, context: Context) -> None:
             return
     chat = update.effective_chat
     assert chat is not None
-    text, markup = await _latest_view(context, chat.id, n, 0, feed)
+    text, markup = await _latest_view(context, await subscriber_id(update, context), n, 0, feed)
     await reply(update, text, markup)
 
 
@@ -162,7 +163,9 @@ async def latest_button(update: Update, context: Context) -> None:
     chat = update.effective_chat
     assert chat is not None
     await query.answer()
-    text, markup = await _latest_view(context, chat.id, n, offset, feed)
+    text, markup = await _latest_view(
+        context, await subscriber_id(update, context), n, offset, feed
+    )
     await edit(query, text, markup)
 
 
@@ -230,7 +233,9 @@ async def search(update: Update, context: Context) -> None:
     assert chat is not None
     token = secrets.token_urlsafe(6)
     try:
-        text, markup, total = await _search_view(context, chat.id, query_text, 0, token, None)
+        text, markup, total = await _search_view(
+            context, await subscriber_id(update, context), query_text, 0, token, None
+        )
     except InvalidSearchQueryError as exc:
         await reply(update, f"I can't search for that: {esc(str(exc))}.\n{SEARCH_USAGE}")
         return
@@ -270,6 +275,6 @@ async def search_button(update: Update, context: Context) -> None:
     assert chat is not None
     await query.answer()
     text, markup, _ = await _search_view(
-        context, chat.id, query_text, int(parts[2]), parts[1], total
+        context, await subscriber_id(update, context), query_text, int(parts[2]), parts[1], total
     )
     await edit(query, text, markup)

@@ -32,7 +32,8 @@ async def reply(
     text: str,
     markup: InlineKeyboardMarkup | None = None,
 ) -> Message | None:
-    """Answer in the chat the update came from, as Telegram HTML without previews."""
+    """Answer in the chat (and forum topic) the update came from, as Telegram HTML
+    without previews."""
     chat = update.effective_chat
     if chat is None:
         return None
@@ -42,7 +43,17 @@ async def reply(
         parse_mode=ParseMode.HTML,
         link_preview_options=NO_PREVIEW,
         reply_markup=markup,
+        message_thread_id=topic_of(update),
     )
+
+
+def topic_of(update: Update) -> int | None:
+    """The forum topic an update was written in (its message_thread_id), if any; the
+    General topic counts as the group itself."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or not chat.is_forum or message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
 
 
 async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -95,16 +106,37 @@ def chat_title(chat: Chat) -> str:
 
 
 async def remember_chat(update: Update, context: Context, *, reactivate: bool) -> StoredChat:
-    """Record the chat. `/start` (reactivate) brings an inactive chat back."""
+    """Record the chat and return the subscriber the update speaks for: the chat, or
+    the forum topic it was written in (a subscriber of its own, with its own feeds,
+    filters, alerts and settings). `/start` (reactivate) brings an inactive one back."""
     chat = update.effective_chat
     assert chat is not None
     store = services(context).store
+    thread = topic_of(update)
+    if thread is not None:
+        await store.touch_chat(chat.id, chat.type, chat_title(chat))
+        topic = await store.topic_chat(chat.id, thread, f"{chat_title(chat)} · topic {thread}")
+        if reactivate and not topic.active:
+            topic, _ = await store.upsert_chat(topic.id, "topic", topic.title)
+        return topic
     if reactivate:
         stored, came_back = await store.upsert_chat(chat.id, chat.type, chat_title(chat))
         if came_back:
             log.info("chat %s is active again", chat.id)
         return stored
     return await store.touch_chat(chat.id, chat.type, chat_title(chat))
+
+
+async def subscriber_id(update: Update, context: Context) -> int:
+    """The id this chat's subscriptions, filters, alerts and settings are kept under:
+    the chat's own, or, in a forum topic, the topic's."""
+    chat = update.effective_chat
+    assert chat is not None
+    thread = topic_of(update)
+    if thread is None:
+        return chat.id
+    title = f"{chat_title(chat)} · topic {thread}"
+    return (await services(context).store.topic_chat(chat.id, thread, title)).id
 
 
 def is_bot_admin(update: Update, context: Context) -> bool:

@@ -17,6 +17,7 @@ from bot.replies import (
     edit,
     remember_chat,
     reply,
+    subscriber_id,
     text_after_command,
 )
 from bot.services import services
@@ -79,8 +80,7 @@ async def filter_command(update: Update, context: Context) -> None:
     if feed_id is None:
         await reply(update, FILTER_USAGE)
         return
-    chat = update.effective_chat
-    assert chat is not None
+    chat_id = await subscriber_id(update, context)
     store = services(context).store
     feed = await _find_feed(context, feed_id)
     if feed is None:
@@ -90,7 +90,7 @@ async def filter_command(update: Update, context: Context) -> None:
     # The query as typed, quotes and spacing kept: everything after the feed id.
     query_text = (text_after_command(update).split(maxsplit=1)[1:] or [""])[0].strip()
     if not query_text:
-        current = await store.get_filter(chat.id, feed_id)
+        current = await store.get_filter(chat_id, feed_id)
         if current is None:
             await reply(update, f"No filter on feed {feed_id}, <b>{name}</b>: every new "
                         "statement from it arrives. " + FILTER_USAGE)  # fmt: skip
@@ -110,7 +110,7 @@ async def filter_command(update: Update, context: Context) -> None:
         return
     await remember_chat(update, context, reactivate=False)
     try:
-        await store.set_filter(chat.id, feed_id, str(query))
+        await store.set_filter(chat_id, feed_id, str(query))
     except NotSubscribedError:
         await reply(
             update,
@@ -139,9 +139,8 @@ async def unfilter(update: Update, context: Context) -> None:
         return
     if not await _allowed(update, context):
         return
-    chat = update.effective_chat
-    assert chat is not None
-    if not await services(context).store.remove_filter(chat.id, feed_id):
+    chat_id = await subscriber_id(update, context)
+    if not await services(context).store.remove_filter(chat_id, feed_id):
         await reply(update, f"There is no filter on feed {feed_id} here. Nothing changed.")
         return
     await reply(update, f"Filter removed: every new statement of feed {feed_id} arrives again.")
@@ -192,11 +191,10 @@ async def alert(update: Update, context: Context) -> None:
             f"everything else). {ALERT_USAGE}",
         )
         return
-    chat = update.effective_chat
-    assert chat is not None
+    chat_id = await subscriber_id(update, context)
     await remember_chat(update, context, reactivate=True)
     try:
-        saved = await services(context).store.add_alert(chat.id, query_text, str(query))
+        saved = await services(context).store.add_alert(chat_id, query_text, str(query))
     except AlertExistsError as exc:
         await reply(
             update, f"This chat already has that alert: alert {exc.alert_id}. Nothing changed."
@@ -219,9 +217,8 @@ async def alert(update: Update, context: Context) -> None:
 
 async def alerts(update: Update, context: Context) -> None:
     """`/alerts`: this chat's alerts, with remove buttons."""
-    chat = update.effective_chat
-    assert chat is not None
-    found = await services(context).store.chat_alerts(chat.id)
+    chat_id = await subscriber_id(update, context)
+    found = await services(context).store.chat_alerts(chat_id)
     await reply(update, render_alerts(found), alerts_keyboard(found))
 
 
@@ -234,10 +231,9 @@ async def unalert(update: Update, context: Context) -> None:
         return
     if not await _allowed(update, context):
         return
-    chat = update.effective_chat
-    assert chat is not None
+    chat_id = await subscriber_id(update, context)
     try:
-        removed = await services(context).store.remove_alert(chat.id, alert_id)
+        removed = await services(context).store.remove_alert(chat_id, alert_id)
     except AlertNotFoundError:
         await reply(update, f"This chat has no alert {alert_id}. /alerts lists them.")
         return
@@ -256,14 +252,13 @@ async def alerts_button(update: Update, context: Context) -> None:
     if not await can_manage_chat(update, context):
         await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
         return
-    chat = update.effective_chat
-    assert chat is not None
+    chat_id = await subscriber_id(update, context)
     store = services(context).store
     try:
-        await store.remove_alert(chat.id, alert_id)
+        await store.remove_alert(chat_id, alert_id)
         note = f"Alert {alert_id} removed"
     except AlertNotFoundError:
         note = "That alert was already removed"
-    left = await store.chat_alerts(chat.id)
+    left = await store.chat_alerts(chat_id)
     await edit(query, render_alerts(left), alerts_keyboard(left))
     await query.answer(note)

@@ -88,6 +88,7 @@ class BotApiEmulator(PlayersMixin, UpdatesMixin, MessagesMixin):
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "answerCallbackQuery": self._answer_callback_query,
+                "answerInlineQuery": self._answer_inline_query,
                 "setMyCommands": self._set_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "getMyCommands": self._get_my_commands,

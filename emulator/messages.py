@@ -45,6 +45,11 @@ class MessagesMixin(ObjectsMixin):
             reply_to = int(reply_parameters.get("message_id", 0)) or reply_to
         if reply_to is not None and self.message(chat.id, reply_to) is None:
             raise _bad_request("message to be replied not found")
+        thread_id = _as_int(params, "message_thread_id")
+        if thread_id is not None and chat.is_forum and thread_id not in chat.topics:
+            raise _bad_request("message thread not found")
+        if not chat.is_forum:
+            thread_id = None  # Telegram ignores it outside forums
         sent = SentMessage(
             chat_id=chat.id,
             message_id=self._new_message_id(chat.id),
@@ -58,6 +63,7 @@ class MessagesMixin(ObjectsMixin):
             sender_id=self.bot.id,
             link_preview_options=preview if isinstance(preview, dict) else None,
             params=dict(params),
+            thread_id=thread_id,
         )
         self._history.setdefault(chat.id, []).append(sent)
         return self._message_dict(sent)
@@ -159,6 +165,49 @@ class MessagesMixin(ObjectsMixin):
             "text": text,
             "show_alert": _as_bool(params, "show_alert"),
             "url": _as_str(params, "url"),
+        }
+        return True
+
+    async def _answer_inline_query(self, params: JSON) -> bool:
+        query_id = _as_str(params, "inline_query_id") or ""
+        if query_id not in self._inline_queries or query_id in self.inline_answers:
+            raise _bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        results = _as_json(params, "results")
+        if not isinstance(results, list):
+            raise _bad_request("can't parse inline query results")
+        if len(results) > 50:
+            raise _bad_request("RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            if not isinstance(result, dict) or not result.get("type"):
+                raise _bad_request("can't parse inline query result")
+            result_id = str(result.get("id", ""))
+            if not result_id or len(result_id.encode()) > 64 or result_id in seen:
+                raise _bad_request("RESULT_ID_INVALID")
+            seen.add(result_id)
+            if result["type"] == "article":
+                if not result.get("title"):
+                    raise _bad_request("RESULT_TITLE_EMPTY")
+                content = result.get("input_message_content")
+                if not isinstance(content, dict) or not content.get("message_text"):
+                    raise _bad_request("MESSAGE_EMPTY")
+                # The text a user would send must be one Telegram accepts.
+                self._text_and_entities(
+                    str(content["message_text"]),
+                    content.get("parse_mode"),
+                    limit=self.max_text_length,
+                    too_long="MESSAGE_TOO_LONG",
+                )
+        next_offset = _as_str(params, "next_offset") or ""
+        if len(next_offset.encode()) > 64:
+            raise _bad_request("NEXT_OFFSET_INVALID")
+        self.inline_answers[query_id] = {
+            "results": results,
+            "cache_time": _as_int(params, "cache_time"),
+            "is_personal": _as_bool(params, "is_personal"),
+            "next_offset": next_offset,
         }
         return True
 

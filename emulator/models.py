@@ -101,6 +101,9 @@ class Chat:
     bot_can_post: bool = True  # channels: whether the bot, as admin, may post
     blocked: bool = False  # private: the user blocked the bot
     migrated_to: int | None = None
+    is_forum: bool = False  # a supergroup with topics
+    topics: dict[int, str] = field(default_factory=dict)  # thread id → name, while open
+    deleted_topics: set[int] = field(default_factory=set)
 
     def to_dict(self) -> JSON:
         data: JSON = {"id": self.id, "type": self.type}
@@ -110,6 +113,8 @@ class Chat:
             data["title"] = self.title or f"Chat {self.id}"
         if self.username:
             data["username"] = self.username
+        if self.is_forum:
+            data["is_forum"] = True
         return data
 
 
@@ -153,6 +158,7 @@ class SentMessage:
     caption: str | None = None
     edits: list[str] = field(default_factory=list)  # earlier texts, oldest first
     params: JSON = field(default_factory=dict)
+    thread_id: int | None = None  # the forum topic it is in
 
     @property
     def buttons(self) -> list[JSON]:

@@ -49,7 +49,13 @@ class ObjectsMixin(EmulatorState):
         return chat
 
     def _user_message(
-        self, chat: Chat, user_id: int, *, text: str | None = None, caption: str | None = None
+        self,
+        chat: Chat,
+        user_id: int,
+        *,
+        text: str | None = None,
+        caption: str | None = None,
+        thread_id: int | None = None,
     ) -> JSON:
         sent = SentMessage(
             chat_id=chat.id,
@@ -63,6 +69,7 @@ class ObjectsMixin(EmulatorState):
             from_bot=False,
             sender_id=user_id,
             caption=caption,
+            thread_id=thread_id,
         )
         self._history.setdefault(chat.id, []).append(sent)
         message: JSON = {
@@ -70,6 +77,9 @@ class ObjectsMixin(EmulatorState):
             "date": sent.date,
             "chat": chat.to_dict(),
         }
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         if chat.type == "channel":
             message["sender_chat"] = chat.to_dict()
         else:
@@ -101,6 +111,9 @@ class ObjectsMixin(EmulatorState):
             data["reply_markup"] = msg.reply_markup
         if msg.edits:
             data["edit_date"] = int(self._wall_clock())
+        if msg.thread_id is not None:
+            data["message_thread_id"] = msg.thread_id
+            data["is_topic_message"] = True
         return data
 
     def _store_file(self, filename: str, content: bytes, mime_type: str) -> StoredFile:

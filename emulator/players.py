@@ -57,6 +57,7 @@ class PlayersMixin(ObjectsMixin):
         members: Collection[int] = (),
         bot_status: MemberStatus | None = None,
         bot_can_post: bool = True,
+        is_forum: bool = False,
     ) -> Chat:
         """A group, supergroup or channel with its members and the bot's status in it.
 
@@ -71,6 +72,7 @@ class PlayersMixin(ObjectsMixin):
             username=username,
             bot_status=bot_status,
             bot_can_post=bot_can_post,
+            is_forum=is_forum,
         )
         for user_id in members:
             chat.members[user_id] = "member"
@@ -146,15 +148,19 @@ class PlayersMixin(ObjectsMixin):
         *,
         reply_to_message_id: int | None = None,
         anonymous: bool = False,
+        thread_id: int | None = None,
     ) -> JSON:
         """A user writes ``text`` in a chat; returns the Update (``/commands`` get entities).
 
         ``anonymous``: a group admin writes as the group, as Telegram shows it: from
-        GroupAnonymousBot, with the group as ``sender_chat``.
+        GroupAnonymousBot, with the group as ``sender_chat``. ``thread_id``: written in
+        that topic of a forum.
         """
         chat = self._ensure_chat_for(chat_id, user_id)
+        if thread_id is not None and thread_id not in chat.topics:
+            raise ValueError(f"chat {chat_id} has no open topic {thread_id}")
         entities = _command_entities(text)
-        message = self._user_message(chat, user_id, text=text)
+        message = self._user_message(chat, user_id, text=text, thread_id=thread_id)
         if anonymous:
             message["from"] = dict(GROUP_ANONYMOUS_BOT)
             message["sender_chat"] = chat.to_dict()
@@ -227,6 +233,40 @@ class PlayersMixin(ObjectsMixin):
         }
         self._callback_queries[query_id] = query
         return self.enqueue_update({"callback_query": query})
+
+    def create_topic(self, chat_id: int, name: str) -> int:
+        """Open a topic in a forum supergroup; returns its message_thread_id (the id of
+        the service message that opened it, as Telegram does)."""
+        chat = self._chat(chat_id)
+        if not chat.is_forum:
+            raise ValueError(f"chat {chat_id} is not a forum")
+        thread_id = self._new_message_id(chat_id)
+        chat.topics[thread_id] = name
+        self._changed()
+        return thread_id
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """A forum admin deletes a topic: sending there fails from now on."""
+        chat = self._chat(chat_id)
+        chat.topics.pop(thread_id, None)
+        chat.deleted_topics.add(thread_id)
+        self._changed()
+
+    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> str:
+        """A user types ``@bot query`` in any chat; returns the inline query's id (its
+        answer lands in ``inline_answers``)."""
+        user = self._user(user_id)
+        query_id = str(next(self._ids) * 7907 + 10**13)
+        body: JSON = {
+            "id": query_id,
+            "from": user.to_dict(),
+            "query": query,
+            "offset": offset,
+            "chat_type": "sender",
+        }
+        self._inline_queries[query_id] = body
+        self.enqueue_update({"inline_query": body})
+        return query_id
 
     def enqueue_update(self, update: JSON) -> JSON:
         """Queue any update body (without ``update_id``) for getUpdates; returns it with its id."""

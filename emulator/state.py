@@ -43,6 +43,7 @@ class EmulatorState:
         self.files: dict[str, StoredFile] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.callback_answers: dict[str, JSON] = {}
+        self.inline_answers: dict[str, JSON] = {}  # by inline query id: what the bot offered
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.webhook_allowed_updates: list[str] | None = None
@@ -55,6 +56,7 @@ class EmulatorState:
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED
         self._callback_queries: dict[str, JSON] = {}
+        self._inline_queries: dict[str, JSON] = {}
         self._ids = itertools.count(1)
         self._poll_generation = 0
         self._fault_rate = 0.0

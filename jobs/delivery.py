@@ -77,10 +77,12 @@ class _Attempt:
 
 @dataclass(slots=True)
 class _ChatQueue:
-    chat_id: int
+    chat_id: int  # the subscriber: a chat, or a forum topic (a chat row of its own)
     chat_type: str
     timezone: str
     rows: deque[OutboxRow] = field(default_factory=deque)
+    send_to: int | None = None  # a topic: the supergroup Telegram knows
+    thread_id: int | None = None  # a topic: its message_thread_id
     not_before: float = 0.0  # monotonic: a retry holds the whole chat, keeping order
     # By the message: its row id, or its digest key (a digest's head changes).
     attempts: dict[int | str, _Attempt] = field(default_factory=dict)
@@ -327,7 +329,13 @@ class Deliverer:
             self._loaded_ids.add(row.id)
             queue = self._queues.get(row.chat_id)
             if queue is None:
-                queue = _ChatQueue(row.chat_id, row.chat_type, row.chat_timezone)
+                queue = _ChatQueue(
+                    row.chat_id,
+                    row.chat_type,
+                    row.chat_timezone,
+                    send_to=row.send_to,
+                    thread_id=row.thread_id,
+                )
                 self._queues[row.chat_id] = queue
             _insert_in_order(queue.rows, row)
             if row.not_before is not None:
@@ -343,7 +351,9 @@ class Deliverer:
         queue = self._queues.get(chat_id)
         if queue is None or not queue.rows:
             return
-        at = max(queue.not_before, self._chat_pacer.ready_at(chat_id, queue.chat_type))
+        # Telegram's limits are per chat: a forum's topics share their group's.
+        paced = self._chat_pacer.ready_at(_telegram_id(queue), queue.chat_type)
+        at = max(queue.not_before, paced)
         if at > self._monotonic():
             current = self._delayed_at.get(chat_id)
             if current is None or at < current:
@@ -492,11 +502,17 @@ class Deliverer:
             # Stopping before this request started: nothing is in doubt.
             await store.release_in_flight(ids)
             return False
-        self._chat_pacer.record(chat_id, queue.chat_type)
+        self._chat_pacer.record(_telegram_id(queue), queue.chat_type)
         answer: Exception | None = None
         message_id: int | None = None
         try:
-            message_id = await self._send(chat_id, text, plain=attempt.plain, editing=editing)
+            message_id = await self._send(
+                _telegram_id(queue),
+                text,
+                plain=attempt.plain,
+                editing=editing,
+                thread_id=queue.thread_id,
+            )
         except Exception as exc:  # every answer is decided on below, bugs included
             answer = exc
         so_far = SoFar(errors=attempt.errors, timeouts=attempt.timeouts, plain=attempt.plain)
@@ -565,7 +581,7 @@ class Deliverer:
             queue.not_before = self._monotonic() + action.after
 
     async def _send(
-        self, chat_id: int, text: str, *, plain: bool, editing: int | None
+        self, chat_id: int, text: str, *, plain: bool, editing: int | None, thread_id: int | None
     ) -> int | None:
         """Send `text` (or, `editing` a message id, put it in that message's place);
         returns Telegram's message id."""
@@ -579,7 +595,11 @@ class Deliverer:
             )  # fmt: skip
             return editing
         message = await self._bot.send_message(
-            chat_id, body, parse_mode=mode, link_preview_options=preview
+            chat_id,
+            body,
+            parse_mode=mode,
+            link_preview_options=preview,
+            message_thread_id=thread_id,
         )
         return message.message_id
 
@@ -661,6 +681,11 @@ class Deliverer:
 
 # (kind: 'item', 'edit' or 'day'; statement ids; chat's zone; alert per statement)
 _RenderKey = tuple[str, tuple[int, ...], str, tuple[str | None, ...]]
+
+
+def _telegram_id(queue: _ChatQueue) -> int:
+    """The chat Telegram knows: the supergroup of a forum topic, else the chat itself."""
+    return queue.chat_id if queue.send_to is None else queue.send_to
 
 
 def _is_day_digest(row: OutboxRow) -> bool:

@@ -131,6 +131,9 @@ def decide(answer: BaseException | None, so_far: SoFar, tuning: DeliveryTuning) 
         text = answer.message.lower()
         if "chat not found" in text or "chat_id is empty" in text or "user not found" in text:
             return Deactivate("chat not found")
+        if "message thread not found" in text or "topic_deleted" in text:
+            # A forum topic deleted: the topic is a subscriber that went away.
+            return Deactivate("topic deleted")
         # Corrections: the message already says this, or it is no longer there to edit.
         if "message is not modified" in text:
             return Sent()

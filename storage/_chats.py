@@ -23,6 +23,10 @@ class Channel:
     feed_ids: frozenset[int]
 
 
+# Forum topics get chat ids of ours below this; Telegram's have at most 52 bits.
+TOPIC_IDS_BELOW = -(2**60)
+
+
 class ChatsMixin(StoreCore):
     # ---------------------------------------------------------------------- chats
 
@@ -44,6 +48,13 @@ class ChatsMixin(StoreCore):
                 " inactive_reason = NULL",
                 {"id": chat_id, "type": chat_type, "title": title[:200], "now": now},
             )
+            if reactivated:
+                # A forum back with the bot: its topics come back too, but a deleted one.
+                await db.execute(
+                    "UPDATE chats SET active = 1, inactive_reason = NULL WHERE parent_id = :id"
+                    " AND active = 0 AND inactive_reason IS NOT 'topic deleted'",
+                    {"id": chat_id},
+                )
         return await self.get_chat(chat_id), reactivated
 
     async def touch_chat(self, chat_id: int, chat_type: str, title: str) -> Chat:
@@ -53,6 +64,37 @@ class ChatsMixin(StoreCore):
             return chat
         created, _ = await self.upsert_chat(chat_id, chat_type, title)
         return created
+
+    async def topic_chat(self, parent_id: int, thread_id: int, title: str) -> Chat:
+        """The subscriber a forum topic is: its own chat row, made on first use, with
+        an id below -2^60 (no Telegram id is that low) and its own settings."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT id FROM chats WHERE parent_id = :parent AND thread_id = :thread",
+                    {"parent": parent_id, "thread": thread_id},
+                )
+            )
+            if rows:
+                chat_id = int(rows[0][0])
+            else:
+                async with db.execute(
+                    "INSERT INTO chats (id, type, title, parent_id, thread_id, created_at)"
+                    " VALUES ((SELECT MIN(COALESCE(MIN(id), :floor), :floor) - 1 FROM chats"
+                    " WHERE id < :floor), 'topic', :title, :parent, :thread, :now) RETURNING id",
+                    {
+                        "floor": TOPIC_IDS_BELOW,
+                        "title": title[:200],
+                        "parent": parent_id,
+                        "thread": thread_id,
+                        "now": now,
+                    },
+                ) as cur:
+                    inserted = await cur.fetchone()
+                    assert inserted is not None
+                chat_id = int(inserted[0])
+        return await self.get_chat(chat_id)
 
     async def find_chat(self, chat_id: int) -> Chat | None:
         row = await self._fetchone("SELECT * FROM chats WHERE id = :id", {"id": chat_id})
@@ -111,16 +153,19 @@ class ChatsMixin(StoreCore):
         return await self.get_chat(chat_id)
 
     async def deactivate_chat(self, chat_id: int, reason: str) -> int:
-        """Stop sending to a chat; its pending rows are cancelled (kept) with the reason."""
+        """Stop sending to a chat (and a forum's topics with it); pending rows are
+        cancelled (kept) with the reason. Returns how many."""
         now = _ts(self.now())
         async with self._write() as db:
             await db.execute(
-                "UPDATE chats SET active = 0, inactive_reason = :r WHERE id = :id",
+                "UPDATE chats SET active = 0, inactive_reason = :r"
+                " WHERE id = :id OR (parent_id = :id AND active = 1)",
                 {"id": chat_id, "r": reason},
             )
             cur = await db.execute(
                 "UPDATE outbox SET state = 'cancelled', last_error = :r, finished_at = :now"
-                " WHERE chat_id = :id AND state IN ('pending', 'held')",
+                " WHERE state IN ('pending', 'held') AND (chat_id = :id OR chat_id IN"
+                " (SELECT id FROM chats WHERE parent_id = :id))",
                 {"id": chat_id, "r": reason, "now": now},
             )
             return max(cur.rowcount, 0)
@@ -184,6 +229,8 @@ class ChatsMixin(StoreCore):
             active=bool(row["active"]),
             inactive_reason=row["inactive_reason"],
             pushes=str(row["pushes"]),
+            parent_id=row["parent_id"],
+            thread_id=row["thread_id"],
         )
 
     # -------------------------------------------------------------- subscriptions

@@ -65,6 +65,13 @@ class Chat:
     active: bool
     inactive_reason: str | None
     pushes: str = "instant"  # or "digest": the day's statements in one message a day
+    parent_id: int | None = None  # a forum topic: the supergroup it is in
+    thread_id: int | None = None  # a forum topic: its message_thread_id
+
+    @property
+    def telegram_id(self) -> int:
+        """Where Telegram knows it: the supergroup, for a topic."""
+        return self.id if self.parent_id is None else self.parent_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,8 @@ class OutboxRow:
     created_at: datetime
     chat_type: str = "private"
     chat_timezone: str = "UTC"
+    send_to: int | None = None  # the Telegram chat, when not `chat_id` (a forum topic)
+    thread_id: int | None = None  # a forum topic's message_thread_id
     possible_duplicate: bool = False
     not_before: datetime | None = None  # a retry waits until then (kept over restarts)
     alert_query: str | None = None  # the saved search that brought the statement, if any

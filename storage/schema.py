@@ -224,10 +224,18 @@ MIGRATIONS: list[str] = [
     END;
     """,
     # 8: only what matters to each chat: per-subscription filters, saved-search alerts,
-    # a daily digest instead of instant pushes, and corrections of what was sent.
+    # a daily digest instead of instant pushes, corrections of what was sent, and
+    # forum topics as subscribers of their own (a chat row each, with an id of ours
+    # below -2^60, where no Telegram id can be).
     """
     ALTER TABLE chats ADD COLUMN
         pushes TEXT NOT NULL DEFAULT 'instant';  -- 'instant', or 'digest': once a day
+    ALTER TABLE chats ADD COLUMN
+        parent_id INTEGER;                       -- a forum topic: its supergroup's chat id
+    ALTER TABLE chats ADD COLUMN
+        thread_id INTEGER;                       -- a forum topic: its message_thread_id
+    CREATE UNIQUE INDEX chats_topics ON chats (parent_id, thread_id)
+        WHERE parent_id IS NOT NULL;
 
     CREATE TABLE filters (
         id INTEGER PRIMARY KEY,                  -- for the matcher
