@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer, sample_feed
-from tests.harness import ADMIN, USER, Rig, start_rig, stop_rig
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.rig import ADMIN, USER, Rig, start_rig, stop_rig
 
 
 async def test_addfeed_reports_title_and_count_and_pushes_nothing(rig: Rig) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.feed_server import sample_feed
-from tests.harness import ADMIN, USER, Rig
+from tests.support.feed_server import sample_feed
+from tests.support.rig import ADMIN, USER, Rig
 
 REFUSAL = "Sorry, only the bot's admins can do that."
 

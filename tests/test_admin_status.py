@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from emulator import Blocked
-from tests.feed_server import sample_feed
-from tests.harness import ADMIN, OTHER, USER, Rig
+from tests.support.feed_server import sample_feed
+from tests.support.rig import ADMIN, OTHER, USER, Rig
 
 
 async def _feeds(rig: Rig, count: int) -> None:

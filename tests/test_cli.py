@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.config import SPECS
 from bot.health import STALE_AFTER, check_health, clear_heartbeat, heartbeat_path
-from tests.harness import Rig
+from tests.support.rig import Rig
 
 
 def communique(

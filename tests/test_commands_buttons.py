@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.app import ADMIN_COMMANDS, USER_COMMANDS
 from bot.commands import STALE_BUTTON
-from tests.commands_support import (
+from tests.support.commands import (
     add_feed,
     button,
     check_output,
@@ -19,9 +19,9 @@ from tests.commands_support import (
     press,
     text,
 )
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import ADMIN, USER, Rig, start_rig, stop_rig
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.rig import ADMIN, USER, Rig, start_rig, stop_rig
 
 
 async def test_forged_buttons_are_answered_and_change_nothing(rig: Rig) -> None:

@@ -5,7 +5,7 @@ subscriptions; `/cmd@CommuniqueBot` works and commands for another bot are ignor
 from __future__ import annotations
 
 from bot.replies import GROUP_ADMINS_ONLY
-from tests.commands_support import (
+from tests.support.commands import (
     BOT,
     add_feed,
     add_group,
@@ -18,7 +18,7 @@ from tests.commands_support import (
     quiet,
     text,
 )
-from tests.harness import ADMIN, OTHER, USER, Rig
+from tests.support.rig import ADMIN, OTHER, USER, Rig
 
 # In the group made by add_group, OTHER is a group admin and USER a plain member.
 GROUP_ADMIN, MEMBER = OTHER, USER

@@ -4,7 +4,7 @@ through the real Application and the fake Bot API."""
 from __future__ import annotations
 
 from bot.app import ADMIN_COMMANDS, USER_COMMANDS
-from tests.commands_support import (
+from tests.support.commands import (
     add_feed,
     add_group,
     button,
@@ -17,7 +17,7 @@ from tests.commands_support import (
     settle,
     text,
 )
-from tests.harness import ADMIN, USER, Rig
+from tests.support.rig import ADMIN, USER, Rig
 
 
 async def subscriptions(rig: Rig, chat_id: int) -> set[int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from bot.reading import SEARCHES_PER_MINUTE
-from tests.commands_support import (
+from tests.support.commands import (
     BOT,
     Entry,
     add_feed,
@@ -20,7 +20,7 @@ from tests.commands_support import (
     press,
     text,
 )
-from tests.harness import OTHER, USER, Rig
+from tests.support.rig import OTHER, USER, Rig
 
 MINISTRY = "Ministry <news> & views"
 

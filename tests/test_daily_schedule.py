@@ -16,7 +16,7 @@ import pytest
 from bot.config import Settings, load_settings
 from jobs.daily import DailyScheduler
 from storage.store import Store
-from tests.harness import ADMIN, OTHER, USER, FakeClock, Rig
+from tests.support.rig import ADMIN, OTHER, USER, FakeClock, Rig
 from tests.test_daily_message import GOLDEN
 from tests.test_end_to_end import OLD, rss
 from text.counters import render_daily_message

@@ -21,7 +21,7 @@ from emulator import (
     ServerError,
 )
 from emulator.telegram_html import utf16_length
-from tests.delivery_helpers import (
+from tests.support.delivery import (
     FAST,
     add_feed,
     delivery_rig,
@@ -33,9 +33,9 @@ from tests.delivery_helpers import (
     subscribe,
     titles,
 )
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import ADMIN, Rig, stop_rig
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.rig import ADMIN, Rig, stop_rig
 
 OLD = statement(1, day=1)
 

@@ -21,7 +21,7 @@ import pytest
 from bot.config import SPECS
 from storage.models import NewItem
 from storage.store import Store
-from tests.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from bot.doctor import run_doctor
 from jobs.parse import parse_feed
 from storage.schema import LATEST_VERSION
 from storage.store import Store
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer, sample_feed
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer, sample_feed
 
 ETAG = '"v1"'
 

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from tests.harness import ADMIN, USER, Rig
+from tests.support.rig import ADMIN, USER, Rig
 
 
 def rss(*items: tuple[str, str, str, str]) -> bytes:

@@ -36,7 +36,7 @@ from telegram.request import HTTPXRequest
 
 import emulator as emu
 from emulator import BotApiEmulator, EmulatorRequest
-from tests.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import FakeBotApi
 
 USER = 42
 GROUP = -1001

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
 from tests.reliability.botproc import BotProcess
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from tests.feed_server import sample_feed
-from tests.harness import ADMIN, USER, Rig
+from tests.support.feed_server import sample_feed
+from tests.support.rig import ADMIN, USER, Rig
 
 
 async def test_a_user_blocking_the_bot_stops_deliveries_at_once(rig: Rig) -> None:

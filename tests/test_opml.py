@@ -13,8 +13,8 @@ import pytest
 from bot.cli import main
 from bot.opml import OpmlError, parse_opml, refuse_private, render_opml
 from storage.store import Store
-from tests.feed_server import sample_feed
-from tests.harness import ADMIN, Rig
+from tests.support.feed_server import sample_feed
+from tests.support.rig import ADMIN, Rig
 
 
 def opml(*outlines: str) -> bytes:

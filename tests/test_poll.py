@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 
 from jobs.poll import MAX_PER_HOST
-from tests.feed_server import FeedServer
-from tests.harness import ADMIN, Rig
-from tests.poll_env import DAY, INTERVAL, poll_env, rss
+from tests.support.feed_server import FeedServer
+from tests.support.polling import DAY, INTERVAL, poll_env, rss
+from tests.support.rig import ADMIN, Rig
 
 D1 = "Wed, 01 Dec 2021 10:00:00 GMT"
 D2 = "Thu, 02 Dec 2021 10:00:00 GMT"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.models import Item
-from tests.feed_server import FeedServer
-from tests.poll_env import INTERVAL, poll_env, rss
+from tests.support.feed_server import FeedServer
+from tests.support.polling import INTERVAL, poll_env, rss
 
 DATA = Path(__file__).parent / "data" / "parse"
 RSS = "application/rss+xml"

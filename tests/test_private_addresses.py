@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer, sample_feed
-from tests.harness import ADMIN, Rig, start_rig, stop_rig
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.rig import ADMIN, Rig, start_rig, stop_rig
 
 NAMES = {
     "loopback.example": ["127.0.0.1"],

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests._child.loopback_guard import OutsideConnectionError
+from tests.support.child.loopback_guard import OutsideConnectionError
 
 
 def test_a_plain_socket_cannot_leave_loopback() -> None:

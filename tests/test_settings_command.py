@@ -13,7 +13,7 @@ from bot.chat_settings import STALE, parse_button, parse_settings_args, parse_ti
 from bot.replies import GROUP_ADMINS_ONLY
 from emulator import SentMessage
 from storage.models import Chat
-from tests.harness import ADMIN, OTHER, USER, Rig
+from tests.support.rig import ADMIN, OTHER, USER, Rig
 
 GROUP = -100777  # OTHER is a group admin there, USER a plain member
 GROUP_ADMIN, MEMBER = OTHER, USER

@@ -13,8 +13,8 @@ import pytest
 from bot.health import heartbeat_path
 from emulator import Delay
 from storage.store import Store
-from tests.botproc import bot_env, database_of, start_bot
-from tests.fake_bot_api import FakeBotApi
+from tests.support.botproc import bot_env, database_of, start_bot
+from tests.support.fake_bot_api import FakeBotApi
 
 CHATS = list(range(5001, 5011))
 HELD = 2.0  # seconds the fake holds the first send: it is in flight at the signal

@@ -9,8 +9,8 @@ import asyncio
 from pathlib import Path
 
 from emulator import Delay, ServerError
-from tests.botproc import BotProcess, bot_env, start_bot
-from tests.fake_bot_api import FakeBotApi
+from tests.support.botproc import BotProcess, bot_env, start_bot
+from tests.support.fake_bot_api import FakeBotApi
 
 UNAUTHORIZED = ServerError(401, "Unauthorized")
 

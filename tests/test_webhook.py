@@ -7,9 +7,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.botproc import bot_env, start_bot
-from tests.fake_bot_api import FakeBotApi, post_update, post_webhook_updates
-from tests.harness import OTHER, USER
+from tests.support.botproc import bot_env, start_bot
+from tests.support.fake_bot_api import FakeBotApi, post_update, post_webhook_updates
+from tests.support.rig import OTHER, USER
 
 SECRET = "webhook-secret_0123456789"
 

@@ -24,11 +24,11 @@ from emulator import (
     ServerError,
 )
 from jobs.delivery_policy import MAX_ATTEMPTS, DeliveryTuning
-from tests.delivery_helpers import add_feed, publish, rss, statement, subscribe
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import Rig, start_rig, stop_rig
 from tests.reliability.conftest import Report
+from tests.support.delivery import add_feed, publish, rss, statement, subscribe
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.rig import Rig, start_rig, stop_rig
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
 from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from bot.config import SPECS
 from emulator import BotApiEmulator
 from storage.schema import LATEST_VERSION
 from storage.store import Store
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
 from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
 
 pytestmark = pytest.mark.slow
 

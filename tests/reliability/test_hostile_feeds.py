@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.telegram_html import telegram_length, validate_telegram_html
-from tests.feed_server import FeedServer
-from tests.poll_env import PollEnv, poll_env
 from tests.reliability.conftest import Report
+from tests.support.feed_server import FeedServer
+from tests.support.polling import PollEnv, poll_env
 from text.statements import render_digest, render_item, render_latest
 
 DATA = Path(__file__).parent.parent / "data" / "parse"

@@ -13,10 +13,10 @@ import pytest
 
 from emulator import ConnectionReset, ServerError
 from jobs.delivery_policy import DeliveryTuning
-from tests.delivery_helpers import publish, rss, statement
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
+from tests.support.delivery import publish, rss, statement
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.rig import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
 
 FEED = "/statements.xml"
 

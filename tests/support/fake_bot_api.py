@@ -20,7 +20,7 @@ In a test, use the fixture::
 
 For another process (benchmarks, crash tests), run it standalone::
 
-    python -m tests.fake_bot_api --port 0 --token T [--rate-limits]
+    python -m tests.support.fake_bot_api --port 0 --token T [--rate-limits]
 
 It prints its port on the first line of stdout and serves a small JSON
 control API under ``/_control/`` (see :func:`_control_routes`).

@@ -19,8 +19,8 @@ from jobs.fetch import make_client
 from jobs.poll import CycleReport, Poller
 from storage.models import Feed
 from storage.store import Store
-from tests.feed_server import FeedServer
-from tests.harness import FakeClock
+from tests.support.feed_server import FeedServer
+from tests.support.rig import FakeClock
 
 INTERVAL = 300.0
 DAY = 24 * 60 * 60.0

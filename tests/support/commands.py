@@ -9,7 +9,7 @@ import weakref
 from html import escape
 
 from emulator import SentMessage
-from tests.harness import ADMIN, OTHER, USER, Rig
+from tests.support.rig import ADMIN, OTHER, USER, Rig
 from text.markup import utf16_length
 
 GROUP = -100500

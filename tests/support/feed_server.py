@@ -5,7 +5,7 @@ Used three ways:
 * the ``feed_server`` pytest fixture (this module is a pytest plugin): a test
   sets what each path answers, then reads ``feed_server.requests``;
 * :class:`FeedServer` directly, from other rigs;
-* ``python -m tests.feed_server --port 0 --feeds N`` for the benchmarks: N
+* ``python -m tests.support.feed_server --port 0 --feeds N`` for the benchmarks: N
   generated feeds at ``/feeds/<i>.xml`` that answer 304 to conditional
   requests. The port is printed on the first line of stdout.
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from emulator import ApiCall, ChatType
 from jobs.delivery_policy import DeliveryTuning
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import Rig, start_rig, stop_rig
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.rig import Rig, start_rig, stop_rig
 
 FEED_PATH = "/statements.xml"
 # Short waits so that backoff, timeouts and retries happen within a test's second.

@@ -19,8 +19,8 @@ from bot.app import App, Overrides, build_application, start_application, stop_a
 from bot.config import Settings, load_settings
 from bot.services import Services, services_of
 from emulator import BotApiEmulator, SentMessage
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
 
 ADMIN = 1001
 USER = 2002
