@@ -9,6 +9,7 @@ start carry the same guard (tests/support/child), and what they refused fails th
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -76,3 +77,15 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process (`bot.cli.main`) sets up logging as the
+    bot does, httpx quietened to WARNING among it; later tests must not inherit that,
+    whatever order they run in."""
+    loggers = [logging.getLogger(), *map(logging.getLogger, list(logging.root.manager.loggerDict))]
+    levels = [(logger, logger.level) for logger in loggers]
+    yield
+    for logger, level in levels:
+        logger.setLevel(level)

@@ -16,9 +16,9 @@ import pytest
 from bot.config import Settings, load_settings
 from jobs.daily import DailyScheduler
 from storage.store import Store
+from tests.app.test_end_to_end import OLD, rss
 from tests.support.rig import ADMIN, OTHER, USER, FakeClock, Rig
-from tests.test_daily_message import GOLDEN
-from tests.test_end_to_end import OLD, rss
+from tests.text.test_daily_message import GOLDEN
 from text.counters import render_daily_message
 from text.dates import due_instant
 

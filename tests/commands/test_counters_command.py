@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.support.rig import ADMIN, OTHER, USER, Rig
-from tests.test_daily_message import GOLDEN
+from tests.text.test_daily_message import GOLDEN
 from text.counters import NO_COUNTERS
 
 GROUP = -100888

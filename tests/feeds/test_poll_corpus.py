@@ -17,7 +17,7 @@ from storage.models import Item
 from tests.support.feed_server import FeedServer
 from tests.support.polling import INTERVAL, poll_env, rss
 
-DATA = Path(__file__).parent / "data" / "parse"
+DATA = Path(__file__).parents[1] / "data" / "parse"
 RSS = "application/rss+xml"
 HEALTHY = ("h1", "Healthy statement", "All is well.", "Wed, 01 Dec 2021 10:00:00 GMT")
 HEALTHY_NEW = ("h2", "Another statement", "Still well.", "Fri, 03 Dec 2021 03:00:00 GMT")

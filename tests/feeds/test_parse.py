@@ -16,8 +16,8 @@ from jobs.parse import NotAFeedError, ParsedFeed, entry_identity, parse_feed
 from text.plain import first_words, html_to_text
 from text.summary import summarise
 
-DATA = Path(__file__).parent / "data" / "parse"
-SEED_FEED = Path(__file__).parent.parent / "bot" / "data" / "seed_feed.xml"
+DATA = Path(__file__).parents[1] / "data" / "parse"
+SEED_FEED = Path(__file__).parents[2] / "bot" / "data" / "seed_feed.xml"
 SEED_EXPECTED = DATA / "seed_expected.tsv"
 FEED_URL = "https://feeds.example/dir/feed.xml"
 
