@@ -15,7 +15,8 @@ import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 
 
 def address(index: int, hosts: int) -> str:

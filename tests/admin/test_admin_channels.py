@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.channels import parse_channel_ref, parse_channel_settings, parse_feed_selection
-from tests.support.feed_server import sample_feed
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, USER, Rig
 
 CHANNEL = -1001234567890

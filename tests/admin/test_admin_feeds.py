@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, USER, Rig, start_rig, stop_rig
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.feed_server import sample_feed
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, USER, Rig
 
 REFUSAL = "Sorry, only the bot's admins can do that."

@@ -14,7 +14,8 @@ import pytest
 from bot.alerts import MAX_LISTED, render_summary
 from emulator import ServerError
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
 
 ADMIN_GROUP = -1009876543210

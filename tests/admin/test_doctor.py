@@ -16,7 +16,8 @@ from jobs.parse import parse_feed
 from storage.schema import LATEST_VERSION
 from storage.store import Store
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 
 ETAG = '"v1"'
 

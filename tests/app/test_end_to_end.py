@@ -9,31 +9,21 @@ import logging
 
 import pytest
 
+from tests.support.feeds import Entry, rss
 from tests.support.rig import ADMIN, USER, Rig
 
-
-def rss(*items: tuple[str, str, str, str]) -> bytes:
-    """(guid, title, description, pubDate) → an RSS 2.0 document."""
-    entries = "".join(
-        f"<item><guid>{guid}</guid><title>{title}</title>"
-        f"<link>https://embassy.example/statements/{guid}</link>"
-        f"<description>{description}</description><pubDate>{date}</pubDate></item>"
-        for guid, title, description, date in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Embassy statements</title><link>https://embassy.example/</link>{entries}"
-        "</channel></rss>"
-    ).encode()
-
-
 OLD = [
-    ("s1", "Statement on the summit", "The summit was held.", "Wed, 01 Dec 2021 10:00:00 GMT"),
-    ("s2", "Comment on the inquiry", "The inquiry was announced.", "Thu, 02 Dec 2021 10:00:00 GMT"),
+    Entry("s1", "Statement on the summit", "The summit was held.", "Wed, 01 Dec 2021 10:00:00 GMT"),
+    Entry(
+        "s2",
+        "Comment on the inquiry",
+        "The inquiry was announced.",
+        "Thu, 02 Dec 2021 10:00:00 GMT",
+    ),
 ]
-NEW = (
+NEW = Entry(
     "s3",
-    "Sanctions &amp; &lt;counter-measures&gt;",
+    "Sanctions & <counter-measures>",
     "<p>The Ministry responded today. Further steps will follow.</p>",
     "Fri, 03 Dec 2021 03:00:00 GMT",
 )
@@ -41,7 +31,7 @@ NEW = (
 
 async def test_one_statement_end_to_end(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    rig.feeds.set("/feed.xml", rss(*OLD), etag='"v1"')
+    rig.feeds.set("/feed.xml", rss(OLD), etag='"v1"')
     url = rig.feeds.url("/feed.xml")
 
     added = await rig.reply_to(ADMIN, ADMIN, f"/addfeed {url}")
@@ -62,7 +52,7 @@ async def test_one_statement_end_to_end(rig: Rig, caplog: pytest.LogCaptureFixtu
     assert len(rig.feeds.requests_to("/feed.xml")) == 2
     assert len(rig.api.messages(USER)) == 2
 
-    rig.feeds.set("/feed.xml", rss(NEW, *OLD), etag='"v2"')
+    rig.feeds.set("/feed.xml", rss([NEW, *OLD]), etag='"v2"')
     rig.clock.advance(seconds=600)
     await rig.run_job("poll")
     await rig.delivered()

@@ -5,7 +5,6 @@ has already passed today makes it send today's daily message at start."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from tests.reliability.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +22,14 @@ READER = 502
 
 def feed(*numbers: int) -> bytes:
     start = datetime(2021, 12, 1, 9, 0, tzinfo=UTC)
-    items = "".join(
-        f"<item><guid>live-{n}</guid><title>Live statement {n}</title>"
-        f"<pubDate>{format_datetime(start + timedelta(hours=n), usegmt=True)}</pubDate>"
-        f"<description>Lead {n}.</description></item>"
-        for n in numbers
+    return rss(
+        [
+            Entry(f"live-{n}", f"Live statement {n}", f"Lead {n}.", start + timedelta(hours=n), "")
+            for n in numbers
+        ],
+        title="Live",
+        link="",
     )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Live</title>'
-        f"{items}</channel></rss>"
-    ).encode()
 
 
 async def test_polls_and_the_daily_message_run_on_their_own(

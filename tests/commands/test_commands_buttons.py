@@ -15,12 +15,12 @@ from tests.support.commands import (
     check_output,
     current,
     data_of,
-    numbered,
     press,
     text,
 )
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import numbered
 from tests.support.rig import ADMIN, USER, Rig, start_rig, stop_rig
 
 

@@ -13,11 +13,11 @@ from tests.support.commands import (
     check_output,
     current,
     data_of,
-    numbered,
     press,
     quiet,
     text,
 )
+from tests.support.feeds import numbered
 from tests.support.rig import ADMIN, OTHER, USER, Rig
 
 # In the group made by add_group, OTHER is a group admin and USER a plain member.

@@ -11,12 +11,12 @@ from tests.support.commands import (
     check_output,
     current,
     data_of,
-    numbered,
     press,
     quiet,
     settle,
     text,
 )
+from tests.support.feeds import numbered
 from tests.support.rig import ADMIN, USER, Rig
 
 

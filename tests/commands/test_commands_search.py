@@ -9,17 +9,16 @@ import re
 from bot.reading import SEARCHES_PER_MINUTE
 from tests.support.commands import (
     BOT,
-    Entry,
     add_feed,
     add_group,
     button,
     check_output,
     current,
     data_of,
-    numbered,
     press,
     text,
 )
+from tests.support.feeds import Entry, numbered
 from tests.support.rig import OTHER, USER, Rig
 
 MINISTRY = "Ministry <news> & views"
@@ -28,22 +27,22 @@ MINISTRY = "Ministry <news> & views"
 def corpus() -> list[Entry]:
     day = "Nov 2021 10:00:00 GMT"
     entries: list[Entry] = [
-        ("z1", "Sanctions on <script>alert(1)</script> & more",
-         "<p>New sanctions were announced against the regime.</p>", f"Mon, 01 {day}"),
-        ("z2", "Chemical weapons convention",
-         "<p>The chemical weapons convention was discussed at length.</p>", f"Tue, 02 {day}"),
-        ("z3", "Weapons, then chemical",
-         "<p>Weapons are not chemical here.</p>", f"Wed, 03 {day}"),
-        ("z4", "C++ developers conference",
-         "<p>The embassy hosted C++ developers.</p>", f"Thu, 04 {day}"),
-        ("z5", "NOT a statement", "<p>Whether or NOT this counts.</p>", f"Fri, 05 {day}"),
-        ("z6", "بيان صحفي حول العقوبات", "<p>بيان رسمي عن العقوبات</p>", f"Sat, 06 {day}"),
-        ("z7", "Sanctioned entities listed",
-         "<p>The sanctioned entities are listed.</p>", f"Sun, 07 {day}"),
+        Entry("z1", "Sanctions on <script>alert(1)</script> & more",
+              "<p>New sanctions were announced against the regime.</p>", f"Mon, 01 {day}"),
+        Entry("z2", "Chemical weapons convention",
+              "<p>The chemical weapons convention was discussed at length.</p>", f"Tue, 02 {day}"),
+        Entry("z3", "Weapons, then chemical",
+              "<p>Weapons are not chemical here.</p>", f"Wed, 03 {day}"),
+        Entry("z4", "C++ developers conference",
+              "<p>The embassy hosted C++ developers.</p>", f"Thu, 04 {day}"),
+        Entry("z5", "NOT a statement", "<p>Whether or NOT this counts.</p>", f"Fri, 05 {day}"),
+        Entry("z6", "بيان صحفي حول العقوبات", "<p>بيان رسمي عن العقوبات</p>", f"Sat, 06 {day}"),
+        Entry("z7", "Sanctioned entities listed",
+              "<p>The sanctioned entities are listed.</p>", f"Sun, 07 {day}"),
     ]  # fmt: skip
     entries += [
-        (f"s{i}", f"Salisbury update {i}", f"<p>News about Salisbury, number {i}.</p>",
-         f"Mon, {10 + i:02d} {day}")
+        Entry(f"s{i}", f"Salisbury update {i}", f"<p>News about Salisbury, number {i}.</p>",
+              f"Mon, {10 + i:02d} {day}")
         for i in range(1, 9)
     ]  # fmt: skip
     return entries
@@ -210,7 +209,7 @@ async def test_a_very_common_word_is_not_given_an_exact_total(rig: Rig) -> None:
         rig,
         "/more.xml",
         "Archive",
-        [(f"a{i}", f"Archive lead {i}", "<p>Lead.</p>", "Mon, 01 Nov 2021 10:00:00 GMT")
+        [Entry(f"a{i}", f"Archive lead {i}", "<p>Lead.</p>", "Mon, 01 Nov 2021 10:00:00 GMT")
          for i in range(100)],
     )  # fmt: skip
     many = await rig.reply_to(USER, USER, "/search lead")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from tests.support.feed_server import sample_feed
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, USER, Rig
 
 

@@ -16,7 +16,7 @@ import pytest
 from bot.config import Settings, load_settings
 from jobs.daily import DailyScheduler
 from storage.store import Store
-from tests.app.test_end_to_end import OLD, rss
+from tests.support.feeds import rss, statement
 from tests.support.rig import ADMIN, OTHER, USER, FakeClock, Rig
 from tests.text.test_daily_message import GOLDEN
 from text.counters import render_daily_message
@@ -469,7 +469,7 @@ async def test_a_chat_receives_its_daily_message_at_its_time_through_the_bot_api
             ADMIN, ADMIN, f"/addcounter {template_date.isoformat()} Europe/Moscow {template}"
         )
         assert (added.plain_text or "").startswith("Added counter")
-    rig.feeds.set("/feed.xml", rss(*OLD), etag='"v1"')
+    rig.feeds.set("/feed.xml", rss([statement(1), statement(2, day=2)]), etag='"v1"')
     await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url('/feed.xml')}")
     for user in (USER, OTHER):
         await rig.reply_to(user, user, "/start")

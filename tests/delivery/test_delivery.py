@@ -29,12 +29,12 @@ from tests.support.delivery import (
     publish,
     running_rig,
     sends_to,
-    statement,
     subscribe,
     titles,
 )
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, statement
 from tests.support.rig import ADMIN, Rig, stop_rig
 
 OLD = statement(1, day=1)
@@ -257,7 +257,7 @@ async def test_a_long_digest_is_split_at_the_message_limit(rig: Rig) -> None:
     chat = 9801
     await subscribe(rig, feed, [chat])
     burst = [
-        (f"s{n}", f"Statement {n} " + "word " * 50, "Lead.", statement(n, day=2)[3])
+        Entry(f"s{n}", f"Statement {n} " + "word " * 50, "Lead.", statement(n, day=2).date)
         for n in range(2, 62)
     ]
     await publish(rig, *burst, OLD)

@@ -13,9 +13,10 @@ import pytest
 
 from emulator import RateLimits
 from jobs.pacing import GROUP_PER_WINDOW, GROUP_WINDOW, ChatPacer, GlobalPacer
-from tests.support.delivery import add_feed, delivery_rig, outbox, publish, statement, subscribe
+from tests.support.delivery import add_feed, delivery_rig, outbox, publish, subscribe
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import statement
 from tests.support.rig import stop_rig
 
 

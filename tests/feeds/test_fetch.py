@@ -20,7 +20,8 @@ from jobs.cache_policy import parse_cache_seconds, parse_retry_after
 from jobs.fetch import FetchResult, fetch_feed, make_client
 from jobs.fetch_errors import FeedGoneError, FetchError, TooLargeError
 from jobs.hosts import HostLimiter
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 
 NOW = datetime(2021, 12, 3, 7, 30, tzinfo=UTC)
 DATE = "Fri, 03 Dec 2021 07:30:00 GMT"

@@ -14,7 +14,8 @@ from bot import USER_AGENT
 from jobs.fetch import fetch_feed, make_client
 from jobs.fetch_errors import AddressNotAllowedError, FetchError
 from jobs.netguard import check_url_allowed, is_forbidden_ip, parse_numeric_host
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 
 PUBLIC = "93.184.216.34"  # only ever *reported* by fake resolvers, never dialled
 

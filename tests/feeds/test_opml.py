@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.opml import OpmlError, parse_opml, refuse_private, render_opml
 from storage.store import Store
-from tests.support.feed_server import sample_feed
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, Rig
 
 

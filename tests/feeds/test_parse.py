@@ -13,17 +13,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs.parse import NotAFeedError, ParsedFeed, entry_identity, parse_feed
+from tests.support.feeds import PARSE_CORPUS, big_feed
 from text.plain import first_words, html_to_text
 from text.summary import summarise
 
-DATA = Path(__file__).parents[1] / "data" / "parse"
 SEED_FEED = Path(__file__).parents[2] / "bot" / "data" / "seed_feed.xml"
-SEED_EXPECTED = DATA / "seed_expected.tsv"
+SEED_EXPECTED = PARSE_CORPUS / "seed_expected.tsv"
 FEED_URL = "https://feeds.example/dir/feed.xml"
 
 
 def parse_file(name: str, headers: dict[str, str] | None = None) -> ParsedFeed:
-    return parse_feed((DATA / name).read_bytes(), url=FEED_URL, headers=headers or {})
+    return parse_feed((PARSE_CORPUS / name).read_bytes(), url=FEED_URL, headers=headers or {})
 
 
 def sha(text: str) -> str:
@@ -252,14 +252,7 @@ def test_absurd_dates_become_none() -> None:
 
 
 def test_five_thousand_items() -> None:
-    items = "".join(
-        f"<item><title>Statement {n}</title><link>/s/{n}</link>"
-        f"<guid isPermaLink='false'>id-{n}</guid>"
-        f"<description>&lt;p&gt;Text of statement {n}.&lt;/p&gt;</description></item>"
-        for n in range(5000)
-    )
-    body = f"<rss version='2.0'><channel><title>Big</title>{items}</channel></rss>".encode()
-    feed = parse_feed(body, url=FEED_URL, headers={})
+    feed = parse_feed(big_feed(5000), url=FEED_URL, headers={})
     assert len(feed.entries) == 5000
     assert feed.entries[0].title == "Statement 0"
     assert feed.entries[-1].link == "https://feeds.example/s/4999"

@@ -17,15 +17,16 @@ from aiohttp import web
 
 from jobs.poll import MAX_PER_HOST
 from tests.support.feed_server import FeedServer
-from tests.support.polling import DAY, INTERVAL, poll_env, rss
+from tests.support.feeds import Entry, rss
+from tests.support.polling import DAY, INTERVAL, poll_env
 from tests.support.rig import ADMIN, Rig
 
 D1 = "Wed, 01 Dec 2021 10:00:00 GMT"
 D2 = "Thu, 02 Dec 2021 10:00:00 GMT"
 D3 = "Fri, 03 Dec 2021 03:00:00 GMT"
-OLD = ("s1", "Statement on the summit", "The summit was held.", D1)
-MID = ("s2", "Comment on the inquiry", "The inquiry was announced.", D2)
-NEW = ("s3", "Sanctions", "The Ministry responded today.", D3)
+OLD = Entry("s1", "Statement on the summit", "The summit was held.", D1)
+MID = Entry("s2", "Comment on the inquiry", "The inquiry was announced.", D2)
+NEW = Entry("s3", "Sanctions", "The Ministry responded today.", D3)
 
 
 def http_date(when: datetime) -> str:
@@ -42,7 +43,7 @@ async def test_validators_go_back_byte_for_byte_and_a_304_parses_nothing(
     # server sends it as UTF-8), and a date in an unusual form.
     etag = 'W/"v1  ;x=é"'
     last_modified = "Fri,  3 Dec 2021 07:30:00 +0000"
-    feed_server.set("/f.xml", rss(OLD), etag=etag, last_modified=last_modified)
+    feed_server.set("/f.xml", rss([OLD]), etag=etag, last_modified=last_modified)
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         first = await env.poll()
@@ -54,7 +55,7 @@ async def test_validators_go_back_byte_for_byte_and_a_304_parses_nothing(
 
         # A new statement appears, but the ETag still matches: the server says 304
         # and nothing is parsed, so the new statement is not seen.
-        feed_server.set("/f.xml", rss(NEW, OLD), etag=etag, last_modified=last_modified)
+        feed_server.set("/f.xml", rss([NEW, OLD]), etag=etag, last_modified=last_modified)
         second = await env.poll_when_due(feed)
         assert (second.not_modified, second.changed, second.new_items) == (1, 0, 0)
         request = feed_server.requests_to("/f.xml")[-1]
@@ -66,7 +67,7 @@ async def test_validators_go_back_byte_for_byte_and_a_304_parses_nothing(
 
 
 async def test_no_validators_are_invented(tmp_path: Path, feed_server: FeedServer) -> None:
-    feed_server.set("/f.xml", rss(OLD))
+    feed_server.set("/f.xml", rss([OLD]))
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.poll()
@@ -80,7 +81,7 @@ async def test_no_validators_are_invented(tmp_path: Path, feed_server: FeedServe
 async def test_identical_body_skips_parsing_but_stores_new_validators(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    body = rss(OLD)
+    body = rss([OLD])
     feed_server.set("/f.xml", body, etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
@@ -121,7 +122,7 @@ async def test_freshness_headers_push_the_next_poll_later(
     if headers.get("Expires") == "EXPIRES_IN_2H":
         # Read against the response's own Date header, which is real time.
         headers = {"Expires": http_date(datetime.now(UTC) + timedelta(hours=2))}
-    feed_server.set("/f.xml", rss(OLD), etag='"v1"', headers=headers)
+    feed_server.set("/f.xml", rss([OLD]), etag='"v1"', headers=headers)
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.poll()
@@ -133,7 +134,7 @@ async def test_freshness_headers_push_the_next_poll_later(
 
 
 async def test_ttl_is_honoured_also_after_a_304(tmp_path: Path, feed_server: FeedServer) -> None:
-    feed_server.set("/f.xml", rss(OLD, extra="<ttl>120</ttl>"), etag='"v1"')
+    feed_server.set("/f.xml", rss([OLD], extra="<ttl>120</ttl>"), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.poll()
@@ -146,7 +147,7 @@ async def test_ttl_is_honoured_also_after_a_304(tmp_path: Path, feed_server: Fee
 async def test_ttl_is_honoured_after_a_restart(tmp_path: Path, feed_server: FeedServer) -> None:
     """The <ttl> is only in the body, which a 304 does not repeat: a bot restarted
     between the two polls still waits as long as the feed asked."""
-    feed_server.set("/f.xml", rss(OLD, extra="<ttl>120</ttl>"), etag='"v1"')
+    feed_server.set("/f.xml", rss([OLD], extra="<ttl>120</ttl>"), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.poll()
@@ -156,7 +157,7 @@ async def test_ttl_is_honoured_after_a_restart(tmp_path: Path, feed_server: Feed
         assert report.not_modified == 1
         assert 7200 <= await env.delay_of(feed) <= 7200 + INTERVAL
         # A body without <ttl> clears it: the plain interval applies again.
-        feed_server.set("/f.xml", rss(OLD, MID), etag='"v2"')
+        feed_server.set("/f.xml", rss([OLD, MID]), etag='"v2"')
         report = await env.poll_when_due(feed)
         assert (await env.feed(feed)).ttl_seconds is None
         assert INTERVAL * 0.8 <= await env.delay_of(feed) <= INTERVAL * 1.2
@@ -229,7 +230,7 @@ async def test_failures_back_off_with_jitter_up_to_a_day_and_never_disable(
 async def test_admins_told_once_after_three_failures_and_once_on_recovery(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    feed_server.set("/f.xml", rss(OLD), etag='"v1"')
+    feed_server.set("/f.xml", rss([OLD]), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.poll()
@@ -245,7 +246,7 @@ async def test_admins_told_once_after_three_failures_and_once_on_recovery(
             await env.poll_when_due(feed)
         assert len(env.alerts) == 1
         # Back: a 304 (the validators still match) is a recovery too.
-        feed_server.set("/f.xml", rss(OLD), etag='"v1"')
+        feed_server.set("/f.xml", rss([OLD]), etag='"v1"')
         report = await env.poll_when_due(feed)
         assert report.not_modified == 1
         assert env.alerts[1:] == [("feed_recovered", feed.id, "works again")]
@@ -256,7 +257,7 @@ async def test_admins_told_once_after_three_failures_and_once_on_recovery(
         # Fewer than three failures and back: nobody is bothered.
         feed_server.set_status("/f.xml", 502)
         await env.poll_when_due(feed)
-        feed_server.set("/f.xml", rss(OLD), etag='"v1"')
+        feed_server.set("/f.xml", rss([OLD]), etag='"v1"')
         await env.poll_when_due(feed)
         assert len(env.alerts) == 2
 
@@ -264,8 +265,8 @@ async def test_admins_told_once_after_three_failures_and_once_on_recovery(
 async def test_410_pauses_the_feed_and_tells_admins(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    feed_server.set("/f.xml", rss(OLD))
-    feed_server.set("/other.xml", rss(MID))
+    feed_server.set("/f.xml", rss([OLD]))
+    feed_server.set("/other.xml", rss([MID]))
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         other = await env.add("/other.xml")
@@ -311,7 +312,7 @@ async def test_a_permanent_redirect_chain_updates_the_url(
 ) -> None:
     feed_server.set_redirect("/old.xml", "/mid.xml", 301)
     feed_server.set_redirect("/mid.xml", feed_server.url("/new.xml"), 308)
-    feed_server.set("/new.xml", rss(OLD), etag='"v1"')
+    feed_server.set("/new.xml", rss([OLD]), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/old.xml")
         report = await env.poll()
@@ -328,7 +329,7 @@ async def test_a_chain_with_a_temporary_hop_keeps_the_url(
 ) -> None:
     feed_server.set_redirect("/old.xml", "/mid.xml", 301)
     feed_server.set_redirect("/mid.xml", "/new.xml", 302)
-    feed_server.set("/new.xml", rss(OLD))
+    feed_server.set("/new.xml", rss([OLD]))
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/old.xml")
         assert (await env.poll()).changed == 1
@@ -340,7 +341,7 @@ async def test_a_redirect_to_another_feeds_url_keeps_ours(
     tmp_path: Path, feed_server: FeedServer, other_removed: bool
 ) -> None:
     feed_server.set_redirect("/old.xml", "/new.xml", 301)
-    feed_server.set("/new.xml", rss(OLD))
+    feed_server.set("/new.xml", rss([OLD]))
     async with poll_env(tmp_path, feed_server) as env:
         other = await env.add("/new.xml")
         if other_removed:
@@ -362,7 +363,7 @@ async def test_feeds_are_spread_over_the_interval_and_keep_their_phase(
 ) -> None:
     count, tick = 60, 10.0
     for i in range(count):
-        feed_server.set(f"/f{i}.xml", rss((f"g{i}", f"T{i}", "x", D1)), etag=f'"e{i}"')
+        feed_server.set(f"/f{i}.xml", rss([Entry(f"g{i}", f"T{i}", "x", D1)]), etag=f'"e{i}"')
     async with poll_env(tmp_path, feed_server) as env:
         feeds = [await env.add(f"/f{i}.xml") for i in range(count)]
         start = env.clock.now
@@ -435,10 +436,10 @@ async def test_at_most_two_fetches_per_host_and_other_hosts_are_not_starved(
     server = CountingFeedServer()
     await server.start()
     try:
-        body = rss(OLD)
+        body = rss([OLD])
         for i in range(6):
             server.set_slow(f"/slow{i}.xml", body, chunk_size=len(body) // 3 + 1, delay=0.05)
-        server.set("/other.xml", rss(MID))
+        server.set("/other.xml", rss([MID]))
         # Three global slots: with the host limit taken first, the third is free
         # for a feed on another host while the slow host's feeds queue.
         async with poll_env(tmp_path, server, max_concurrent=3) as env:
@@ -464,7 +465,7 @@ async def test_unchanged_feeds_reuse_connections(tmp_path: Path) -> None:
     await server.start()
     try:
         for i in range(10):
-            server.set(f"/f{i}.xml", rss(OLD), etag=f'"e{i}"')
+            server.set(f"/f{i}.xml", rss([OLD]), etag=f'"e{i}"')
         async with poll_env(tmp_path, server) as env:
             for i in range(10):
                 await env.add(f"/f{i}.xml")
@@ -487,14 +488,14 @@ async def test_a_body_cut_short_stores_what_is_whole_and_the_rest_comes_next_tim
     """A proxy cuts the body inside the new statement (and keeps the ETag): the whole
     statements are stored, the cut one is not, no validator is kept, and the next
     poll fetches the body in full and pushes the statement once, with its lead."""
-    feed_server.set("/f.xml", rss(MID, OLD), etag='"v1"')
+    feed_server.set("/f.xml", rss([MID, OLD]), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.store.upsert_chat(USER_CHAT, "private", "Uma")
         await env.store.subscribe(USER_CHAT, [feed.id])
         await env.poll()
 
-        full = rss(MID, OLD, NEW)  # the new statement last, as some feeds order them
+        full = rss([MID, OLD, NEW])  # the new statement last, as some feeds order them
         cut = full[: full.index(b"The Ministry responded") + 8]
         feed_server.set("/f.xml", cut, etag='"v2"')
         second = await env.poll_when_due(feed)
@@ -513,7 +514,7 @@ async def test_a_body_cut_short_stores_what_is_whole_and_the_rest_comes_next_tim
 async def test_news_rules_identity_duplicates_and_the_seven_day_rule(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    feed_server.set("/f.xml", rss(MID, OLD))
+    feed_server.set("/f.xml", rss([MID, OLD]))
     async with poll_env(tmp_path, feed_server) as env:
         feed = await env.add("/f.xml")
         await env.store.upsert_chat(USER_CHAT, "private", "Uma")
@@ -524,9 +525,9 @@ async def test_news_rules_identity_duplicates_and_the_seven_day_rule(
 
         # A new statement, the same one twice (same guid), and an old one (more than
         # 7 days older than the newest stored) that slid in: stored, not pushed.
-        stale = ("s0", "Old news", "From November.", "Tue, 23 Nov 2021 10:00:00 GMT")
-        dup = ("s3", "Sanctions (copy)", "Second copy.", D3)
-        feed_server.set("/f.xml", rss(NEW, dup, MID, OLD, stale))
+        stale = Entry("s0", "Old news", "From November.", "Tue, 23 Nov 2021 10:00:00 GMT")
+        dup = Entry("s3", "Sanctions (copy)", "Second copy.", D3)
+        feed_server.set("/f.xml", rss([NEW, dup, MID, OLD, stale]))
         second = await env.poll_when_due(feed)
         assert (second.new_items, second.queued) == (2, 1)
         rows = await env.store.outbox_rows_for_chat(USER_CHAT)
@@ -536,8 +537,8 @@ async def test_news_rules_identity_duplicates_and_the_seven_day_rule(
         assert await env.store.feed_item_count(feed.id) == 4
 
         # The statement's text is corrected: same identity, text updated, not pushed again.
-        edited = ("s3", "Sanctions: corrected", "The Ministry responded today, again.", D3)
-        feed_server.set("/f.xml", rss(edited, MID, OLD, stale))
+        edited = Entry("s3", "Sanctions: corrected", "The Ministry responded today, again.", D3)
+        feed_server.set("/f.xml", rss([edited, MID, OLD, stale]))
         third = await env.poll_when_due(feed)
         assert (third.changed, third.new_items, third.queued) == (1, 0, 0)
         assert len(await env.store.outbox_rows_for_chat(USER_CHAT)) == 1
@@ -549,6 +550,7 @@ async def test_news_rules_identity_duplicates_and_the_seven_day_rule(
 
 
 USER_CHAT = 2002
+TITLE = "Embassy"  # the feed, as the admin's alerts name it
 
 
 # --- the whole bot: what an admin sees ---------------------------------------------------------
@@ -570,8 +572,8 @@ async def _poll_later(rig: Rig, seconds: float = DAY + 60) -> None:
 async def test_an_admin_hears_once_when_a_feed_breaks_and_once_when_it_recovers(
     rig: Rig,
 ) -> None:
-    rig.feeds.set("/f.xml", rss(OLD), etag='"v1"')
-    rig.feeds.set("/ok.xml", rss(MID), etag='"ok"')
+    rig.feeds.set("/f.xml", rss([OLD], title=TITLE), etag='"v1"')
+    rig.feeds.set("/ok.xml", rss([MID], title=TITLE), etag='"ok"')
     feed_id = await _add_through_telegram(rig, "/f.xml")
     await _add_through_telegram(rig, "/ok.xml")
     before = len(rig.api.messages(ADMIN))
@@ -587,7 +589,7 @@ async def test_an_admin_hears_once_when_a_feed_breaks_and_once_when_it_recovers(
     # The healthy feed went on being polled the whole time.
     assert len(rig.feeds.requests_to("/ok.xml")) == 6
 
-    rig.feeds.set("/f.xml", rss(OLD), etag='"v1"')
+    rig.feeds.set("/f.xml", rss([OLD], title=TITLE), etag='"v1"')
     await _poll_later(rig)
     await _poll_later(rig)
     assert rig.texts(ADMIN)[before + 1 :] == [
@@ -596,7 +598,7 @@ async def test_an_admin_hears_once_when_a_feed_breaks_and_once_when_it_recovers(
 
 
 async def test_a_410_pauses_the_feed_and_the_admin_is_told(rig: Rig) -> None:
-    rig.feeds.set("/f.xml", rss(OLD))
+    rig.feeds.set("/f.xml", rss([OLD], title=TITLE))
     feed_id = await _add_through_telegram(rig, "/f.xml")
     before = len(rig.api.messages(ADMIN))
     rig.feeds.set_status("/f.xml", 410)

@@ -15,22 +15,12 @@ from pathlib import Path
 
 from storage.models import Item
 from tests.support.feed_server import FeedServer
-from tests.support.polling import INTERVAL, poll_env, rss
+from tests.support.feeds import PARSE_CORPUS, Entry, big_feed, rss
+from tests.support.polling import INTERVAL, poll_env
 
-DATA = Path(__file__).parents[1] / "data" / "parse"
 RSS = "application/rss+xml"
-HEALTHY = ("h1", "Healthy statement", "All is well.", "Wed, 01 Dec 2021 10:00:00 GMT")
-HEALTHY_NEW = ("h2", "Another statement", "Still well.", "Fri, 03 Dec 2021 03:00:00 GMT")
-
-
-def five_thousand_items() -> bytes:
-    items = "".join(
-        f"<item><title>Statement {n}</title><link>/s/{n}</link>"
-        f"<guid isPermaLink='false'>id-{n}</guid>"
-        f"<description>&lt;p&gt;Text of statement {n}.&lt;/p&gt;</description></item>"
-        for n in range(5000)
-    )
-    return f"<rss version='2.0'><channel><title>Big</title>{items}</channel></rss>".encode()
+HEALTHY = Entry("h1", "Healthy statement", "All is well.", "Wed, 01 Dec 2021 10:00:00 GMT")
+HEALTHY_NEW = Entry("h2", "Another statement", "Still well.", "Fri, 03 Dec 2021 03:00:00 GMT")
 
 
 @dataclass(frozen=True)
@@ -121,7 +111,7 @@ CORPUS: dict[str, tuple[str | bytes, str, Good | Bad]] = {
         Good(2, titles_are('Minister’s visit & talks — update "now"', "AT&T & partners")),
     ),
     "script": ("script_description.xml", RSS, Good(1, check_script)),
-    "big": (five_thousand_items(), RSS, Good(5000, check_big)),
+    "big": (big_feed(5000), RSS, Good(5000, check_big)),
     "empty_channel": ("empty_channel.xml", RSS, Good(0, lambda i, b: None)),
     "truncated": ("truncated.xml", RSS, Good(1, titles_are("Complete item"))),
     "billion_laughs": ("billion_laughs.xml", RSS, Good(1, check_laughs)),
@@ -150,13 +140,13 @@ async def test_the_corpus_polled_next_to_a_healthy_feed(
     started = time.perf_counter()
     base = f"http://127.0.0.1:{feed_server.port}"
     for name, (source, content_type, _) in CORPUS.items():
-        body = (DATA / source).read_bytes() if isinstance(source, str) else source
+        body = (PARSE_CORPUS / source).read_bytes() if isinstance(source, str) else source
         feed_server.set(f"/corpus/{name}", body, content_type=content_type)
     feed_server.set_gzip_bomb("/corpus/gzip_bomb")
     feed_server.set_never_finishes("/corpus/never_finishes")
     feed_server.set_redirect("/corpus/redirect_loop", "/corpus/loop_b", 302)
     feed_server.set_redirect("/corpus/loop_b", "/corpus/redirect_loop", 301)
-    feed_server.set("/healthy.xml", rss(HEALTHY), etag='"h1"')
+    feed_server.set("/healthy.xml", rss([HEALTHY]), etag='"h1"')
 
     async with poll_env(tmp_path, feed_server, fetch_timeout=FETCH_TIMEOUT) as env:
         healthy = await env.add("/healthy.xml")
@@ -198,7 +188,7 @@ async def test_the_corpus_polled_next_to_a_healthy_feed(
 
         # Next interval: the healthy feed has news and it is pushed; the broken feeds
         # fail again, alone, and back off.
-        feed_server.set("/healthy.xml", rss(HEALTHY_NEW, HEALTHY), etag='"h2"')
+        feed_server.set("/healthy.xml", rss([HEALTHY_NEW, HEALTHY]), etag='"h2"')
         env.clock.advance(seconds=2 * INTERVAL)
         second = await env.poll()
         assert second.new_items == 1 and second.queued == 1

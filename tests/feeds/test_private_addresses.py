@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, Rig, start_rig, stop_rig
 
 NAMES = {

@@ -25,9 +25,10 @@ from emulator import (
 )
 from jobs.delivery_policy import MAX_ATTEMPTS, DeliveryTuning
 from tests.reliability.conftest import Report
-from tests.support.delivery import add_feed, publish, rss, statement, subscribe
+from tests.support.delivery import add_feed, publish, subscribe
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import rss, statement
 from tests.support.rig import Rig, start_rig, stop_rig
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,6 @@ import re
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +31,20 @@ TITLE = re.compile(r"^Statement (\d+) of the soak", re.M)
 
 def feed_body(count: int) -> bytes:
     start = datetime(2021, 12, 1, 9, 0, tzinfo=UTC)
-    items = "".join(
-        f"<item><guid>soak-{n}</guid><title>Statement {n} of the soak</title>"
-        f"<link>https://embassy.example/soak/{n}</link>"
-        f"<pubDate>{format_datetime(start + timedelta(minutes=n), usegmt=True)}</pubDate>"
-        f"<description>Lead of statement {n}.</description></item>"
-        for n in range(count, 0, -1)
+    return rss(
+        [
+            Entry(
+                f"soak-{n}",
+                f"Statement {n} of the soak",
+                f"Lead of statement {n}.",
+                start + timedelta(minutes=n),
+                f"https://embassy.example/soak/{n}",
+            )
+            for n in range(count, 0, -1)
+        ],
+        title="Soak feed",
+        link="",
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Soak feed</title>{items}</channel></rss>"
-    ).encode()
 
 
 async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(

@@ -24,6 +24,7 @@ from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 
 pytestmark = pytest.mark.slow
 
@@ -152,17 +153,20 @@ TITLE = re.compile(r"^Backup statement (\d+)$", re.M)
 
 
 def feed(count: int) -> bytes:
-    items = "".join(
-        f"<item><guid>b{n}</guid><title>Backup statement {n}</title>"
-        f"<link>https://embassy.example/b/{n}</link>"
-        f"<pubDate>Wed, {n % 28 + 1:02d} Dec 2021 10:00:00 GMT</pubDate>"
-        f"<description>Lead {n}.</description></item>"
-        for n in range(count, 0, -1)
+    return rss(
+        [
+            Entry(
+                f"b{n}",
+                f"Backup statement {n}",
+                f"Lead {n}.",
+                f"Wed, {n % 28 + 1:02d} Dec 2021 10:00:00 GMT",
+                f"https://embassy.example/b/{n}",
+            )
+            for n in range(count, 0, -1)
+        ],
+        title="Backup feed",
+        link="",
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Backup feed</title>{items}</channel></rss>"
-    ).encode()
 
 
 async def test_a_backup_taken_during_a_broadcast_restores_to_a_working_bot(

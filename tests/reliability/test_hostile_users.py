@@ -20,7 +20,8 @@ from bot.app import ADMIN_COMMANDS
 from emulator.telegram_html import MAX_MESSAGE_LENGTH
 from tests.reliability.conftest import Report
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
 
 GROUP = -100_777

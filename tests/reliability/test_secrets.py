@@ -13,9 +13,10 @@ import pytest
 
 from emulator import ConnectionReset, ServerError
 from jobs.delivery_policy import DeliveryTuning
-from tests.support.delivery import publish, rss, statement
+from tests.support.delivery import publish
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import rss, statement
 from tests.support.rig import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
 
 FEED = "/statements.xml"

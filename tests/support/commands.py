@@ -6,50 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from html import escape
 
 from emulator import SentMessage
+from tests.support.feeds import Entry, rss
 from tests.support.rig import ADMIN, OTHER, USER, Rig
 from text.markup import utf16_length
 
 GROUP = -100500
 BOT = "CommuniqueBot"
 
-Entry = tuple[str, str, str, str]  # guid, title, description, RFC 822 date
-
-
-def rss(title: str, entries: list[Entry]) -> bytes:
-    """An RSS 2.0 document; titles and descriptions are escaped as XML text."""
-    items = "".join(
-        f"<item><guid>{guid}</guid><title>{escape(t)}</title>"
-        f"<link>https://embassy.example/statements/{guid}</link>"
-        f"<description>{escape(d)}</description><pubDate>{date}</pubDate></item>"
-        for guid, t, d, date in entries
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{escape(title)}</title><link>https://embassy.example/</link>{items}"
-        "</channel></rss>"
-    ).encode()
-
-
-def numbered(count: int) -> list[Entry]:
-    """`count` statements, one a day in November 2021 (statement N on day N)."""
-    return [
-        (
-            f"n{i}",
-            f"Statement number {i}",
-            f"<p>Lead of statement {i}.</p><p>Second paragraph of statement {i}.</p>",
-            f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][i % 7]}, "
-            f"{i:02d} Nov 2021 10:00:00 GMT",
-        )
-        for i in range(1, count + 1)
-    ]
-
 
 async def add_feed(rig: Rig, path: str, title: str, entries: list[Entry]) -> int:
     """Serve a feed and add it as /addfeed does (backlog stored, nothing pushed)."""
-    rig.feeds.set(path, rss(title, entries), etag='"v1"')
+    rig.feeds.set(path, rss(entries, title=title), etag='"v1"')
     added = await rig.services.poller.add_feed(rig.feeds.url(path), None)
     assert added.stored == len(entries)
     return added.feed.id

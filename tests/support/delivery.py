@@ -14,38 +14,12 @@ from emulator import ApiCall, ChatType
 from jobs.delivery_policy import DeliveryTuning
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 from tests.support.rig import Rig, start_rig, stop_rig
 
 FEED_PATH = "/statements.xml"
 # Short waits so that backoff, timeouts and retries happen within a test's second.
 FAST = DeliveryTuning(backoff=0.05, backoff_cap=1.0, max_attempts=3, timeout_pause=0.05)
-
-Statement = tuple[str, str, str, str]
-
-
-def statement(n: int, day: int = 1, hour: int = 10) -> Statement:
-    """(guid, title, lead, pubDate) of statement n; a later day or hour is newer."""
-    return (
-        f"s{n}",
-        f"Statement {n}",
-        f"Lead of statement {n}.",
-        f"{['Wed', 'Thu', 'Fri', 'Sat', 'Sun', 'Mon', 'Tue'][(day - 1) % 7]}, "
-        f"{day:02d} Dec 2021 {hour:02d}:00:00 GMT",
-    )
-
-
-def rss(items: Iterable[Statement]) -> bytes:
-    entries = "".join(
-        f"<item><guid>{guid}</guid><title>{title}</title>"
-        f"<link>https://embassy.example/statements/{guid}</link>"
-        f"<description>{lead}</description><pubDate>{date}</pubDate></item>"
-        for guid, title, lead, date in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Embassy statements</title><link>https://embassy.example/</link>{entries}"
-        "</channel></rss>"
-    ).encode()
 
 
 @dataclass(frozen=True)
@@ -82,7 +56,7 @@ async def running_rig(
         await stop_rig(rig)
 
 
-async def add_feed(rig: Rig, *backlog: Statement) -> int:
+async def add_feed(rig: Rig, *backlog: Entry) -> int:
     """A feed whose first poll stores the backlog and pushes nothing."""
     rig.feeds.set(FEED_PATH, rss(backlog))
     feed = await rig.services.store.add_feed(rig.feeds.url(FEED_PATH))
@@ -104,7 +78,7 @@ async def subscribe(
         await store.subscribe(chat_id, [feed_id])
 
 
-async def publish(rig: Rig, *items: Statement) -> None:
+async def publish(rig: Rig, *items: Entry) -> None:
     """The feed now holds `items`; the next poll stores and queues what is new."""
     rig.feeds.set(FEED_PATH, rss(items))
     rig.clock.advance(seconds=600)

@@ -6,7 +6,7 @@ Used three ways:
   sets what each path answers, then reads ``feed_server.requests``;
 * :class:`FeedServer` directly, from other rigs;
 * ``python -m tests.support.feed_server --port 0 --feeds N`` for the benchmarks: N
-  generated feeds at ``/feeds/<i>.xml`` that answer 304 to conditional
+  generated feeds (``feeds.sample_feed``) at ``/feeds/<i>.xml`` that answer 304 to conditional
   requests. The port is printed on the first line of stdout.
 
 Every misbehaviour (a stalled body, a slow one) waits on the server's closing
@@ -30,7 +30,9 @@ import pytest_asyncio
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-__all__ = ["FeedServer", "RecordedRequest", "feed_server", "main", "sample_feed"]
+from tests.support.feeds import sample_feed
+
+__all__ = ["FeedServer", "RecordedRequest", "feed_server", "main"]
 
 RSS = "application/rss+xml"
 GIB = 1024 * 1024 * 1024
@@ -262,24 +264,6 @@ def _not_modified(request: web.Request, resource: _Resource) -> bool:
         return if_none_match == resource.etag or resource.etag in offered or "*" in offered
     if_modified_since = request.headers.get("If-Modified-Since")
     return if_modified_since is not None and if_modified_since == resource.last_modified
-
-
-def sample_feed(index: int, *, items: int = 10) -> bytes:
-    """A small valid RSS 2.0 feed, different for each ``index``."""
-    published = format_datetime(datetime(2021, 12, 3, 7, 30, tzinfo=UTC), usegmt=True)
-    entries = "".join(
-        f"<item><title>Statement {index}-{n}</title>"
-        f"<link>https://example.org/feeds/{index}/{n}</link>"
-        f"<guid>feed-{index}-item-{n}</guid><pubDate>{published}</pubDate>"
-        f"<description>Lead paragraph of statement {n} of feed {index}.</description></item>"
-        for n in range(items)
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<rss version="2.0"><channel><title>Feed {index}</title>'
-        f"<link>https://example.org/feeds/{index}</link><description>Generated</description>"
-        f"{entries}</channel></rss>"
-    ).encode()
 
 
 @pytest_asyncio.fixture

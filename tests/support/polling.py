@@ -26,21 +26,6 @@ INTERVAL = 300.0
 DAY = 24 * 60 * 60.0
 
 
-def rss(*items: tuple[str, str, str, str], extra: str = "") -> bytes:
-    """(guid, title, description, pubDate) → an RSS 2.0 document; `extra` goes in <channel>."""
-    entries = "".join(
-        f"<item><guid isPermaLink='false'>{guid}</guid><title>{title}</title>"
-        f"<link>https://embassy.example/s/{guid}</link>"
-        f"<description>{description}</description><pubDate>{date}</pubDate></item>"
-        for guid, title, description, date in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Embassy</title><link>https://embassy.example/</link>{extra}{entries}"
-        "</channel></rss>"
-    ).encode()
-
-
 @dataclass
 class PollEnv:
     store: Store
