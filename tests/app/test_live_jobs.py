@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.botproc import BotProcess
+from tests.support.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
@@ -44,9 +44,10 @@ async def test_polls_and_the_daily_message_run_on_their_own(
         tmp_path,
         fake_bot_api,
         admin=ADMIN,
-        extra_env={"POLL_INTERVAL": "1", "DAILY_TIME": "00:00", "TIMEZONE": "UTC"},
+        env={"POLL_INTERVAL": "1", "DAILY_TIME": "00:00", "TIMEZONE": "UTC"},
     )
     await bot.start()
+    await bot.wait_polling()
     try:
         api.send_text(ADMIN, ADMIN, f"/addfeed {feed_server.url('/live.xml')}")
         await api.wait_for_messages(ADMIN, 1, timeout=20)
@@ -65,4 +66,5 @@ async def test_polls_and_the_daily_message_run_on_their_own(
         assert len(daily) == 1
         assert "London:" in daily[0]
     finally:
-        assert await bot.stop() == 0, bot.log()
+        status, _ = await bot.stop()
+        assert status == 0, bot.tail()

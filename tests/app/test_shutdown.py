@@ -13,7 +13,7 @@ import pytest
 from bot.health import heartbeat_path
 from emulator import Delay
 from storage.store import Store
-from tests.support.botproc import bot_env, database_of, start_bot
+from tests.support.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 
 CHATS = list(range(5001, 5011))
@@ -51,14 +51,15 @@ async def test_a_signal_stops_the_bot_cleanly(
     api = fake_bot_api.emulator
     for chat_id in CHATS:
         api.add_user(chat_id, f"Reader {chat_id}")
-    database = database_of(tmp_path)
+    bot = BotProcess(tmp_path, fake_bot_api, env={"BROADCAST_RATE": "0.2"})
+    database = bot.database
     await queue_messages(database)
     # One message every 5 s, and the first answer held: at the signal one send is in
     # flight and the others wait for their turn.
     api.inject(Delay(HELD, deliver=True), method="sendMessage", times=1)
-    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api, {"BROADCAST_RATE": "0.2"}))
+    await bot.start()
     try:
-        await api.wait_for(lambda: bool(api.calls_to("getUpdates")), timeout=15)
+        await bot.wait_polling(timeout=15)
         await api.wait_for_call("sendMessage", 1, timeout=15)
 
         status, elapsed = await bot.stop(signum)

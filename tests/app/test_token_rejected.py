@@ -5,11 +5,10 @@ token); it never hangs half-alive. Polling that ends for another reason exits 1.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from emulator import Delay, ServerError
-from tests.support.botproc import BotProcess, bot_env, start_bot
+from tests.support.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 
 UNAUTHORIZED = ServerError(401, "Unauthorized")
@@ -18,7 +17,7 @@ UNAUTHORIZED = ServerError(401, "Unauthorized")
 async def exit_status(bot: BotProcess) -> int:
     """Wait for the bot to exit on its own (within 30 s); never leave it running."""
     try:
-        return await asyncio.wait_for(bot.process.wait(), 30)
+        return await bot.wait_exit(30)
     finally:
         await bot.kill()
 
@@ -27,7 +26,8 @@ async def test_a_token_rejected_at_start_is_one_line_without_the_token(
     tmp_path: Path, fake_bot_api: FakeBotApi
 ) -> None:
     fake_bot_api.emulator.inject(UNAUTHORIZED, method="getMe", times=None)
-    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
+    bot = BotProcess(tmp_path, fake_bot_api)
+    await bot.start()
     status = await exit_status(bot)
     assert status == 2, bot.logged
     assert fake_bot_api.token not in bot.logged
@@ -43,7 +43,8 @@ async def test_a_token_rejected_at_start_is_one_line_without_the_token(
 async def test_a_token_revoked_while_running_stops_the_bot_with_status_2(
     tmp_path: Path, fake_bot_api: FakeBotApi
 ) -> None:
-    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
+    bot = BotProcess(tmp_path, fake_bot_api)
+    await bot.start()
     try:
         await bot.wait_logged("Communique started")
     except BaseException:
@@ -67,7 +68,8 @@ async def test_polling_that_ends_before_the_watch_first_looks_still_stops_the_bo
     # Only getUpdates refuses (getMe still answers): the watch cannot blame the
     # token, but a bot that no longer polls still stops.
     api.inject(UNAUTHORIZED, method="getUpdates", times=None)
-    bot = await start_bot(tmp_path, bot_env(tmp_path, fake_bot_api))
+    bot = BotProcess(tmp_path, fake_bot_api)
+    await bot.start()
     status = await exit_status(bot)
     assert status == 1, bot.logged
     assert "polling for updates has stopped; stopping" in bot.logged, bot.logged

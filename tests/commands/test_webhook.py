@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.support.botproc import bot_env, start_bot
+from tests.support.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi, post_update, post_webhook_updates
 from tests.support.rig import OTHER, USER
 
@@ -20,12 +20,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def webhook_env(tmp_path: Path, fake: FakeBotApi, url: str, port: int) -> dict[str, str]:
-    return bot_env(
-        tmp_path,
-        fake,
-        {"WEBHOOK_URL": url, "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port)},
-    )
+def webhook_env(url: str, port: int) -> dict[str, str]:
+    return {"WEBHOOK_URL": url, "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port)}
 
 
 async def test_updates_with_the_secret_are_handled_and_others_refused(
@@ -36,8 +32,9 @@ async def test_updates_with_the_secret_are_handled_and_others_refused(
     api.add_user(OTHER, "Otto")
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    env = webhook_env(tmp_path, fake_bot_api, url, port) | {"WEBHOOK_SECRET": SECRET}
-    bot = await start_bot(tmp_path, env)
+    env = webhook_env(url, port) | {"WEBHOOK_SECRET": SECRET}
+    bot = BotProcess(tmp_path, fake_bot_api, env=env)
+    await bot.start()
     try:
         await api.wait_for(lambda: bool(api.webhook_url), timeout=15)
         # PTB starts the application once its webhook server listens.
@@ -74,7 +71,8 @@ async def test_without_a_configured_secret_a_random_one_is_still_checked(
     api.add_user(USER, "Uma")
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    bot = await start_bot(tmp_path, webhook_env(tmp_path, fake_bot_api, url, port))
+    bot = BotProcess(tmp_path, fake_bot_api, env=webhook_env(url, port))
+    await bot.start()
     try:
         await api.wait_for(lambda: bool(api.webhook_url), timeout=15)
         # PTB starts the application once its webhook server listens.

@@ -5,22 +5,16 @@ and no chat has it twice except rows the bot itself counted as possible duplicat
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.config import SPECS
 from storage.models import NewItem
 from storage.store import Store
+from tests.support.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.slow
@@ -70,43 +64,6 @@ async def prepare(database: Path) -> None:
         await store.close()
 
 
-@contextmanager
-def bot_process(
-    tmp_path: Path, fake: FakeBotApi, database: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = {k: v for k, v in os.environ.items() if k not in SPECS}
-    env.update(
-        {
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_BASE_URL": fake.base_url,
-            "DATABASE_PATH": str(database),
-            "ALLOW_PRIVATE_FEEDS": "true",
-            # Fast enough for a short test, slow enough to be killed part-way.
-            "BROADCAST_RATE": "100",
-            "DELIVERY_CONCURRENCY": str(CONCURRENCY),
-        }
-    )
-    with (tmp_path / "bot.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-
-
-async def wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, lambda: proc.wait(timeout))
-
-
 def delivered(fake: FakeBotApi) -> int:
     return sum(1 for chat in CHATS if fake.emulator.messages(chat))
 
@@ -114,30 +71,34 @@ def delivered(fake: FakeBotApi) -> int:
 async def test_sigkill_mid_broadcast_then_restart_delivers_everything_once(
     tmp_path: Path, fake_bot_api: FakeBotApi
 ) -> None:
-    database = tmp_path / "data" / "communique.sqlite3"
+    # Fast enough for a short test, slow enough to be killed part-way.
+    env = {"BROADCAST_RATE": "100", "DELIVERY_CONCURRENCY": str(CONCURRENCY)}
+    bot = BotProcess(tmp_path, fake_bot_api, env=env)
+    database = bot.database
     await prepare(database)
     for chat in CHATS:
         fake_bot_api.emulator.add_user(chat, f"User{chat}")
-    log = tmp_path / "bot.log"
 
-    with bot_process(tmp_path, fake_bot_api, database) as proc:
+    try:
+        await bot.start()
         try:
             await fake_bot_api.emulator.wait_for(lambda: delivered(fake_bot_api) >= 100, 30)
         except TimeoutError:
-            raise AssertionError(log.read_text()) from None
-        proc.send_signal(signal.SIGKILL)
-        await wait_exit(proc, 10)
-    at_kill = delivered(fake_bot_api)
-    assert at_kill < len(CHATS), "killed too late to prove anything"
+            raise AssertionError(bot.tail()) from None
+        await bot.kill()
+        at_kill = delivered(fake_bot_api)
+        assert at_kill < len(CHATS), "killed too late to prove anything"
 
-    with bot_process(tmp_path, fake_bot_api, database) as proc:
+        await bot.start()
         try:
             await fake_bot_api.emulator.wait_for(lambda: delivered(fake_bot_api) == len(CHATS), 30)
         except TimeoutError:
-            raise AssertionError(log.read_text()) from None
+            raise AssertionError(bot.tail()) from None
         # A clean stop finishes what is in flight and records it.
-        proc.send_signal(signal.SIGTERM)
-        assert await wait_exit(proc, 20) == 0, log.read_text()
+        status, _ = await bot.stop(signal.SIGTERM, timeout=20)
+        assert status == 0, bot.tail()
+    finally:
+        await bot.kill()
 
     counts = fake_bot_api.emulator.message_counts()
     with sqlite3.connect(database) as db:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
+from tests.support.botproc import BotProcess
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
@@ -67,6 +67,7 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     feed_server.set("/soak.xml", feed_body(backlog))
     bot = BotProcess(tmp_path, fake_bot_api, admin=ADMIN)
     await bot.start()
+    await bot.wait_polling()
 
     async def command(chat: int, text: str) -> None:
         before = len(api.messages(chat))
@@ -94,8 +95,8 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         api.send_text(ADMIN, ADMIN, "/pollnow")
         target = done_before + rng.randint(0, max(0, expected - done_before))
         await api.wait_for(lambda: pushes() >= target, timeout=60)  # noqa: B023 - awaited here
-        bot.kill()
-        await bot.start()
+        await bot.restart()
+    await bot.wait_polling()
 
     # Let the last restart finish the broadcast (and any poll it still owes).
     api.send_text(ADMIN, ADMIN, "/pollnow")
@@ -111,10 +112,12 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     try:
         await api.wait_for(complete, timeout=120)
     except TimeoutError:
-        raise AssertionError(f"only {pushes()} of {expected} pushes arrived\n{bot.log()}") from None
+        raise AssertionError(
+            f"only {pushes()} of {expected} pushes arrived\n{bot.tail()}"
+        ) from None
     await asyncio.sleep(0)  # let the fake record the last answers
-    status = await bot.stop()
-    assert status == 0, bot.log()
+    status, _ = await bot.stop()
+    assert status == 0, bot.tail()
 
     lost: list[tuple[int, str]] = []
     extra = 0

@@ -8,7 +8,8 @@
   statement, numbered, sample_feed) and where the parse corpus lies.
 * rig: the real Application against both fakes, with a clock the test moves
   (fixture ``rig``; the users ADMIN, USER and OTHER).
-* botproc: ``communique run`` as a child process against the fake Bot API.
+* botproc: ``communique run`` as a child process against the fake Bot API
+  (BotProcess: start, wait_logged, wait_polling, stop with a signal, kill, restart).
 * commands: groups, buttons and the checks the command tests end with.
 * delivery: chats subscribed, statements published, the outbox as stored.
 * polling: a real Store and Poller against the feed server, without Telegram.
