@@ -15,14 +15,14 @@ from tests.support.rig import ADMIN, USER, Rig
 CHANNEL = -1001234567890
 
 
-async def _two_feeds(rig: Rig) -> None:
+async def _add_two_feeds(rig: Rig) -> None:
     for n in (1, 2):
         rig.feeds.set(f"/f{n}.xml", sample_feed(n, items=2), etag=f'"{n}a"')
         await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url(f'/f{n}.xml')}")
 
 
 async def test_addchannel_by_name_subscribes_and_receives_statements(rig: Rig) -> None:
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     rig.api.add_chat(CHANNEL, "channel", title="Embassy <news>", username="embassynews")
 
     added = await rig.reply_to(ADMIN, ADMIN, "/addchannel @embassynews")
@@ -38,14 +38,14 @@ async def test_addchannel_by_name_subscribes_and_receives_statements(rig: Rig) -
     rig.feeds.set("/f2.xml", sample_feed(2, items=3), etag='"2b"')
     rig.clock.advance(minutes=10)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     posts = rig.texts(CHANNEL)
     assert len(posts) == 1
     assert posts[0].startswith("Statement 2-2\n")
 
 
 async def test_addchannel_by_id_with_some_feeds_then_more(rig: Rig) -> None:
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     rig.api.add_chat(CHANNEL, "channel", title="Private wire")
     added = await rig.reply_to(ADMIN, ADMIN, f"/addchannel {CHANNEL} 2")
     assert "newly subscribed: 2)" in (added.plain_text or "")
@@ -66,7 +66,7 @@ async def test_addchannel_by_id_with_some_feeds_then_more(rig: Rig) -> None:
 async def test_addchannel_explains_when_the_bot_may_not_post(
     rig: Rig, status: str, can_post: bool, explains: str
 ) -> None:
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     rig.api.add_chat(
         CHANNEL,
         "channel",
@@ -86,7 +86,7 @@ async def test_addchannel_explains_when_the_bot_may_not_post(
 
 
 async def test_addchannel_refuses_unknown_names_groups_and_bad_arguments(rig: Rig) -> None:
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     rig.api.add_chat(-500, "supergroup", title="Chatter", username="chattergroup")
     unknown = await rig.reply_to(ADMIN, ADMIN, "/addchannel @nosuchchannel")
     assert (unknown.plain_text or "").startswith(
@@ -105,7 +105,7 @@ async def test_addchannel_refuses_unknown_names_groups_and_bad_arguments(rig: Ri
 
 
 async def test_channel_settings_and_daily_message(rig: Rig) -> None:
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     await rig.reply_to(ADMIN, ADMIN, "/addcounter 2018-03-04 Europe/Moscow {days} days since")
     rig.api.add_chat(CHANNEL, "channel", title="News", username="newschan")
     await rig.reply_to(ADMIN, ADMIN, "/addchannel @newschan all")
@@ -135,11 +135,11 @@ async def test_channel_settings_and_daily_message(rig: Rig) -> None:
     # 07:30 Moscow is 04:30 UTC: the channel's daily message goes then, not at 09:00 London.
     rig.clock.set(datetime(2021, 12, 3, 4, 29, tzinfo=UTC))
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert rig.texts(CHANNEL) == []
     rig.clock.set(datetime(2021, 12, 3, 4, 30, tzinfo=UTC))
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     [daily] = rig.texts(CHANNEL)
     assert "1370 days since" in daily
 
@@ -147,12 +147,12 @@ async def test_channel_settings_and_daily_message(rig: Rig) -> None:
     assert "daily message: off" in (off.plain_text or "")
     rig.clock.set(datetime(2021, 12, 4, 4, 30, tzinfo=UTC))
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert len(rig.texts(CHANNEL)) == 1
 
 
 async def test_removechannel_some_feeds_then_all(rig: Rig) -> None:
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     rig.api.add_chat(CHANNEL, "channel", title="News", username="newschan")
     await rig.reply_to(ADMIN, ADMIN, "/addchannel @newschan")
 
@@ -170,7 +170,7 @@ async def test_removechannel_some_feeds_then_all(rig: Rig) -> None:
     rig.feeds.set("/f2.xml", sample_feed(2, items=3), etag='"2b"')
     rig.clock.advance(minutes=10)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert rig.texts(CHANNEL) == []
 
     again = await rig.reply_to(ADMIN, ADMIN, "/removechannel @newschan")
@@ -184,7 +184,7 @@ async def test_removechannel_some_feeds_then_all(rig: Rig) -> None:
 async def test_a_channels_failures_reach_the_admins(rig: Rig) -> None:
     """The bot lost its right to post after it was added: the send fails for good, and
     the admins hear about it."""
-    await _two_feeds(rig)
+    await _add_two_feeds(rig)
     rig.api.add_chat(CHANNEL, "channel", title="News", username="newschan")
     await rig.reply_to(ADMIN, ADMIN, "/addchannel @newschan")
     rig.api.chats[CHANNEL].bot_can_post = False
@@ -192,7 +192,7 @@ async def test_a_channels_failures_reach_the_admins(rig: Rig) -> None:
     rig.feeds.set("/f1.xml", sample_feed(1, items=3), etag='"1b"')
     rig.clock.advance(minutes=10)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     alerts = [m.plain_text or "" for m in rig.api.messages(ADMIN)[before:]]
     assert len(alerts) == 1
     assert alerts[0].startswith(f"⚠️ Delivery failed\nchat {CHANNEL}: ")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.commands import press
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import sample_feed
@@ -31,7 +32,7 @@ async def test_addfeed_reports_title_and_count_and_pushes_nothing(rig: Rig) -> N
     await rig.reply_to(USER, USER, "/subscribe 2")
     rig.clock.advance(seconds=600)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert len(rig.api.messages(USER)) == before + 1
     assert not await rig.services.store.outbox_rows_for_chat(USER)
 
@@ -157,13 +158,13 @@ async def test_removefeed_asks_first_and_keeps_statements_searchable(rig: Rig) -
     assert [b["callback_data"] for b in ask.buttons] == ["rf:y:1", "rf:n:1"]
     assert len(await rig.services.store.list_feeds()) == 1  # nothing yet
 
-    await rig.press(ADMIN, ADMIN, ask, "rf:n:1")
+    await press(rig, ask, ADMIN, "rf:n:1")
     await rig.api.wait_for_call("editMessageText", 1)
     assert rig.api.message(ADMIN, ask.message_id).plain_text == "Feed 1 was kept."  # type: ignore[union-attr]
     assert len(await rig.services.store.list_feeds()) == 1
 
     ask = await rig.reply_to(ADMIN, ADMIN, "/removefeed 1")
-    await rig.press(ADMIN, ADMIN, ask, "rf:y:1")
+    await press(rig, ask, ADMIN, "rf:y:1")
     await rig.api.wait_for_call("editMessageText", 2)
     edited = rig.api.message(ADMIN, ask.message_id)
     assert edited is not None

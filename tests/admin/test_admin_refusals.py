@@ -66,7 +66,7 @@ async def test_non_admin_is_refused(seeded: Rig, command: str) -> None:
     answer = await rig.reply_to(USER, USER, command)
     assert answer.plain_text == REFUSAL
     # Nothing was sent but the refusal, nothing fetched, nothing stored.
-    await rig.delivered()
+    await rig.wait_delivered()
     assert [m.plain_text for m in rig.api.messages(USER)][-1] == REFUSAL
     assert not any(m.document for m in rig.api.messages(USER))
     assert len(rig.feeds.requests) == requests

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 from emulator import Blocked
+from tests.support.commands import press
 from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, OTHER, USER, Rig
 
 
-async def _feeds(rig: Rig, count: int) -> None:
+async def _add_feeds(rig: Rig, count: int) -> None:
     """`count` feeds on the feed server, added to the store (as an OPML import would)."""
     pairs = []
     for n in range(1, count + 1):
@@ -29,14 +30,14 @@ def _block(text: str, feed_id: int) -> str:
 
 
 async def test_feedstatus_shows_each_feeds_health_paged(rig: Rig) -> None:
-    await _feeds(rig, 25)
+    await _add_feeds(rig, 25)
     rig.feeds.set_status("/f3.xml", 500)
     await rig.reply_to(USER, USER, "/subscribe 1")
     await rig.reply_to(OTHER, OTHER, "/subscribe 1")
     for _ in range(3):
         await rig.reply_to(ADMIN, ADMIN, "/pollnow")
         rig.clock.advance(minutes=1)
-    await rig.delivered()  # the alert about feed 3, so it is not taken for a reply
+    await rig.wait_delivered()  # the alert about feed 3, so it is not taken for a reply
     await rig.reply_to(ADMIN, ADMIN, "/pausefeed 2")
 
     first = await rig.reply_to(ADMIN, ADMIN, "/feedstatus")
@@ -62,7 +63,7 @@ async def test_feedstatus_shows_each_feeds_health_paged(rig: Rig) -> None:
     assert paused[2].endswith("next poll: —")
     assert [b["callback_data"] for b in first.buttons] == ["fs:1"]
 
-    await rig.press(ADMIN, ADMIN, first, "fs:1")
+    await press(rig, first, ADMIN, "fs:1")
     await rig.api.wait_for_call("editMessageText", 1)
     second = rig.api.message(ADMIN, first.message_id)
     assert second is not None
@@ -72,7 +73,7 @@ async def test_feedstatus_shows_each_feeds_health_paged(rig: Rig) -> None:
     ]
     assert [b["callback_data"] for b in second.buttons] == ["fs:0", "fs:2"]
 
-    await rig.press(ADMIN, ADMIN, second, "fs:2")
+    await press(rig, second, ADMIN, "fs:2")
     await rig.api.wait_for_call("editMessageText", 2)
     third = rig.api.message(ADMIN, first.message_id)
     assert third is not None
@@ -108,7 +109,7 @@ async def test_stats_counts_chats_deliveries_and_the_queue(rig: Rig) -> None:
     rig.feeds.set("/feed.xml", sample_feed(1, items=3), etag='"2"')
     rig.clock.advance(minutes=10)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     sent_to_user = await rig.services.store.outbox_rows_for_chat(USER)
     assert [r.state for r in sent_to_user] == ["sent"]
     # One send whose answer never came (a timeout) counts as a possible duplicate.

@@ -22,7 +22,7 @@ ADMIN_GROUP = -1009876543210
 
 
 async def _alerts(rig: Rig, chat_id: int = ADMIN) -> list[str]:
-    await rig.delivered()
+    await rig.wait_delivered()
     return [m.plain_text or "" for m in rig.api.messages(chat_id)]
 
 

@@ -48,14 +48,14 @@ async def test_one_statement_end_to_end(rig: Rig, caplog: pytest.LogCaptureFixtu
     # The backlog was stored, not pushed: a poll with nothing new sends nothing.
     rig.clock.advance(seconds=600)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert len(rig.feeds.requests_to("/feed.xml")) == 2
     assert len(rig.api.messages(USER)) == 2
 
     rig.feeds.set("/feed.xml", rss([NEW, *OLD]), etag='"v2"')
     rig.clock.advance(seconds=600)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
 
     pushed = rig.api.messages(USER)[2:]
     assert len(pushed) == 1, [m.plain_text for m in pushed]
@@ -74,7 +74,7 @@ async def test_one_statement_end_to_end(rig: Rig, caplog: pytest.LogCaptureFixtu
     # A third poll (feed unchanged: 304) pushes nothing more.
     rig.clock.advance(seconds=600)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert len(rig.api.messages(USER)) == 3
     assert len(rig.feeds.requests_to("/feed.xml")) == 4
     assert rig.feeds.requests_to("/feed.xml")[-1].headers.get("If-None-Match") == '"v2"'

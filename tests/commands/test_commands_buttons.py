@@ -10,7 +10,6 @@ from pathlib import Path
 from bot.app import ADMIN_COMMANDS, USER_COMMANDS
 from bot.commands import STALE_BUTTON
 from tests.support.commands import (
-    add_feed,
     button,
     check_output,
     current,
@@ -21,11 +20,11 @@ from tests.support.commands import (
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import numbered
-from tests.support.rig import ADMIN, USER, Rig, start_rig, stop_rig
+from tests.support.rig import ADMIN, USER, Rig, add_feed, start_rig, stop_rig
 
 
 async def test_forged_buttons_are_answered_and_change_nothing(rig: Rig) -> None:
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(12))
+    feed = await add_feed(rig, *numbered(12), path="/a.xml")
     latest = await rig.reply_to(USER, USER, "/latest")
     listing = await rig.reply_to(USER, USER, "/feeds")
     found = await rig.reply_to(USER, USER, "/search statement")
@@ -55,8 +54,8 @@ async def test_forged_buttons_are_answered_and_change_nothing(rig: Rig) -> None:
 
 
 async def test_a_button_for_a_removed_feed_says_so(rig: Rig) -> None:
-    one = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
-    two = await add_feed(rig, "/b.xml", "Ministry", numbered(2))
+    one = await add_feed(rig, *numbered(2), path="/a.xml")
+    two = await add_feed(rig, *numbered(2), path="/b.xml", title="Ministry")
     listing = await rig.reply_to(USER, USER, "/feeds")
     await rig.services.store.remove_feed(two)
 
@@ -71,7 +70,7 @@ async def test_old_buttons_after_a_restart(
 ) -> None:
     rig = await start_rig(tmp_path, fake_bot_api, feed_server)
     try:
-        feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(12))
+        feed = await add_feed(rig, *numbered(12), path="/a.xml")
         listing = await rig.reply_to(USER, USER, "/feeds")
         latest = await rig.reply_to(USER, USER, "/latest")
         found = await rig.reply_to(USER, USER, "/search statement")
@@ -106,7 +105,7 @@ async def test_every_callback_data_fits_in_64_bytes(rig: Rig) -> None:
     store = rig.services.store
     for i in range(3):
         await store.add_feed(f"https://embassy.example/{i}.xml", "F" * 300)
-    await add_feed(rig, "/a.xml", "Embassy statements", numbered(30))
+    await add_feed(rig, *numbered(30), path="/a.xml")
     listing = await rig.reply_to(USER, USER, "/feeds")
     page = await rig.reply_to(USER, USER, "/latest 20 4")
     await press(rig, page, USER, button(page, "Older"))

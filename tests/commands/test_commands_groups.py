@@ -7,30 +7,26 @@ from __future__ import annotations
 from bot.replies import GROUP_ADMINS_ONLY
 from tests.support.commands import (
     BOT,
-    add_feed,
     add_group,
     button,
     check_output,
     current,
     data_of,
     press,
-    quiet,
+    say_unanswered,
+    subscriptions,
     text,
 )
 from tests.support.feeds import numbered
-from tests.support.rig import ADMIN, OTHER, USER, Rig
+from tests.support.rig import ADMIN, OTHER, USER, Rig, add_feed
 
 # In the group made by add_group, OTHER is a group admin and USER a plain member.
 GROUP_ADMIN, MEMBER = OTHER, USER
 
 
-async def subscriptions(rig: Rig, chat_id: int) -> set[int]:
-    return await rig.services.store.subscriptions(chat_id)
-
-
 async def test_members_read_latest_search_counters_help_and_feeds(rig: Rig) -> None:
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(8))
+    feed = await add_feed(rig, *numbered(8), path="/a.xml")
     for user in (MEMBER, GROUP_ADMIN):
         latest = await rig.reply_to(group, user, f"/latest@{BOT} 3")
         assert text(latest).splitlines()[0] == "Latest statements (1–3)"
@@ -50,7 +46,7 @@ async def test_members_read_latest_search_counters_help_and_feeds(rig: Rig) -> N
 
 async def test_a_member_pages_latest_in_a_group(rig: Rig) -> None:
     group = add_group(rig)
-    await add_feed(rig, "/a.xml", "Embassy statements", numbered(8))
+    await add_feed(rig, *numbered(8), path="/a.xml")
     message = await rig.reply_to(group, GROUP_ADMIN, "/latest 5")
     await press(rig, message, MEMBER, button(message, "Older"))
     assert text(current(rig, message)).splitlines()[0] == "Latest statements (6–8)"
@@ -59,7 +55,7 @@ async def test_a_member_pages_latest_in_a_group(rig: Rig) -> None:
 
 async def test_only_group_admins_change_subscriptions(rig: Rig) -> None:
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
 
     for command in (f"/subscribe {feed}", "/subscribe all", "/subscribe", "/unsubscribe all"):
         refused = await rig.reply_to(group, MEMBER, command)
@@ -86,7 +82,7 @@ async def test_only_group_admins_change_subscriptions(rig: Rig) -> None:
 
 async def test_a_member_pressing_a_toggle_is_refused_and_nothing_changes(rig: Rig) -> None:
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
     welcome = await rig.reply_to(group, MEMBER, "/start")
     assert data_of(welcome) == [f"f:s:{feed}"]
 
@@ -105,7 +101,7 @@ async def test_a_member_pressing_a_toggle_is_refused_and_nothing_changes(rig: Ri
 
 async def test_a_group_admin_who_loses_the_role_is_refused(rig: Rig) -> None:
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
     rig.api.set_member_status(group, GROUP_ADMIN, "member")
     refused = await rig.reply_to(group, GROUP_ADMIN, f"/subscribe {feed}")
     assert text(refused) == GROUP_ADMINS_ONLY
@@ -121,7 +117,7 @@ async def test_an_anonymous_group_admin_may_change_subscriptions_and_settings(
     """An admin writing as the group comes from GroupAnonymousBot with the group as
     sender_chat; only admins can write that way, so no getChatMember is needed."""
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
 
     async def anonymously(command: str) -> str:
         before = len(rig.api.messages(group))
@@ -137,7 +133,7 @@ async def test_an_anonymous_group_admin_may_change_subscriptions_and_settings(
 
 async def test_a_restricted_member_is_refused_politely(rig: Rig) -> None:
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
     rig.api.set_member_status(group, MEMBER, "restricted")
     refused = await rig.reply_to(group, MEMBER, f"/subscribe {feed}")
     assert text(refused) == GROUP_ADMINS_ONLY
@@ -149,7 +145,7 @@ async def test_the_bots_admin_is_no_group_admin_in_someone_elses_group(rig: Rig)
     """Only the group's own admins change its subscriptions and settings, as the
     design says, even when the bot's operator is a plain member there."""
     group = add_group(rig)
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
     rig.api.set_member_status(group, ADMIN, "member")
     for command in (f"/subscribe {feed}", "/settings daily off"):
         refused = await rig.reply_to(group, ADMIN, command)
@@ -163,9 +159,9 @@ async def test_the_bots_admin_is_no_group_admin_in_someone_elses_group(rig: Rig)
 
 async def test_commands_for_another_bot_are_ignored(rig: Rig) -> None:
     group = add_group(rig)
-    await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    await add_feed(rig, *numbered(2), path="/a.xml")
     for command in ("/latest@OtherBot", "/search@OtherBot statement", "/subscribe@OtherBot 1"):
-        await quiet(rig, group, GROUP_ADMIN, command)
+        await say_unanswered(rig, group, GROUP_ADMIN, command)
     assert await subscriptions(rig, group) == set()
     # The same words addressed to this bot are answered.
     got = await rig.reply_to(group, MEMBER, f"/latest@{BOT}")

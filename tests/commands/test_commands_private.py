@@ -5,28 +5,24 @@ from __future__ import annotations
 
 from bot.app import ADMIN_COMMANDS, USER_COMMANDS
 from tests.support.commands import (
-    add_feed,
     add_group,
     button,
     check_output,
     current,
     data_of,
     press,
-    quiet,
-    settle,
+    say_unanswered,
+    subscriptions,
     text,
+    wait_settled,
 )
 from tests.support.feeds import numbered
-from tests.support.rig import ADMIN, USER, Rig
-
-
-async def subscriptions(rig: Rig, chat_id: int) -> set[int]:
-    return await rig.services.store.subscriptions(chat_id)
+from tests.support.rig import ADMIN, USER, Rig, add_feed
 
 
 async def test_start_welcomes_with_subscribe_buttons(rig: Rig) -> None:
-    one = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
-    two = await add_feed(rig, "/b.xml", "Ministry <news> & views", numbered(1))
+    one = await add_feed(rig, *numbered(2), path="/a.xml")
+    two = await add_feed(rig, *numbered(1), path="/b.xml", title="Ministry <news> & views")
 
     welcome = await rig.reply_to(USER, USER, "/start")
 
@@ -55,7 +51,7 @@ async def test_start_without_feeds_says_an_admin_adds_them(rig: Rig) -> None:
 
 
 async def test_deep_link_subscribes_at_once(rig: Rig) -> None:
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
 
     done = await rig.reply_to(USER, USER, f"/start sub_{feed}")
 
@@ -67,7 +63,7 @@ async def test_deep_link_subscribes_at_once(rig: Rig) -> None:
 
 
 async def test_deep_link_with_a_bad_or_unknown_id_explains_and_offers_buttons(rig: Rig) -> None:
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
 
     unknown = await rig.reply_to(USER, USER, "/start sub_99")
     assert text(unknown) == (
@@ -106,8 +102,8 @@ async def test_help_lists_every_command_with_an_example(rig: Rig) -> None:
 
 
 async def test_feeds_toggles_edit_the_message_in_place(rig: Rig) -> None:
-    one = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
-    two = await add_feed(rig, "/b.xml", "Ministry", numbered(1))
+    one = await add_feed(rig, *numbered(2), path="/a.xml")
+    two = await add_feed(rig, *numbered(1), path="/b.xml", title="Ministry")
     listing = await rig.reply_to(USER, USER, "/feeds")
     assert text(listing).splitlines()[1:3] == [
         "1. Embassy statements — not subscribed",
@@ -150,8 +146,8 @@ async def test_feeds_with_none_and_with_too_many_stays_in_one_message(rig: Rig) 
 
 
 async def test_subscribe_and_unsubscribe_arguments(rig: Rig) -> None:
-    one = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
-    two = await add_feed(rig, "/b.xml", "Ministry", numbered(1))
+    one = await add_feed(rig, *numbered(2), path="/a.xml")
+    two = await add_feed(rig, *numbered(1), path="/b.xml", title="Ministry")
 
     got = text(await rig.reply_to(USER, USER, f"/subscribe {one}"))
     assert got.startswith("Subscribed to Embassy statements. New statements will arrive here")
@@ -174,7 +170,7 @@ async def test_subscribe_and_unsubscribe_arguments(rig: Rig) -> None:
 
 
 async def test_subscribe_without_arguments_shows_the_buttons(rig: Rig) -> None:
-    one = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    one = await add_feed(rig, *numbered(2), path="/a.xml")
     for command in ("/subscribe", "/unsubscribe"):
         listing = await rig.reply_to(USER, USER, command)
         assert text(listing).startswith("Feeds\n")
@@ -183,7 +179,7 @@ async def test_subscribe_without_arguments_shows_the_buttons(rig: Rig) -> None:
 
 
 async def test_subscribe_garbage_gets_usage_and_changes_nothing(rig: Rig) -> None:
-    await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    await add_feed(rig, *numbered(2), path="/a.xml")
     cases = {
         "/subscribe abc": "«abc» is not a feed id. Usage: /subscribe FEED_ID or /subscribe all",
         "/subscribe 99": "There is no feed 99 (it may have been removed). /feeds lists them.",
@@ -202,8 +198,8 @@ async def test_subscribe_garbage_gets_usage_and_changes_nothing(rig: Rig) -> Non
 
 
 async def test_latest_defaults_limits_and_usage(rig: Rig) -> None:
-    one = await add_feed(rig, "/a.xml", "Embassy statements", numbered(30))
-    two = await add_feed(rig, "/b.xml", "Ministry", numbered(3))
+    one = await add_feed(rig, *numbered(30), path="/a.xml")
+    two = await add_feed(rig, *numbered(3), path="/b.xml", title="Ministry")
 
     latest = text(await rig.reply_to(USER, USER, "/latest"))
     lines = latest.splitlines()
@@ -245,7 +241,7 @@ async def test_latest_defaults_limits_and_usage(rig: Rig) -> None:
 
 
 async def test_latest_pages_older_and_newer_in_the_same_message(rig: Rig) -> None:
-    await add_feed(rig, "/a.xml", "Embassy statements", numbered(12))
+    await add_feed(rig, *numbered(12), path="/a.xml")
     message = await rig.reply_to(USER, USER, "/latest 5")
     assert data_of(message) == ["l:5:5:0"]
 
@@ -273,7 +269,7 @@ async def test_latest_with_nothing_stored_says_how_to_subscribe(rig: Rig) -> Non
     assert got == (
         "No statements stored yet. Use /feeds to see the feeds and /subscribe to follow them."
     )
-    feed = await add_feed(rig, "/empty.xml", "Quiet ministry", [])
+    feed = await add_feed(rig, path="/empty.xml", title="Quiet ministry")
     got = text(await rig.reply_to(USER, USER, f"/latest 5 {feed}"))
     assert got == "No statements from Quiet ministry are stored yet. /latest shows the newest " + (
         "from every feed."
@@ -289,13 +285,13 @@ async def test_counters_in_private(rig: Rig) -> None:
 
 async def test_an_edited_command_is_not_run_again(rig: Rig) -> None:
     """Fixing a typo in an old message must not repeat it (think /addfeed)."""
-    await add_feed(rig, "/a.xml", "Embassy statements", numbered(3))
+    await add_feed(rig, *numbered(3), path="/a.xml")
     before = len(rig.api.messages(USER))
     update = rig.api.send_text(USER, USER, "/latest 1")
     await rig.api.wait_for_messages(USER, before + 1)
     before += 1
     rig.api.edit_text(USER, USER, update["message"]["message_id"], "/latest 2")
-    await settle(rig)
+    await wait_settled(rig)
     assert len(rig.api.messages(USER)) == before
     # A new message with the same words is answered as ever.
     answer = await rig.reply_to(USER, USER, "/latest 2")
@@ -306,7 +302,7 @@ async def test_an_edited_command_is_not_run_again(rig: Rig) -> None:
 async def test_commands_sent_together_run_in_the_order_they_were_sent(rig: Rig) -> None:
     """After downtime, or with quick taps, Telegram hands over several updates of one
     chat at once: they must act in the order the user sent them."""
-    feed = await add_feed(rig, "/a.xml", "Embassy statements", numbered(2))
+    feed = await add_feed(rig, *numbered(2), path="/a.xml")
     await rig.reply_to(USER, USER, "/start")
     for _ in range(3):
         before = len(rig.api.messages(USER))
@@ -335,5 +331,5 @@ async def test_an_unknown_command_or_plain_words_get_a_hint_in_private(rig: Rig)
 async def test_a_group_stays_quiet_for_unknown_commands_and_chatter(rig: Rig) -> None:
     group = add_group(rig)
     for message in ("/nonexistent", "/weather@OtherBot", "hello everyone"):
-        await quiet(rig, group, USER, message)
+        await say_unanswered(rig, group, USER, message)
     await check_output(rig)

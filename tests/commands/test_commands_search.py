@@ -9,7 +9,6 @@ import re
 from bot.reading import SEARCHES_PER_MINUTE
 from tests.support.commands import (
     BOT,
-    add_feed,
     add_group,
     button,
     check_output,
@@ -19,7 +18,7 @@ from tests.support.commands import (
     text,
 )
 from tests.support.feeds import Entry, numbered
-from tests.support.rig import OTHER, USER, Rig
+from tests.support.rig import OTHER, USER, Rig, add_feed
 
 MINISTRY = "Ministry <news> & views"
 
@@ -49,7 +48,7 @@ def corpus() -> list[Entry]:
 
 
 async def load(rig: Rig) -> int:
-    return await add_feed(rig, "/ministry.xml", MINISTRY, corpus())
+    return await add_feed(rig, *corpus(), path="/ministry.xml", title=MINISTRY)
 
 
 def titles(message_text: str) -> list[str]:
@@ -201,16 +200,16 @@ async def test_the_21st_search_in_a_minute_is_politely_refused(rig: Rig) -> None
 
 
 async def test_a_very_common_word_is_not_given_an_exact_total(rig: Rig) -> None:
-    await add_feed(rig, "/many.xml", "Embassy statements", numbered(30))
+    await add_feed(rig, *numbered(30), path="/many.xml")
     few = await rig.reply_to(USER, USER, "/search lead")
     assert text(few).startswith("Results 1–5 of 30 for «lead»")
     # Beyond the counting cap the header gives the span only.
     await add_feed(
         rig,
-        "/more.xml",
-        "Archive",
-        [Entry(f"a{i}", f"Archive lead {i}", "<p>Lead.</p>", "Mon, 01 Nov 2021 10:00:00 GMT")
-         for i in range(100)],
+        *[Entry(f"a{i}", f"Archive lead {i}", "<p>Lead.</p>", "Mon, 01 Nov 2021 10:00:00 GMT")
+          for i in range(100)],
+        path="/more.xml",
+        title="Archive",
     )  # fmt: skip
     many = await rig.reply_to(USER, USER, "/search lead")
     assert text(many).startswith("Results 1–5 for «lead»")

@@ -8,25 +8,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from tests.support.counters import GOLDEN, add_seed_counters
 from tests.support.rig import ADMIN, OTHER, USER, Rig
-from tests.text.test_daily_message import GOLDEN
 from text.counters import NO_COUNTERS
 
 GROUP = -100888
-SALISBURY = (
-    "{days} days have passed since the Salisbury incident - no credible information "
-    "or response from the British authorities"
-)
-GLUSHKOV = (
-    "{days} days have passed since the death of Nikolay Glushkov on British soil - "
-    "no credible information or response from the British authorities"
-)
-
-
-async def add_seed_counters(rig: Rig) -> None:
-    for start, template in (("2018-03-04", SALISBURY), ("2018-03-12", GLUSHKOV)):
-        added = await rig.reply_to(ADMIN, ADMIN, f"/addcounter {start} Europe/Moscow {template}")
-        assert (added.plain_text or "").startswith("Added counter")
 
 
 async def counters_as_seen(rig: Rig) -> list[tuple[date, str, str]]:

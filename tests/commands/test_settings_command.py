@@ -11,36 +11,16 @@ import pytest
 
 from bot.chat_settings import STALE, parse_button, parse_settings_args, parse_time
 from bot.replies import GROUP_ADMINS_ONLY
-from emulator import SentMessage
 from storage.models import Chat
+from tests.support.commands import add_group, current, data_of, press, text
 from tests.support.rig import ADMIN, OTHER, USER, Rig
 
-GROUP = -100777  # OTHER is a group admin there, USER a plain member
+# In the group made by add_group, OTHER is a group admin and USER a plain member.
 GROUP_ADMIN, MEMBER = OTHER, USER
-
-
-def add_group(rig: Rig) -> int:
-    rig.api.add_chat(GROUP, "supergroup", title="Press room", admins=[OTHER], members=[USER])
-    return GROUP
 
 
 async def chat_row(rig: Rig, chat_id: int) -> Chat:
     return await rig.services.store.get_chat(chat_id)
-
-
-def text(message: SentMessage) -> str:
-    return message.plain_text or ""
-
-
-def data_of(message: SentMessage) -> list[str]:
-    return [str(b["callback_data"]) for b in message.buttons]
-
-
-def current(rig: Rig, message: SentMessage) -> SentMessage:
-    """The message as it is now (after edits)."""
-    now = rig.api.message(message.chat_id, message.message_id)
-    assert now is not None
-    return now
 
 
 def last_answer(rig: Rig) -> dict[str, object]:
@@ -144,26 +124,26 @@ async def test_buttons_edit_the_message_in_place(rig: Rig) -> None:
     shown = await rig.reply_to(USER, USER, "/settings")
     count = len(rig.api.messages(USER))
 
-    await rig.press(USER, USER, shown, "st:d:0")
+    await press(rig, shown, USER, "st:d:0")
     assert last_answer(rig)["text"] == "Daily message off"
     now = current(rig, shown)
     assert "Daily message: off" in text(now)
     assert data_of(now)[0] == "st:d:1"
     assert (await chat_row(rig, USER)).daily_enabled is False
 
-    await rig.press(USER, USER, now, "st:t:1000")
+    await press(rig, now, USER, "st:t:1000")
     assert last_answer(rig)["text"] == "Daily time set to 10:00"
     now = current(rig, shown)
     assert "Time: 10:00" in text(now)
     assert data_of(now)[1:3] == ["st:t:0900", "st:t:1100"]
 
-    await rig.press(USER, USER, now, "st:z:Europe/Moscow")
+    await press(rig, now, USER, "st:z:Europe/Moscow")
     assert last_answer(rig)["text"] == "Time zone set to Europe/Moscow"
     now = current(rig, shown)
     assert "Time zone: Europe/Moscow (there it is 07:30, 3 December 2021)" in text(now)
     assert "✓ Moscow" in [str(b["text"]) for b in now.buttons]
 
-    await rig.press(USER, USER, now, "st:d:1")
+    await press(rig, now, USER, "st:d:1")
     chat = await chat_row(rig, USER)
     assert (chat.daily_enabled, chat.daily_time, chat.timezone) == (
         True,
@@ -178,7 +158,7 @@ async def test_buttons_edit_the_message_in_place(rig: Rig) -> None:
 async def test_time_buttons_wrap_around_midnight(rig: Rig) -> None:
     shown = await rig.reply_to(USER, USER, "/settings time 00:30")
     assert data_of(shown)[1:3] == ["st:t:2330", "st:t:0130"]
-    await rig.press(USER, USER, shown, "st:t:2330")
+    await press(rig, shown, USER, "st:t:2330")
     assert (await chat_row(rig, USER)).daily_time == time(23, 30)
 
 
@@ -186,7 +166,7 @@ async def test_an_old_button_does_what_its_label_says(rig: Rig) -> None:
     first = await rig.reply_to(USER, USER, "/settings")
     await rig.reply_to(USER, USER, "/settings daily off")
     # The first message still offers "off": pressing it again is harmless.
-    await rig.press(USER, USER, first, "st:d:0")
+    await press(rig, first, USER, "st:d:0")
     assert last_answer(rig)["text"] == "Daily message off"
     assert (await chat_row(rig, USER)).daily_enabled is False
     assert data_of(current(rig, first))[0] == "st:d:1"
@@ -234,12 +214,12 @@ async def test_in_a_group_only_its_admins_change_settings(rig: Rig) -> None:
     # The group's admin gets the buttons; a member pressing them is refused.
     shown = await rig.reply_to(group, GROUP_ADMIN, "/settings")
     assert data_of(shown)[0] == "st:d:0"
-    await rig.press(group, MEMBER, shown, "st:d:0")
+    await press(rig, shown, MEMBER, "st:d:0")
     assert last_answer(rig) == {"text": GROUP_ADMINS_ONLY, "show_alert": True, "url": None}
     assert await chat_row(rig, group) == before
     assert current(rig, shown).edits == []
 
-    await rig.press(group, GROUP_ADMIN, shown, "st:d:0")
+    await press(rig, shown, GROUP_ADMIN, "st:d:0")
     assert (await chat_row(rig, group)).daily_enabled is False
     changed = await rig.reply_to(group, GROUP_ADMIN, "/settings@CommuniqueBot zone Asia/Tokyo")
     assert text(changed).startswith("Time zone set to Asia/Tokyo")
@@ -261,7 +241,7 @@ async def test_the_view_says_when_the_next_message_comes(rig: Rig) -> None:
 
     rig.clock.set(datetime(2021, 12, 3, 9, 0, tzinfo=UTC))
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     shown = await rig.reply_to(USER, USER, "/settings time 10:00")
     assert "Next: tomorrow at 10:00 (today's has been sent)" in text(shown)
 

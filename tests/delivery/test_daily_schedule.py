@@ -16,20 +16,11 @@ import pytest
 from bot.config import Settings, load_settings
 from jobs.daily import DailyScheduler
 from storage.store import Store
+from tests.support.counters import GOLDEN, add_seed_counters
 from tests.support.feeds import rss, statement
 from tests.support.rig import ADMIN, OTHER, USER, FakeClock, Rig
-from tests.text.test_daily_message import GOLDEN
 from text.counters import render_daily_message
 from text.dates import due_instant
-
-SALISBURY = (
-    "{days} days have passed since the Salisbury incident - no credible information "
-    "or response from the British authorities"
-)
-GLUSHKOV = (
-    "{days} days have passed since the death of Nikolay Glushkov on British soil - "
-    "no credible information or response from the British authorities"
-)
 
 LONDON = ZoneInfo("Europe/London")
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -464,11 +455,7 @@ async def test_a_hundred_thousand_chats_in_one_tick(bed: Bed) -> None:
 async def test_a_chat_receives_its_daily_message_at_its_time_through_the_bot_api(
     rig: Rig,
 ) -> None:
-    for template_date, template in ((date(2018, 3, 4), SALISBURY), (date(2018, 3, 12), GLUSHKOV)):
-        added = await rig.reply_to(
-            ADMIN, ADMIN, f"/addcounter {template_date.isoformat()} Europe/Moscow {template}"
-        )
-        assert (added.plain_text or "").startswith("Added counter")
+    await add_seed_counters(rig)
     rig.feeds.set("/feed.xml", rss([statement(1), statement(2, day=2)]), etag='"v1"')
     await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url('/feed.xml')}")
     for user in (USER, OTHER):
@@ -481,12 +468,12 @@ async def test_a_chat_receives_its_daily_message_at_its_time_through_the_bot_api
 
     rig.clock.set(datetime(2021, 12, 3, 4, 29, 30, tzinfo=UTC))  # 07:29:30 in Moscow
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     assert {chat: len(rig.api.messages(chat)) for chat in (USER, OTHER)} == before
 
     rig.clock.set(datetime(2021, 12, 3, 4, 30, 5, tzinfo=UTC))
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     [daily] = rig.api.messages(USER)[before[USER] :]
     assert daily.plain_text == GOLDEN
     assert daily.parse_mode == "HTML"
@@ -499,13 +486,13 @@ async def test_a_chat_receives_its_daily_message_at_its_time_through_the_bot_api
     ):
         rig.clock.set(moment)
         await rig.run_job("daily")
-        await rig.delivered()
+        await rig.wait_delivered()
     assert len(rig.api.messages(USER)) == before[USER] + 1
     assert len(rig.api.messages(OTHER)) == before[OTHER]
 
     rig.clock.set(datetime(2021, 12, 3, 9, 0, tzinfo=UTC))  # 09:00 in London
     await rig.run_job("daily")
-    await rig.delivered()
+    await rig.wait_delivered()
     [other_daily] = rig.api.messages(OTHER)[before[OTHER] :]
     assert (other_daily.plain_text or "").splitlines()[:3] == [
         "3 December 2021",

@@ -23,19 +23,16 @@ from emulator import (
 from emulator.telegram_html import utf16_length
 from tests.support.delivery import (
     FAST,
-    add_feed,
-    delivery_rig,
     outbox,
-    publish,
     running_rig,
     sends_to,
-    subscribe,
+    start_delivery_rig,
     titles,
 )
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, statement
-from tests.support.rig import ADMIN, Rig, stop_rig
+from tests.support.rig import ADMIN, Rig, add_feed, publish, stop_rig, subscribe
 
 OLD = statement(1, day=1)
 
@@ -55,7 +52,7 @@ async def test_429_storm_pauses_all_sending_then_resumes_dropping_nothing(rig: R
     rig.api.inject(RetryAfter(1), times=2)
 
     await publish(rig, statement(2, day=2), OLD)
-    await rig.delivered(within=8)
+    await rig.wait_delivered(within=8)
 
     for chat in chats:
         assert titles(rig, chat) == ["Statement 2"], chat
@@ -86,7 +83,7 @@ async def test_403_and_vanished_chats_become_inactive_and_the_rest_get_everythin
 
     # Two statements in one poll: the second is still pending when the first fails.
     await publish(rig, statement(3, day=3), statement(2, day=2), OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
 
     for chat in fine:
         assert titles(rig, chat) == ["Statement 2", "Statement 3"]
@@ -110,7 +107,7 @@ async def test_403_and_vanished_chats_become_inactive_and_the_rest_get_everythin
     await rig.reply_to(blocked, blocked, "/start")
     assert (await store.get_chat(blocked)).active
     await publish(rig, statement(4, day=4), statement(3, day=3), statement(2, day=2), OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
     assert titles(rig, blocked)[-1] == "Statement 4"
     assert titles(rig, gone) == []
     for chat in fine:
@@ -124,7 +121,7 @@ async def test_group_that_became_a_supergroup_keeps_its_subscription(rig: Rig) -
     rig.api.inject(Migrate(new_id), chat_id=old_id)
 
     await publish(rig, statement(2, day=2), OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
 
     assert titles(rig, new_id) == ["Statement 2"]
     assert titles(rig, old_id) == []
@@ -137,7 +134,7 @@ async def test_group_that_became_a_supergroup_keeps_its_subscription(rig: Rig) -
 
     # The next statement goes straight to the new id.
     await publish(rig, statement(3, day=3), statement(2, day=2), OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
     assert titles(rig, new_id) == ["Statement 2", "Statement 3"]
     assert len(sends_to(rig, old_id)) == 1
 
@@ -151,7 +148,7 @@ async def test_5xx_and_resets_are_retried_with_backoff_then_marked_failed(rig: R
     rig.api.inject(ServerError(), chat_id=broken, times=None)
 
     await publish(rig, statement(2, day=2), OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
 
     assert titles(rig, flaky) == ["Statement 2"]
     assert titles(rig, fine) == ["Statement 2"]
@@ -174,7 +171,7 @@ async def test_5xx_and_resets_are_retried_with_backoff_then_marked_failed(rig: R
 async def test_a_hang_past_the_timeout_is_sent_once_more_and_counted(
     tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
 ) -> None:
-    rig = await delivery_rig(tmp_path, fake_bot_api, feed_server, read_timeout=0.5)
+    rig = await start_delivery_rig(tmp_path, fake_bot_api, feed_server, read_timeout=0.5)
     try:
         feed = await add_feed(rig, OLD)
         hung, fine = 9001, 9002
@@ -183,7 +180,7 @@ async def test_a_hang_past_the_timeout_is_sent_once_more_and_counted(
         rig.api.inject(Delay(1.5), chat_id=hung)
 
         await publish(rig, statement(2, day=2), OLD)
-        await rig.delivered()
+        await rig.wait_delivered()
 
         assert titles(rig, hung) == ["Statement 2", "Statement 2"]
         assert titles(rig, fine) == ["Statement 2"]
@@ -204,7 +201,7 @@ async def test_html_telegram_cannot_parse_is_resent_as_plain_text(rig: Rig) -> N
     await rig.services.store.upsert_chat(chat, "private", "Pat")
     await rig.services.store.enqueue_text(chat, "<b>Daily counter <i>since</b> then</i>")
 
-    await rig.delivered()
+    await rig.wait_delivered()
 
     first, _resent = sends_to(rig, chat)
     assert first.status == 400 and "can't parse entities" in (first.description or "")
@@ -226,7 +223,7 @@ async def test_each_chat_gets_statements_in_publication_order_even_after_a_retry
     # The feed lists newest first; publication order is 2, 3, 4, 5.
     newest_first = [statement(n, day=n) for n in (5, 4, 3, 2)]
     await publish(rig, *newest_first, OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
 
     for chat in chats:
         assert titles(rig, chat) == [f"Statement {n}" for n in (2, 3, 4, 5)], chat
@@ -239,7 +236,7 @@ async def test_a_burst_of_statements_becomes_one_digest_per_chat(rig: Rig) -> No
     await subscribe(rig, feed, chats)
 
     await publish(rig, *[statement(n, day=2, hour=n) for n in range(2, 9)], OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
 
     for chat in chats:
         (digest,) = rig.api.messages(chat)
@@ -261,7 +258,7 @@ async def test_a_long_digest_is_split_at_the_message_limit(rig: Rig) -> None:
         for n in range(2, 62)
     ]
     await publish(rig, *burst, OLD)
-    await rig.delivered()
+    await rig.wait_delivered()
 
     parts = rig.api.messages(chat)
     assert len(parts) >= 2
@@ -279,7 +276,7 @@ async def test_stop_lets_the_send_in_flight_finish_and_a_restart_sends_the_rest(
 ) -> None:
     # One message a second: the broadcast is certainly unfinished when the bot stops.
     env = {"BROADCAST_RATE": "1", "DELIVERY_CONCURRENCY": "1"}
-    rig = await delivery_rig(tmp_path, fake_bot_api, feed_server, env=env)
+    rig = await start_delivery_rig(tmp_path, fake_bot_api, feed_server, env=env)
     chats = [9901, 9902, 9903, 9904]
     try:
         feed = await add_feed(rig, OLD)
@@ -295,9 +292,9 @@ async def test_stop_lets_the_send_in_flight_finish_and_a_restart_sends_the_rest(
     assert rows[0].state == "sent"  # its answer was waited for and recorded
     assert [r.state for r in rows[1:]] == ["pending"] * 3
 
-    rig = await delivery_rig(tmp_path, fake_bot_api, feed_server)
+    rig = await start_delivery_rig(tmp_path, fake_bot_api, feed_server)
     try:
-        await rig.delivered()
+        await rig.wait_delivered()
     finally:
         await stop_rig(rig)
     for chat in chats:

@@ -13,11 +13,11 @@ import pytest
 
 from emulator import RateLimits
 from jobs.pacing import GROUP_PER_WINDOW, GROUP_WINDOW, ChatPacer, GlobalPacer
-from tests.support.delivery import add_feed, delivery_rig, outbox, publish, subscribe
+from tests.support.delivery import outbox, start_delivery_rig
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import statement
-from tests.support.rig import stop_rig
+from tests.support.rig import add_feed, publish, stop_rig, subscribe
 
 
 @pytest.mark.slow
@@ -25,7 +25,7 @@ async def test_300_deliveries_at_telegrams_limits_get_no_429(
     tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
 ) -> None:
     env = {"BROADCAST_RATE": "30", "DELIVERY_CONCURRENCY": "4"}
-    rig = await delivery_rig(tmp_path, fake_bot_api, feed_server, env=env, chat_pacing=True)
+    rig = await start_delivery_rig(tmp_path, fake_bot_api, feed_server, env=env, chat_pacing=True)
     try:
         feed = await add_feed(rig, statement(1, day=1))
         chats = list(range(20_001, 20_301))
@@ -37,7 +37,7 @@ async def test_300_deliveries_at_telegrams_limits_get_no_429(
         rig.api.enable_rate_limits(RateLimits(slack=0.2))
 
         await publish(rig, statement(2, day=2), statement(1, day=1))
-        await rig.delivered(within=20)
+        await rig.wait_delivered(within=20)
     finally:
         await stop_rig(rig)
 
@@ -54,7 +54,7 @@ async def test_300_deliveries_at_telegrams_limits_get_no_429(
 async def test_private_chats_get_one_message_a_second_without_429(
     tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
 ) -> None:
-    rig = await delivery_rig(tmp_path, fake_bot_api, feed_server, chat_pacing=True)
+    rig = await start_delivery_rig(tmp_path, fake_bot_api, feed_server, chat_pacing=True)
     try:
         feed = await add_feed(rig, statement(1, day=1))
         chats = [21_001, 21_002, 21_003]
@@ -63,7 +63,7 @@ async def test_private_chats_get_one_message_a_second_without_429(
 
         # Three statements for each chat in one poll (not a digest: that takes six).
         await publish(rig, *[statement(n, day=n) for n in (4, 3, 2, 1)])
-        await rig.delivered(within=10)
+        await rig.wait_delivered(within=10)
     finally:
         await stop_rig(rig)
 

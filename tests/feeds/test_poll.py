@@ -45,7 +45,7 @@ async def test_validators_go_back_byte_for_byte_and_a_304_parses_nothing(
     last_modified = "Fri,  3 Dec 2021 07:30:00 +0000"
     feed_server.set("/f.xml", rss([OLD]), etag=etag, last_modified=last_modified)
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         first = await env.poll()
         assert (first.changed, first.new_items) == (1, 1)
         stored = await env.feed(feed)
@@ -69,7 +69,7 @@ async def test_validators_go_back_byte_for_byte_and_a_304_parses_nothing(
 async def test_no_validators_are_invented(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.set("/f.xml", rss([OLD]))
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.poll()
         await env.poll_when_due(feed)
         for request in feed_server.requests_to("/f.xml"):
@@ -84,7 +84,7 @@ async def test_identical_body_skips_parsing_but_stores_new_validators(
     body = rss([OLD])
     feed_server.set("/f.xml", body, etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.poll()
         # The server changed its ETag (a new deploy) but not the bytes: a 200 with
         # the same body, which counts as unchanged.
@@ -124,7 +124,7 @@ async def test_freshness_headers_push_the_next_poll_later(
         headers = {"Expires": http_date(datetime.now(UTC) + timedelta(hours=2))}
     feed_server.set("/f.xml", rss([OLD]), etag='"v1"', headers=headers)
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.poll()
         assert low <= await env.delay_of(feed) <= high
         # The same holds after a 304, which carries the same headers.
@@ -136,7 +136,7 @@ async def test_freshness_headers_push_the_next_poll_later(
 async def test_ttl_is_honoured_also_after_a_304(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.set("/f.xml", rss([OLD], extra="<ttl>120</ttl>"), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.poll()
         assert 7200 <= await env.delay_of(feed) <= 7200 + INTERVAL
         report = await env.poll_when_due(feed)
@@ -149,7 +149,7 @@ async def test_ttl_is_honoured_after_a_restart(tmp_path: Path, feed_server: Feed
     between the two polls still waits as long as the feed asked."""
     feed_server.set("/f.xml", rss([OLD], extra="<ttl>120</ttl>"), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.poll()
     async with poll_env(tmp_path, feed_server) as env:  # a new Poller on the same file
         assert (await env.feed(feed)).ttl_seconds == 7200
@@ -186,7 +186,7 @@ async def test_429_and_503_with_retry_after_push_the_next_poll_later(
     headers = {} if retry_after is None else {"Retry-After": retry_after}
     feed_server.set_status("/f.xml", status, headers=headers)
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         report = await env.poll()
         assert report.failed == 1
         assert low <= await env.delay_of(feed) <= high
@@ -204,8 +204,8 @@ async def test_failures_back_off_with_jitter_up_to_a_day_and_never_disable(
     feed_server.set_status("/a.xml", 500)
     feed_server.set_status("/b.xml", 500)
     async with poll_env(tmp_path, feed_server) as env:
-        a = await env.add("/a.xml")
-        b = await env.add("/b.xml")
+        a = await env.add_feed("/a.xml")
+        b = await env.add_feed("/b.xml")
         await env.poll()
         # Two feeds that failed together do not come back in the same second.
         assert await env.delay_of(a) != await env.delay_of(b)
@@ -232,7 +232,7 @@ async def test_admins_told_once_after_three_failures_and_once_on_recovery(
 ) -> None:
     feed_server.set("/f.xml", rss([OLD]), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.poll()
         feed_server.set_status("/f.xml", 500)
         for _ in range(2):
@@ -268,8 +268,8 @@ async def test_410_pauses_the_feed_and_tells_admins(
     feed_server.set("/f.xml", rss([OLD]))
     feed_server.set("/other.xml", rss([MID]))
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
-        other = await env.add("/other.xml")
+        feed = await env.add_feed("/f.xml")
+        other = await env.add_feed("/other.xml")
         await env.poll()
         feed_server.set_status("/f.xml", 410)
         await env.poll_when_due(feed)
@@ -296,7 +296,7 @@ async def test_an_alert_that_fails_does_not_count_as_a_feed_failure(
 
     feed_server.set_status("/f.xml", 410)
     async with poll_env(tmp_path, feed_server, alert=broken_alert) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         report = await env.poll()
         assert report.failed == 1
         stored = await env.feed(feed)
@@ -314,7 +314,7 @@ async def test_a_permanent_redirect_chain_updates_the_url(
     feed_server.set_redirect("/mid.xml", feed_server.url("/new.xml"), 308)
     feed_server.set("/new.xml", rss([OLD]), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/old.xml")
+        feed = await env.add_feed("/old.xml")
         report = await env.poll()
         assert report.changed == 1
         assert (await env.feed(feed)).url == feed_server.url("/new.xml")
@@ -331,7 +331,7 @@ async def test_a_chain_with_a_temporary_hop_keeps_the_url(
     feed_server.set_redirect("/mid.xml", "/new.xml", 302)
     feed_server.set("/new.xml", rss([OLD]))
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/old.xml")
+        feed = await env.add_feed("/old.xml")
         assert (await env.poll()).changed == 1
         assert (await env.feed(feed)).url == feed_server.url("/old.xml")
 
@@ -343,10 +343,10 @@ async def test_a_redirect_to_another_feeds_url_keeps_ours(
     feed_server.set_redirect("/old.xml", "/new.xml", 301)
     feed_server.set("/new.xml", rss([OLD]))
     async with poll_env(tmp_path, feed_server) as env:
-        other = await env.add("/new.xml")
+        other = await env.add_feed("/new.xml")
         if other_removed:
             await env.store.remove_feed(other.id)
-        feed = await env.add("/old.xml")
+        feed = await env.add_feed("/old.xml")
         report = await env.poll()
         assert report.failed == 0
         stored = await env.feed(feed)
@@ -365,7 +365,7 @@ async def test_feeds_are_spread_over_the_interval_and_keep_their_phase(
     for i in range(count):
         feed_server.set(f"/f{i}.xml", rss([Entry(f"g{i}", f"T{i}", "x", D1)]), etag=f'"e{i}"')
     async with poll_env(tmp_path, feed_server) as env:
-        feeds = [await env.add(f"/f{i}.xml") for i in range(count)]
+        feeds = [await env.add_feed(f"/f{i}.xml") for i in range(count)]
         start = env.clock.now
         assert (await env.poll()).polled == count  # all new: all at once
         polled_at: dict[int, list[datetime]] = collections.defaultdict(list)
@@ -444,7 +444,7 @@ async def test_at_most_two_fetches_per_host_and_other_hosts_are_not_starved(
         # for a feed on another host while the slow host's feeds queue.
         async with poll_env(tmp_path, server, max_concurrent=3) as env:
             for i in range(6):
-                await env.add(f"/slow{i}.xml")
+                await env.add_feed(f"/slow{i}.xml")
             other = await env.store.add_feed(
                 f"http://localhost:{server.port}/other.xml", "other host"
             )
@@ -468,7 +468,7 @@ async def test_unchanged_feeds_reuse_connections(tmp_path: Path) -> None:
             server.set(f"/f{i}.xml", rss([OLD]), etag=f'"e{i}"')
         async with poll_env(tmp_path, server) as env:
             for i in range(10):
-                await env.add(f"/f{i}.xml")
+                await env.add_feed(f"/f{i}.xml")
             await env.poll()
             server.client_ports.clear()
             for _ in range(3):
@@ -490,7 +490,7 @@ async def test_a_body_cut_short_stores_what_is_whole_and_the_rest_comes_next_tim
     poll fetches the body in full and pushes the statement once, with its lead."""
     feed_server.set("/f.xml", rss([MID, OLD]), etag='"v1"')
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.store.upsert_chat(USER_CHAT, "private", "Uma")
         await env.store.subscribe(USER_CHAT, [feed.id])
         await env.poll()
@@ -516,7 +516,7 @@ async def test_news_rules_identity_duplicates_and_the_seven_day_rule(
 ) -> None:
     feed_server.set("/f.xml", rss([MID, OLD]))
     async with poll_env(tmp_path, feed_server) as env:
-        feed = await env.add("/f.xml")
+        feed = await env.add_feed("/f.xml")
         await env.store.upsert_chat(USER_CHAT, "private", "Uma")
         await env.store.subscribe(USER_CHAT, [feed.id])
 
@@ -566,7 +566,7 @@ async def _add_through_telegram(rig: Rig, path: str) -> int:
 async def _poll_later(rig: Rig, seconds: float = DAY + 60) -> None:
     rig.clock.advance(seconds=seconds)
     await rig.run_job("poll")
-    await rig.delivered()
+    await rig.wait_delivered()
 
 
 async def test_an_admin_hears_once_when_a_feed_breaks_and_once_when_it_recovers(

@@ -149,8 +149,8 @@ async def test_the_corpus_polled_next_to_a_healthy_feed(
     feed_server.set("/healthy.xml", rss([HEALTHY]), etag='"h1"')
 
     async with poll_env(tmp_path, feed_server, fetch_timeout=FETCH_TIMEOUT) as env:
-        healthy = await env.add("/healthy.xml")
-        ids = {name: (await env.add(f"/corpus/{name}")).id for name in [*CORPUS, *HOSTILE]}
+        healthy = await env.add_feed("/healthy.xml")
+        ids = {name: (await env.add_feed(f"/corpus/{name}")).id for name in [*CORPUS, *HOSTILE]}
         subscriber = 2002
         await env.store.upsert_chat(subscriber, "private", "Uma")
         await env.store.subscribe(subscriber, [healthy.id])

@@ -79,7 +79,7 @@ async def through_the_pipeline(
     """Serve, poll, store, render and check one feed body."""
     path = f"/hostile/{next(_paths)}.xml"
     env.server.set(path, body, content_type=content_type)
-    feed = await env.add(path)
+    feed = await env.add_feed(path)
     async with ticking() as gaps:
         report = await env.poller.poll_due()
     lag = max(gaps, default=0.0)
@@ -89,7 +89,7 @@ async def through_the_pipeline(
         # CPU) stalls one run and not the next.
         again = f"/hostile/{next(_paths)}.xml"
         env.server.set(again, body, content_type=content_type)
-        await env.add(again)
+        await env.add_feed(again)
         async with ticking() as gaps:
             await env.poller.poll_due()
         lag = min(lag, max(gaps, default=0.0))

@@ -94,7 +94,7 @@ async def world(
         await rig.reply_to(USER, USER, "/subscribe 1")
         await rig.reply_to(GROUP, GROUP_ADMIN, "/subscribe 1")
         await rig.reply_to(GROUP, OTHER, "/latest")
-        await rig.delivered()
+        await rig.wait_delivered()
         yield rig
     finally:
         await stop_rig(rig)
@@ -115,7 +115,7 @@ class Sweep:
         rig.clock.advance(seconds=4)  # under /search's limit of 20 a minute
         rig.api.send_text(chat, user, text)
         await rig.api.wait_for_messages(chat, before + 1)
-        await rig.delivered()
+        await rig.wait_delivered()
         self.tried += 1
         replies = rig.api.messages(chat)[before:]
         for reply in replies:
@@ -130,7 +130,7 @@ class Sweep:
         answered = len(rig.api.calls_to("answerCallbackQuery"))
         update = rig.api.press_button(chat, user, message_id, data, forge=True)
         await rig.api.wait_for_call("answerCallbackQuery", answered + 1)
-        await rig.delivered()
+        await rig.wait_delivered()
         self.tried += 1
         answer = rig.api.callback_answers.get(update["callback_query"]["id"], {})
         text = answer.get("text")
@@ -325,7 +325,7 @@ async def test_forged_and_replayed_buttons_are_refused(
         rig.api._callback_queries[query["id"]] = query
         rig.api.enqueue_update({"callback_query": query})
         await rig.api.wait_for_call("answerCallbackQuery", answered + 1)
-        await rig.delivered()
+        await rig.wait_delivered()
         sweep.tried += 1
         assert database_state(rig) == before_state, f"no-message press {data!r} changed data"
 

@@ -17,16 +17,9 @@ from hypothesis import strategies as st
 
 from storage.models import NewItem
 from storage.store import DIGEST_THRESHOLD, PollOutcome, Store
+from tests.support.rig import FakeClock
 
 START = datetime(2021, 12, 3, 4, 30, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def entry(key: str, *, title: str | None = None, age: timedelta = timedelta(0)) -> NewItem:
@@ -64,7 +57,7 @@ async def item_count(store: Store) -> int:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "store.sqlite3", clock=Clock())
+    opened = await Store.open(tmp_path / "store.sqlite3", clock=FakeClock(START))
     try:
         yield opened
     finally:
@@ -170,7 +163,7 @@ async def test_a_future_date_counts_as_now_and_does_not_hold_back_real_news(
     assert outcome.outbox_rows == 2
     assert outcome.new_items[0].published_at == START
     clock = store._clock
-    assert isinstance(clock, Clock)
+    assert isinstance(clock, FakeClock)
     clock.now = START + timedelta(days=2)
     outcome = await poll(store, feed_id, [typo, entry("real", age=-timedelta(days=1))])
     assert [i.identity for i in outcome.pushed_items] == ["identity-real"]
@@ -218,7 +211,7 @@ async def test_an_edited_statement_keeps_its_identity_and_is_not_pushed_again(
 ) -> None:
     feed_id = await _feed_past_backlog(store)
     clock = store._clock
-    assert isinstance(clock, Clock)
+    assert isinstance(clock, FakeClock)
     first = await poll(store, feed_id, [entry("a", title="Statment on visas")])
     original = first.new_items[0]
     clock.now = START + timedelta(hours=2)
@@ -293,7 +286,7 @@ def test_any_sequence_of_stores_yields_each_statement_and_each_row_once(
     tmp_path: Path, polls: list[list[tuple[int, bool]]]
 ) -> None:
     async def scenario() -> None:
-        store = await Store.open(":memory:", clock=Clock())
+        store = await Store.open(":memory:", clock=FakeClock(START))
         try:
             feed_id = await _feed_past_backlog(store)
             seen: set[str] = {"identity-old"}

@@ -1,6 +1,6 @@
-"""What the command tests share: feeds to load into the rig, groups to talk in,
-and the checks every test ends with (no refused reply, nothing over 4096, every
-button press answered)."""
+"""What the command tests share: groups to talk in, buttons to press, messages as
+the chat shows them, and the checks every test ends with (no refused reply,
+nothing over 4096, every button press answered once)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,21 @@ import asyncio
 import weakref
 
 from emulator import SentMessage
-from tests.support.feeds import Entry, rss
-from tests.support.rig import ADMIN, OTHER, USER, Rig
+from tests.support.rig import OTHER, USER, Rig
 from text.markup import utf16_length
 
 GROUP = -100500
 BOT = "CommuniqueBot"
 
 
-async def add_feed(rig: Rig, path: str, title: str, entries: list[Entry]) -> int:
-    """Serve a feed and add it as /addfeed does (backlog stored, nothing pushed)."""
-    rig.feeds.set(path, rss(entries, title=title), etag='"v1"')
-    added = await rig.services.poller.add_feed(rig.feeds.url(path), None)
-    assert added.stored == len(entries)
-    return added.feed.id
-
-
 def add_group(rig: Rig) -> int:
     """A supergroup where OTHER is a group admin and USER a plain member."""
     rig.api.add_chat(GROUP, "supergroup", title="Press <room>", admins=[OTHER], members=[USER])
     return GROUP
+
+
+async def subscriptions(rig: Rig, chat_id: int) -> set[int]:
+    return await rig.services.store.subscriptions(chat_id)
 
 
 def text(message: SentMessage) -> str:
@@ -67,20 +62,20 @@ async def press(
     rig.api.press_button(message.chat_id, user, message.message_id, data, forge=forge)
     PRESSES[rig.api] = PRESSES.get(rig.api, 0) + 1
     calls = await rig.api.wait_for_call("answerCallbackQuery", answered + 1)
-    await settle(rig)  # the answer comes first, the edit after it
+    await wait_settled(rig)  # the answer comes first, the edit after it
     return str(calls[answered].params.get("text") or "")
 
 
-async def quiet(rig: Rig, chat_id: int, user_id: int, text_: str) -> None:
+async def say_unanswered(rig: Rig, chat_id: int, user_id: int, text_: str) -> None:
     """A message the bot must not answer: once it was fetched and handled, nothing
     new is in the chat."""
     before = len(rig.api.messages(chat_id))
     rig.api.send_text(chat_id, user_id, text_)
-    await settle(rig)
+    await wait_settled(rig)
     assert len(rig.api.messages(chat_id)) == before, rig.api.messages(chat_id)[before:]
 
 
-async def settle(rig: Rig, timeout: float = 5.0) -> None:
+async def wait_settled(rig: Rig, timeout: float = 5.0) -> None:
     """Wait until every update sent so far was fetched and fully handled (handlers
     run concurrently, so a later reply does not prove an earlier press is done).
 
@@ -95,7 +90,7 @@ async def settle(rig: Rig, timeout: float = 5.0) -> None:
 async def check_output(rig: Rig, *, restarted: bool = False) -> None:
     """Every call succeeded (the HTML validator refuses bad HTML with 400), every
     message is within Telegram's 4096 and every button press was answered once."""
-    await settle(rig)
+    await wait_settled(rig)
     failed = [
         (c.method, c.status, c.description)
         for c in rig.api.calls
@@ -111,6 +106,3 @@ async def check_output(rig: Rig, *, restarted: bool = False) -> None:
                 assert len(str(b.get("callback_data", "")).encode()) < 64, b
     answers = rig.api.calls_to("answerCallbackQuery")
     assert len(answers) == PRESSES.get(rig.api, 0), "a press unanswered or answered twice"
-
-
-__all__ = ["ADMIN", "OTHER", "USER"]

@@ -1,23 +1,21 @@
-"""What the delivery tests share: a feed on the local feed server, chats subscribed to
-it through the store, statements published through the real poll, and a look at the
-outbox rows as they are in the database."""
+"""What the delivery tests share: a rig that sends several messages at once with short
+waits, what each chat received, and the outbox rows as they are in the database.
+(Feeds, subscriptions and publishing are in rig.py.)"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator import ApiCall, ChatType
+from emulator import ApiCall
 from jobs.delivery_policy import DeliveryTuning
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
-from tests.support.feeds import Entry, rss
 from tests.support.rig import Rig, start_rig, stop_rig
 
-FEED_PATH = "/statements.xml"
 # Short waits so that backoff, timeouts and retries happen within a test's second.
 FAST = DeliveryTuning(backoff=0.05, backoff_cap=1.0, max_attempts=3, timeout_pause=0.05)
 
@@ -32,7 +30,7 @@ class OutboxState:
     message_id: int | None
 
 
-async def delivery_rig(
+async def start_delivery_rig(
     tmp_path: Path,
     fake: FakeBotApi,
     feeds: FeedServer,
@@ -49,40 +47,11 @@ async def delivery_rig(
 async def running_rig(
     tmp_path: Path, fake: FakeBotApi, feeds: FeedServer, **kwargs: Any
 ) -> AsyncIterator[Rig]:
-    rig = await delivery_rig(tmp_path, fake, feeds, **kwargs)
+    rig = await start_delivery_rig(tmp_path, fake, feeds, **kwargs)
     try:
         yield rig
     finally:
         await stop_rig(rig)
-
-
-async def add_feed(rig: Rig, *backlog: Entry) -> int:
-    """A feed whose first poll stores the backlog and pushes nothing."""
-    rig.feeds.set(FEED_PATH, rss(backlog))
-    feed = await rig.services.store.add_feed(rig.feeds.url(FEED_PATH))
-    await rig.run_job("poll")
-    await rig.delivered()
-    return feed.id
-
-
-async def subscribe(
-    rig: Rig, feed_id: int, chat_ids: Iterable[int], chat_type: ChatType = "private"
-) -> None:
-    store = rig.services.store
-    for chat_id in chat_ids:
-        if chat_type == "private":
-            rig.api.add_user(chat_id, f"User{chat_id}")
-        else:
-            rig.api.add_chat(chat_id, chat_type, title=f"Group {chat_id}")
-        await store.upsert_chat(chat_id, chat_type, f"Chat {chat_id}")
-        await store.subscribe(chat_id, [feed_id])
-
-
-async def publish(rig: Rig, *items: Entry) -> None:
-    """The feed now holds `items`; the next poll stores and queues what is new."""
-    rig.feeds.set(FEED_PATH, rss(items))
-    rig.clock.advance(seconds=600)
-    await rig.run_job("poll")
 
 
 def titles(rig: Rig, chat_id: int) -> list[str]:

@@ -35,7 +35,7 @@ class PollEnv:
     poller: Poller = field(init=False)
     alerts: list[tuple[str, int, str]] = field(default_factory=list)
 
-    async def add(self, path: str, title: str | None = None) -> Feed:
+    async def add_feed(self, path: str, title: str | None = None) -> Feed:
         return await self.store.add_feed(self.server.url(path), title)
 
     async def feed(self, feed: Feed | int) -> Feed:

@@ -1,11 +1,12 @@
 """The end-to-end rig: the real Application, long-polling the fake Bot API over HTTP,
 with a temporary database, feeds from the local feed server and a clock the test
-moves. Registered as a pytest plugin (fixture `rig`)."""
+moves. Registered as a pytest plugin (fixture `rig`). Also what tests do around it:
+add a feed, subscribe chats, publish statements."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,13 +19,15 @@ from telegram.error import TelegramError
 from bot.app import App, Overrides, build_application, start_application, stop_application
 from bot.config import Settings, load_settings
 from bot.services import Services, services_of
-from emulator import BotApiEmulator, SentMessage
+from emulator import BotApiEmulator, ChatType, SentMessage
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 
 ADMIN = 1001
 USER = 2002
 OTHER = 3003
+FEED_PATH = "/statements.xml"
 
 
 @dataclass
@@ -90,12 +93,6 @@ class Rig:
     async def reply_to(self, chat_id: int, user_id: int, text: str) -> SentMessage:
         return (await self.say(chat_id, user_id, text))[-1]
 
-    async def press(self, chat_id: int, user_id: int, message: SentMessage, data: str) -> None:
-        """Press a button and wait until the bot answered the callback query."""
-        answered = len(self.api.calls_to("answerCallbackQuery"))
-        self.api.press_button(chat_id, user_id, message.message_id, data)
-        await self.api.wait_for_call("answerCallbackQuery", answered + 1)
-
     async def run_job(self, name: str) -> None:
         """Run a scheduled job now, as the JobQueue would when its time comes."""
         assert self.app.job_queue is not None
@@ -103,7 +100,7 @@ class Rig:
         assert jobs, f"no job named {name}"
         await jobs[0].run(self.app)
 
-    async def delivered(self, within: float = 5.0) -> None:
+    async def wait_delivered(self, within: float = 5.0) -> None:
         """Wait until delivery has nothing left to send."""
         await self.services.deliverer.wait_idle(within)
 
@@ -163,3 +160,38 @@ async def rig(
         yield running
     finally:
         await stop_rig(running)
+
+
+async def add_feed(
+    rig: Rig, *entries: Entry, path: str = FEED_PATH, title: str = "Embassy statements"
+) -> int:
+    """Serve a feed and add it as /addfeed does: the entries are stored as its
+    backlog and nothing is pushed. Returns the feed's id."""
+    rig.feeds.set(path, rss(entries, title=title), etag='"v1"')
+    added = await rig.services.poller.add_feed(rig.feeds.url(path), None)
+    assert added.stored == len(entries)
+    return added.feed.id
+
+
+async def subscribe(
+    rig: Rig, feed_id: int, chat_ids: Iterable[int], chat_type: ChatType = "private"
+) -> None:
+    """Chats (made known to Telegram too) subscribed to a feed, through the store."""
+    store = rig.services.store
+    for chat_id in chat_ids:
+        if chat_type == "private":
+            rig.api.add_user(chat_id, f"User{chat_id}")
+        else:
+            rig.api.add_chat(chat_id, chat_type, title=f"Group {chat_id}")
+        await store.upsert_chat(chat_id, chat_type, f"Chat {chat_id}")
+        await store.subscribe(chat_id, [feed_id])
+
+
+async def publish(
+    rig: Rig, *entries: Entry, path: str = FEED_PATH, title: str = "Embassy statements"
+) -> None:
+    """The feed now holds `entries`; the next poll (run now, ten minutes later)
+    stores and queues what is new."""
+    rig.feeds.set(path, rss(entries, title=title))
+    rig.clock.advance(seconds=600)
+    await rig.run_job("poll")

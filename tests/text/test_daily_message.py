@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from emulator.telegram_html import telegram_length, validate_telegram_html
 from storage.models import Counter
+from tests.support.counters import GLUSHKOV, GOLDEN, SALISBURY, SEED_COUNTERS
 from text.counters import NO_COUNTERS, render_counter_line, render_daily_message, validate_template
 from text.dates import clock_label, days_since
 from text.markup import TELEGRAM_LIMIT, visible_length
@@ -26,32 +27,6 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 LONDON = ZoneInfo("Europe/London")
 CLOCKS = ["Europe/Moscow", "Europe/London"]
 SEED_PAGE = Path("/work/shared/seed/000_e008f88601b054ee.txt")
-
-SALISBURY = Counter(
-    1,
-    date(2018, 3, 4),
-    "Europe/Moscow",
-    "{days} days have passed since the Salisbury incident - no credible information "
-    "or response from the British authorities",
-    1,
-)
-GLUSHKOV = Counter(
-    2,
-    date(2018, 3, 12),
-    "Europe/Moscow",
-    "{days} days have passed since the death of Nikolay Glushkov on British soil - "
-    "no credible information or response from the British authorities",
-    2,
-)
-SEED_COUNTERS = [SALISBURY, GLUSHKOV]
-
-GOLDEN = """\
-3 December 2021
-Moscow: 07:30
-London: 04:30
-
-1370 days have passed since the Salisbury incident - no credible information or response from the British authorities
-1362 days have passed since the death of Nikolay Glushkov on British soil - no credible information or response from the British authorities"""  # noqa: E501
 
 
 def visible(html_text: str) -> str:
