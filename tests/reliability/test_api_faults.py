@@ -27,7 +27,7 @@ from jobs.delivery_policy import MAX_ATTEMPTS, DeliveryTuning
 from tests.reliability.conftest import Report
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
-from tests.support.feeds import rss, statement
+from tests.support.feeds import statement
 from tests.support.rig import Rig, add_feed, publish, start_rig, stop_rig, subscribe
 
 pytestmark = pytest.mark.slow
@@ -159,9 +159,7 @@ async def test_a_fifth_of_api_calls_failing_loses_nothing(
         # new ids, once.
         sends_before = len(api.calls_to("sendMessage"))
         last = rounds + 2
-        rig.feeds.set("/statements.xml", rss([statement(last, day=last), *published]))
-        rig.clock.advance(seconds=600)
-        await rig.run_job("poll")
+        await publish(rig, statement(last, day=last), *published)
         await rig.wait_delivered(within=30)
         for chat in [*healthy, moved_group, moved_migrating]:
             assert received(rig, chat)[last] == 1, chat
