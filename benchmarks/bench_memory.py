@@ -2,7 +2,7 @@
 1,000 feeds loaded, after a poll of every feed and during a broadcast.
 
 Prepared beforehand, with the real Store and Poller against ``python -m
-tests.feed_server --feeds 1000`` (its own process): 1,000 feeds polled once
+tests.support.feed_server --feeds 1000`` (its own process): 1,000 feeds polled once
 (backlog and validators stored); 100,000 private chats, every one subscribed to
 feed 0 and to one other feed; feed 0 made to look changed (its validators cleared
 and its newest statement forgotten) and every feed due now. Then ``python -m bot

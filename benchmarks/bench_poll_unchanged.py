@@ -1,6 +1,6 @@
 """poll_unchanged: one poll cycle (Poller.poll_due) over 1,000 feeds that all answer 304.
 
-The feeds are served by ``python -m tests.feed_server`` in its own process, all on
+The feeds are served by ``python -m tests.support.feed_server`` in its own process, all on
 127.0.0.1 (so the per-host limit of 2 concurrent fetches applies to every one of
 them, as it would to 1,000 feeds on one real site). The real Store and Poller with
 the bot's own HTTP client (ALLOW_PRIVATE_FEEDS=true for loopback) first poll every

@@ -173,13 +173,13 @@ class Helper:
 
 
 class FakeBotApi(Helper):
-    """``python -m tests.fake_bot_api`` in its own process, with its control API."""
+    """``python -m tests.support.fake_bot_api`` in its own process, with its control API."""
 
     def __init__(self, *, rate_limits: bool = False) -> None:
         args = ["--port", "0", "--token", TOKEN]
         if rate_limits:
             args.append("--rate-limits")
-        super().__init__("tests.fake_bot_api", *args)
+        super().__init__("tests.support.fake_bot_api", *args)
         self._http = httpx.Client(base_url=self.root, timeout=60.0)
 
     @property
@@ -212,10 +212,10 @@ class FakeBotApi(Helper):
 
 
 class FeedServerProcess(Helper):
-    """``python -m tests.feed_server`` in its own process: N feeds answering 304."""
+    """``python -m tests.support.feed_server`` in its own process: N feeds answering 304."""
 
     def __init__(self, feeds: int) -> None:
-        super().__init__("tests.feed_server", "--port", "0", "--feeds", str(feeds))
+        super().__init__("tests.support.feed_server", "--port", "0", "--feeds", str(feeds))
 
     def url(self, index: int) -> str:
         return f"{self.root}/feeds/{index}.xml"

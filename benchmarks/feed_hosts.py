@@ -1,6 +1,6 @@
 """Generated feeds served from several loopback addresses (127.0.0.2 … 127.0.0.K+1)
 on one port, so that a poll cycle sees K different hosts: the feed server of
-``tests.feed_server`` (304 to conditional requests), bound K times in one process.
+``tests.support.feed_server`` (304 to conditional requests), bound K times in one process.
 
 ``python -m benchmarks.feed_hosts --feeds N --hosts K`` prints the port first;
 feed i is at http://127.0.0.<2 + i % K>:<port>/feeds/<i>.xml.
@@ -15,7 +15,8 @@ import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from tests.feed_server import FeedServer, sample_feed
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
 
 
 def address(index: int, hosts: int) -> str:

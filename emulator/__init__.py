@@ -8,7 +8,7 @@ so it must not share the bot's code for what it checks.
 same JSON, the same status codes and error descriptions) while keeping every
 chat, user, message and pending update in memory. It has no HTTP inside:
 
-* ``tests/fake_bot_api.py`` serves it over real HTTP on 127.0.0.1, so the
+* ``tests/support/fake_bot_api.py`` serves it over real HTTP on 127.0.0.1, so the
   real ``Application`` talks to it through ``TELEGRAM_API_BASE_URL``;
 * :class:`EmulatorRequest` plugs it straight into python-telegram-bot as its
   request backend, which is what console mode uses (no network at all).

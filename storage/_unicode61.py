@@ -1,5 +1,5 @@
 """How SQLite's FTS5 tokenizer `unicode61 remove_diacritics 2` treats each
-code point, as read from SQLite itself by tests/unicode61_probe.py (generated:
+code point, as read from SQLite itself by tests/support/unicode61_probe.py (generated:
 do not edit; tests/test_words.py checks it against the SQLite in use).
 
 SEPARATORS end a token (surrogates, which SQLite never sees, are added by

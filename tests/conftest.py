@@ -1,13 +1,15 @@
-"""Shared fixtures: each rig module registers its own as a pytest plugin.
+"""Shared fixtures: each module of tests/support that has some registers them as a
+pytest plugin.
 
 A safety net for every test: a TCP connection to anything but loopback, or a DNS
 lookup of any name but this machine's, fails the test before a packet leaves, so no
 test can reach the internet or a private network by mistake. Processes the tests
-start carry the same guard (tests/_child), and what they refused fails the run.
+start carry the same guard (tests/support/child), and what they refused fails the run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -16,24 +18,24 @@ from pathlib import Path
 
 import pytest
 
-from tests._child.loopback_guard import (
+from tests.support.child.loopback_guard import (
     guarded_connect,
     guarded_connect_ex,
     guarded_getaddrinfo,
 )
 
 pytest_plugins = [
-    "tests.fake_bot_api",
-    "tests.feed_server",
-    "tests.harness",
+    "tests.support.fake_bot_api",
+    "tests.support.feed_server",
+    "tests.support.rig",
 ]
 
-CHILD_DIR = Path(__file__).parent / "_child"
+CHILD_DIR = Path(__file__).parent / "support" / "child"
 GUARD_LOG = "COMMUNIQUE_TEST_GUARD_LOG"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Every process the tests start gets the guard too (sitecustomize in _child),
+    """Every process the tests start gets the guard too (sitecustomize in support/child),
     and writes what it refused to a file checked when the session ends."""
     if os.environ.get(GUARD_LOG):
         return  # a session inside a test's child: the outer one checks
@@ -75,3 +77,15 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process (`bot.cli.main`) sets up logging as the
+    bot does, httpx quietened to WARNING among it; later tests must not inherit that,
+    whatever order they run in."""
+    loggers = [logging.getLogger(), *map(logging.getLogger, list(logging.root.manager.loggerDict))]
+    levels = [(logger, logger.level) for logger in loggers]
+    yield
+    for logger, level in levels:
+        logger.setLevel(level)

@@ -24,11 +24,11 @@ from emulator import (
     ServerError,
 )
 from jobs.delivery_policy import MAX_ATTEMPTS, DeliveryTuning
-from tests.delivery_helpers import add_feed, publish, rss, statement, subscribe
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import Rig, start_rig, stop_rig
 from tests.reliability.conftest import Report
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import statement
+from tests.support.rig import Rig, add_feed, publish, start_rig, stop_rig, subscribe
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,7 @@ async def test_a_fifth_of_api_calls_failing_loses_nothing(
                 api.inject(ChatNotFound(), chat_id=vanished_later)
                 api.inject(Migrate(moved_migrating), chat_id=migrating)
             await publish(rig, *published)
-        await rig.delivered(within=600 if soak else 120)
+        await rig.wait_delivered(within=600 if soak else 120)
         api.set_fault_rate(0.0)
 
         expected = set(range(2, rounds + 2))
@@ -159,10 +159,8 @@ async def test_a_fifth_of_api_calls_failing_loses_nothing(
         # new ids, once.
         sends_before = len(api.calls_to("sendMessage"))
         last = rounds + 2
-        rig.feeds.set("/statements.xml", rss([statement(last, day=last), *published]))
-        rig.clock.advance(seconds=600)
-        await rig.run_job("poll")
-        await rig.delivered(within=30)
+        await publish(rig, statement(last, day=last), *published)
+        await rig.wait_delivered(within=30)
         for chat in [*healthy, moved_group, moved_migrating]:
             assert received(rig, chat)[last] == 1, chat
         assert len(api.calls_to("sendMessage")) - sends_before == len(healthy) + 2

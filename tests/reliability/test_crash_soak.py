@@ -11,15 +11,15 @@ import re
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
+from tests.support.botproc import BotProcess
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +31,20 @@ TITLE = re.compile(r"^Statement (\d+) of the soak", re.M)
 
 def feed_body(count: int) -> bytes:
     start = datetime(2021, 12, 1, 9, 0, tzinfo=UTC)
-    items = "".join(
-        f"<item><guid>soak-{n}</guid><title>Statement {n} of the soak</title>"
-        f"<link>https://embassy.example/soak/{n}</link>"
-        f"<pubDate>{format_datetime(start + timedelta(minutes=n), usegmt=True)}</pubDate>"
-        f"<description>Lead of statement {n}.</description></item>"
-        for n in range(count, 0, -1)
+    return rss(
+        [
+            Entry(
+                f"soak-{n}",
+                f"Statement {n} of the soak",
+                f"Lead of statement {n}.",
+                start + timedelta(minutes=n),
+                f"https://embassy.example/soak/{n}",
+            )
+            for n in range(count, 0, -1)
+        ],
+        title="Soak feed",
+        link="",
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Soak feed</title>{items}</channel></rss>"
-    ).encode()
 
 
 async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
@@ -64,6 +67,7 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     feed_server.set("/soak.xml", feed_body(backlog))
     bot = BotProcess(tmp_path, fake_bot_api, admin=ADMIN)
     await bot.start()
+    await bot.wait_polling()
 
     async def command(chat: int, text: str) -> None:
         before = len(api.messages(chat))
@@ -91,8 +95,8 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         api.send_text(ADMIN, ADMIN, "/pollnow")
         target = done_before + rng.randint(0, max(0, expected - done_before))
         await api.wait_for(lambda: pushes() >= target, timeout=60)  # noqa: B023 - awaited here
-        bot.kill()
-        await bot.start()
+        await bot.restart()
+    await bot.wait_polling()
 
     # Let the last restart finish the broadcast (and any poll it still owes).
     api.send_text(ADMIN, ADMIN, "/pollnow")
@@ -108,10 +112,12 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     try:
         await api.wait_for(complete, timeout=120)
     except TimeoutError:
-        raise AssertionError(f"only {pushes()} of {expected} pushes arrived\n{bot.log()}") from None
+        raise AssertionError(
+            f"only {pushes()} of {expected} pushes arrived\n{bot.tail()}"
+        ) from None
     await asyncio.sleep(0)  # let the fake record the last answers
-    status = await bot.stop()
-    assert status == 0, bot.log()
+    status, _ = await bot.stop()
+    assert status == 0, bot.tail()
 
     lost: list[tuple[int, str]] = []
     extra = 0

@@ -16,38 +16,30 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SPECS
 from emulator import BotApiEmulator
 from storage.schema import LATEST_VERSION
 from storage.store import Store
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.reliability.botproc import BotProcess
 from tests.reliability.conftest import Report
+from tests.support.botproc import BotProcess, database_of
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
 
 pytestmark = pytest.mark.slow
 
 ADMIN = 77
 
 
-def run_bot(fake: FakeBotApi, database: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in SPECS}
-    env.update(
-        {
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_BASE_URL": fake.base_url,
-            "DATABASE_PATH": str(database),
-            "ADMIN_IDS": str(ADMIN),
-        }
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+async def run_bot(tmp_path: Path, fake: FakeBotApi) -> tuple[int, str]:
+    """`communique run` on the database under `tmp_path`, until it exits by itself:
+    (exit status, all it wrote)."""
+    bot = BotProcess(tmp_path, fake, admin=ADMIN)
+    await bot.start()
+    try:
+        status = await bot.wait_exit(60)
+    finally:
+        await bot.kill()
+    return status, bot.logged
 
 
 async def make_database(path: Path) -> None:
@@ -67,9 +59,9 @@ def snapshot(path: Path) -> tuple[bytes, int, list[str]]:
     return path.read_bytes(), path.stat().st_mtime_ns, beside
 
 
-def assert_clear_refusal(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    output = (result.stdout + result.stderr).strip()
-    assert result.returncode != 0, output
+def assert_clear_refusal(status: int, output: str, *words: str) -> None:
+    output = output.strip()
+    assert status != 0, output
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) == 1, output
@@ -79,7 +71,7 @@ def assert_clear_refusal(result: subprocess.CompletedProcess[str], *words: str) 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "communique.sqlite3"
+    return database_of(tmp_path)
 
 
 async def test_a_truncated_database_is_refused_and_left_as_it_is(
@@ -89,10 +81,10 @@ async def test_a_truncated_database_is_refused_and_left_as_it_is(
     cut_in_half(database)
     before = snapshot(database)
 
-    result = await asyncio.to_thread(run_bot, fake_bot_api, database, tmp_path)
+    status, output = await run_bot(tmp_path, fake_bot_api)
 
-    assert_clear_refusal(result, "database")
-    line = (result.stdout + result.stderr).lower()
+    assert_clear_refusal(status, output, "database")
+    line = output.lower()
     assert any(w in line for w in ("damaged", "malformed", "not a database")), line
     assert snapshot(database) == before
     assert fake_bot_api.emulator.calls_to("getUpdates") == []
@@ -107,9 +99,9 @@ async def test_a_database_newer_than_the_code_is_refused_and_left_as_it_is(
     db.close()
     before = snapshot(database)
 
-    result = await asyncio.to_thread(run_bot, fake_bot_api, database, tmp_path)
+    status, output = await run_bot(tmp_path, fake_bot_api)
 
-    assert_clear_refusal(result, "schema version", "upgrade")
+    assert_clear_refusal(status, output, "schema version", "upgrade")
     assert snapshot(database) == before
     assert fake_bot_api.emulator.calls_to("getUpdates") == []
 
@@ -129,12 +121,12 @@ async def test_a_database_locked_by_another_process_is_refused_and_left_as_it_is
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         before = snapshot(database)
-        result = await asyncio.to_thread(run_bot, fake_bot_api, database, tmp_path)
+        status, output = await run_bot(tmp_path, fake_bot_api)
         assert snapshot(database) == before
     finally:
         holder.communicate("", timeout=10)
     assert holder.returncode == 0
-    assert_clear_refusal(result, "locked by another process")
+    assert_clear_refusal(status, output, "locked by another process")
     assert fake_bot_api.emulator.calls_to("getUpdates") == []
 
 
@@ -152,17 +144,20 @@ TITLE = re.compile(r"^Backup statement (\d+)$", re.M)
 
 
 def feed(count: int) -> bytes:
-    items = "".join(
-        f"<item><guid>b{n}</guid><title>Backup statement {n}</title>"
-        f"<link>https://embassy.example/b/{n}</link>"
-        f"<pubDate>Wed, {n % 28 + 1:02d} Dec 2021 10:00:00 GMT</pubDate>"
-        f"<description>Lead {n}.</description></item>"
-        for n in range(count, 0, -1)
+    return rss(
+        [
+            Entry(
+                f"b{n}",
+                f"Backup statement {n}",
+                f"Lead {n}.",
+                f"Wed, {n % 28 + 1:02d} Dec 2021 10:00:00 GMT",
+                f"https://embassy.example/b/{n}",
+            )
+            for n in range(count, 0, -1)
+        ],
+        title="Backup feed",
+        link="",
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Backup feed</title>{items}</channel></rss>"
-    ).encode()
 
 
 async def test_a_backup_taken_during_a_broadcast_restores_to_a_working_bot(
@@ -180,10 +175,10 @@ async def test_a_backup_taken_during_a_broadcast_restores_to_a_working_bot(
         api.add_user(user, f"Reader{user}")
     feed_server.set("/b.xml", feed(1))
     # A slow broadcast (20 messages a second), so the backup lands in its middle.
-    first = BotProcess(tmp_path / "first", fake_bot_api, admin=ADMIN)
+    first = BotProcess(tmp_path / "first", fake_bot_api, admin=ADMIN, env={"BROADCAST_RATE": "20"})
     first.tmp_path.mkdir()
-    first.env["BROADCAST_RATE"] = "20"
     await first.start()
+    await first.wait_polling()
 
     async def command(chat: int, text: str) -> str:
         before = len(api.messages(chat))
@@ -215,7 +210,8 @@ async def test_a_backup_taken_during_a_broadcast_restores_to_a_working_bot(
     at_backup = pushes()
     assert result.returncode == 0, result.stderr
     assert 0 < at_backup < chats, "the backup was not taken during the broadcast"
-    assert await first.stop() == 0, first.log()
+    status, _ = await first.stop()
+    assert status == 0, first.tail()
 
     # The old installation is gone; the backup becomes the database of a new one.
     restored_dir = tmp_path / "restored"
@@ -224,6 +220,7 @@ async def test_a_backup_taken_during_a_broadcast_restores_to_a_working_bot(
     second.database.parent.mkdir(parents=True)
     shutil.copyfile(backup, second.database)
     await second.start()
+    await second.wait_polling()
     try:
         await api.wait_for(
             lambda: all("2" in TITLE.findall(_all(api, u)) for u in users), timeout=60
@@ -240,7 +237,8 @@ async def test_a_backup_taken_during_a_broadcast_restores_to_a_working_bot(
         await api.wait_for(lambda: bool(latest()), timeout=20)
         assert "Backup statement 2" in latest()[0]
     finally:
-        assert await second.stop() == 0, second.log()
+        status, _ = await second.stop()
+        assert status == 0, second.tail()
     got = [TITLE.findall(_all(api, u)).count("2") for u in users]
     duplicates = sum(n - 1 for n in got)
     reliability_report(statements=1, deliveries=sum(got), lost=got.count(0), duplicates=duplicates)

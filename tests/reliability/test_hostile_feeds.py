@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.telegram_html import telegram_length, validate_telegram_html
-from tests.feed_server import FeedServer
-from tests.poll_env import PollEnv, poll_env
 from tests.reliability.conftest import Report
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import PARSE_CORPUS
+from tests.support.polling import PollEnv, poll_env
 from text.statements import render_digest, render_item, render_latest
 
-DATA = Path(__file__).parent.parent / "data" / "parse"
 MAX_LAG = 0.100
 ZONES = [ZoneInfo("Europe/London"), ZoneInfo("Asia/Kolkata")]
 
@@ -79,7 +79,7 @@ async def through_the_pipeline(
     """Serve, poll, store, render and check one feed body."""
     path = f"/hostile/{next(_paths)}.xml"
     env.server.set(path, body, content_type=content_type)
-    feed = await env.add(path)
+    feed = await env.add_feed(path)
     async with ticking() as gaps:
         report = await env.poller.poll_due()
     lag = max(gaps, default=0.0)
@@ -89,7 +89,7 @@ async def through_the_pipeline(
         # CPU) stalls one run and not the next.
         again = f"/hostile/{next(_paths)}.xml"
         env.server.set(again, body, content_type=content_type)
-        await env.add(again)
+        await env.add_feed(again)
         async with ticking() as gaps:
             await env.poller.poll_due()
         lag = min(lag, max(gaps, default=0.0))
@@ -229,7 +229,7 @@ def set_pieces() -> list[tuple[str, bytes, str]]:
         ("an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 4000, "image/png"),
     ]
     pieces += [(f"entities {n}", body.encode(), rss) for n, body in enumerate(entity_tricks())]
-    for path in sorted(DATA.iterdir()):
+    for path in sorted(PARSE_CORPUS.iterdir()):
         if path.suffix in (".xml", ".html"):
             kind = "text/html" if path.suffix == ".html" else rss
             pieces.append((path.name, path.read_bytes(), kind))

@@ -18,10 +18,11 @@ import pytest
 
 from bot.app import ADMIN_COMMANDS
 from emulator.telegram_html import MAX_MESSAGE_LENGTH
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer, sample_feed
-from tests.harness import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
 from tests.reliability.conftest import Report
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import sample_feed
+from tests.support.rig import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
 
 GROUP = -100_777
 GROUP_ADMIN = 4004
@@ -93,7 +94,7 @@ async def world(
         await rig.reply_to(USER, USER, "/subscribe 1")
         await rig.reply_to(GROUP, GROUP_ADMIN, "/subscribe 1")
         await rig.reply_to(GROUP, OTHER, "/latest")
-        await rig.delivered()
+        await rig.wait_delivered()
         yield rig
     finally:
         await stop_rig(rig)
@@ -114,7 +115,7 @@ class Sweep:
         rig.clock.advance(seconds=4)  # under /search's limit of 20 a minute
         rig.api.send_text(chat, user, text)
         await rig.api.wait_for_messages(chat, before + 1)
-        await rig.delivered()
+        await rig.wait_delivered()
         self.tried += 1
         replies = rig.api.messages(chat)[before:]
         for reply in replies:
@@ -129,7 +130,7 @@ class Sweep:
         answered = len(rig.api.calls_to("answerCallbackQuery"))
         update = rig.api.press_button(chat, user, message_id, data, forge=True)
         await rig.api.wait_for_call("answerCallbackQuery", answered + 1)
-        await rig.delivered()
+        await rig.wait_delivered()
         self.tried += 1
         answer = rig.api.callback_answers.get(update["callback_query"]["id"], {})
         text = answer.get("text")
@@ -324,7 +325,7 @@ async def test_forged_and_replayed_buttons_are_refused(
         rig.api._callback_queries[query["id"]] = query
         rig.api.enqueue_update({"callback_query": query})
         await rig.api.wait_for_call("answerCallbackQuery", answered + 1)
-        await rig.delivered()
+        await rig.wait_delivered()
         sweep.tried += 1
         assert database_state(rig) == before_state, f"no-message press {data!r} changed data"
 

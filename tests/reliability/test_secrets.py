@@ -13,10 +13,10 @@ import pytest
 
 from emulator import ConnectionReset, ServerError
 from jobs.delivery_policy import DeliveryTuning
-from tests.delivery_helpers import publish, rss, statement
-from tests.fake_bot_api import FakeBotApi
-from tests.feed_server import FeedServer
-from tests.harness import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import rss, statement
+from tests.support.rig import ADMIN, OTHER, USER, Rig, publish, start_rig, stop_rig
 
 FEED = "/statements.xml"
 
@@ -59,7 +59,7 @@ async def test_a_whole_run_at_debug_leaves_no_trace_of_the_token(
         # the delivery-failed alert (with that error) goes to the admin.
         api.inject(ServerError(500, echo), chat_id=USER, times=None)
         await publish(rig, statement(2, day=2), statement(1, day=1))
-        await rig.delivered()
+        await rig.wait_delivered()
         assert any("Statement 2" in t for t in rig.texts(OTHER))
         api.injections.clear()
 
@@ -77,7 +77,7 @@ async def test_a_whole_run_at_debug_leaves_no_trace_of_the_token(
         for _ in range(3):
             rig.clock.advance(hours=2)
             await rig.run_job("poll")
-        await rig.delivered()
+        await rig.wait_delivered()
         await rig.reply_to(ADMIN, ADMIN, "/stats")
         await rig.reply_to(ADMIN, ADMIN, "/feedstatus")
 
