@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from storage.database_url import DatabaseUrl, parse_database_url
 from text.dates import canonical_zone, parse_time
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -45,6 +46,15 @@ class Settings:
     webhook_listen: str
     webhook_port: int
     log_level: str
+    database_url: DatabaseUrl | None = None  # PostgreSQL; None: SQLite at database_path
+
+    @property
+    def database_name(self) -> str:
+        """The database as an operator may see it: the file, or the URL without its
+        password."""
+        if self.database_url is not None:
+            return self.database_url.masked
+        return str(self.database_path)
 
     @property
     def api_file_url(self) -> str:
@@ -91,6 +101,16 @@ def _path(name: str, value: str) -> Path:
     if not value.strip():
         raise _fail(name, value, "a file path")
     return Path(value.strip()).expanduser()
+
+
+def _database_url(name: str, value: str) -> DatabaseUrl | None:
+    if not value.strip():
+        return None
+    try:
+        return parse_database_url(value)
+    except ValueError as exc:
+        # The message shows the URL with its password masked, never as typed.
+        raise SettingsError(f"{name} must be {exc}") from None
 
 
 def _admin_ids(name: str, value: str) -> frozenset[int]:
@@ -223,6 +243,13 @@ SPECS: dict[str, Spec] = {
     "DATABASE_PATH": Spec(
         "database_path", "./data/communique.sqlite3", _path, "the SQLite file (folder created)"
     ),
+    "DATABASE_URL": Spec(
+        "database_url",
+        "",
+        _database_url,
+        "postgresql://user:password@host:port/dbname: PostgreSQL instead of the SQLite file;"
+        " empty: SQLite at DATABASE_PATH",
+    ),
     "ADMIN_IDS": Spec("admin_ids", "", _admin_ids, "comma-separated Telegram user ids of admins"),
     "POLL_INTERVAL": Spec(
         "poll_interval",
@@ -297,4 +324,11 @@ def load_settings(
         values[spec.field] = spec.parse(name, raw)
     if values["webhook_url"] and not values["token"]:
         raise SettingsError("WEBHOOK_URL needs TELEGRAM_BOT_TOKEN to be set as well")
+    if values["webhook_url"] and values["database_url"] and not values["webhook_secret"]:
+        # Two instances behind one URL must check the same secret: a random one per
+        # start would make Telegram's requests to the other instance fail.
+        raise SettingsError(
+            "WEBHOOK_URL with DATABASE_URL needs WEBHOOK_SECRET to be set (the same on"
+            " every instance behind the URL)"
+        )
     return Settings(**values)

@@ -138,3 +138,48 @@ def test_an_unreadable_settings_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({}, env_file=env_file)
     assert str(caught.value) == f"cannot read the settings file {env_file}: it is not UTF-8 text"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("mysql://u:s3cretpw@db/x", "a postgresql://"),
+        ("postgresql://u:s3cretpw@db:port/x", "its port is not a number"),
+        ("postgresql://u:s3cretpw@db:5432/", "names its database"),
+        ("postgresql://u:s3cretpw@db:5432", "names its database"),
+    ],
+)
+def test_a_bad_database_url_is_named_without_its_password(value: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DATABASE_URL": value}, env_file=None)
+    message = str(caught.value)
+    assert message.startswith("DATABASE_URL must be")
+    assert expected in message
+    assert "s3cretpw" not in message
+    assert "***" in message
+
+
+def test_a_database_url_selects_postgresql_and_is_shown_masked() -> None:
+    url = "postgresql://bot:p%40ss-word@db.internal:5433/communique?sslmode=require"
+    settings = load_settings({"DATABASE_URL": url}, env_file=None)
+    assert settings.database_url is not None
+    assert settings.database_url.dbname == "communique"
+    assert settings.database_url.port == 5433
+    assert settings.database_url.password == "p@ss-word"
+    assert settings.database_name == (
+        "postgresql://bot:***@db.internal:5433/communique?sslmode=require"
+    )
+    # Both spellings of the password are kept out of every log line.
+    assert {"p@ss-word", "p%40ss-word", url} <= set(settings.database_url.secrets)
+    assert load_settings({}, env_file=None).database_url is None
+
+
+def test_a_webhook_on_postgresql_needs_a_shared_secret() -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "WEBHOOK_URL": "https://bot.example.org/hook",
+        "DATABASE_URL": "postgresql://bot:secretpw@db/communique",
+    }
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET"):
+        load_settings(env, env_file=None)
+    assert load_settings({**env, "WEBHOOK_SECRET": "shared-secret"}, env_file=None).webhook_url
