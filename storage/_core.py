@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -27,6 +27,14 @@ _MOVED_URL = (
     " (SELECT 1 FROM feeds other WHERE other.url = :url AND other.id != :id)"
     " THEN url ELSE :url END"
 )
+
+
+class RowLike(Protocol):
+    """A row read by name: sqlite3's Row, or a dict from PostgreSQL's driver."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> Any: ...
 
 
 def _system_clock() -> datetime:
@@ -136,7 +144,7 @@ class StoreCore:
             self._fast = None
 
 
-def _feed(row: aiosqlite.Row) -> Feed:
+def _feed(row: RowLike) -> Feed:
     return Feed(
         id=int(row["id"]),
         url=str(row["url"]),
@@ -156,7 +164,7 @@ def _feed(row: aiosqlite.Row) -> Feed:
     )
 
 
-def _item(row: aiosqlite.Row) -> Item:
+def _item(row: RowLike) -> Item:
     keys = row.keys()
     return Item(
         id=int(row["id"]),
@@ -174,7 +182,7 @@ def _item(row: aiosqlite.Row) -> Item:
     )
 
 
-def _outbox(row: aiosqlite.Row, default_timezone: str = "UTC") -> OutboxRow:
+def _outbox(row: RowLike, default_timezone: str = "UTC") -> OutboxRow:
     keys = row.keys()
     return OutboxRow(
         id=int(row["id"]),

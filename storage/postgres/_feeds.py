@@ -1,0 +1,212 @@
+"""Feeds on PostgreSQL: as storage/_feeds.py, statement for statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage._core import _feed, _ts
+from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedStatus
+from storage.errors import FeedExistsError, FeedNotFoundError
+from storage.models import Feed
+from storage.postgres._core import Conn, PgStoreCore, fetchone
+
+# A feed follows a permanent redirect unless another feed (even a removed one) has
+# the new URL already: then it keeps its own.
+MOVED_URL = (
+    "CASE WHEN %(url)s::text IS NULL OR EXISTS"
+    " (SELECT 1 FROM feeds other WHERE other.url = %(url)s AND other.id != %(id)s)"
+    " THEN url ELSE %(url)s END"
+)
+
+
+class PgFeedsMixin(PgStoreCore):
+    async def add_feed(self, url: str, title: str | None = None) -> Feed:
+        """Add a feed; a feed removed earlier comes back with its statements."""
+        async with self._write() as db:
+            feed_id, _ = await _add_one(db, url, title, _ts(self.now()))
+        return await self.get_feed(feed_id)
+
+    async def get_feed(self, feed_id: int) -> Feed:
+        row = await self._fetchone(
+            "SELECT * FROM feeds WHERE id = %(id)s AND removed = 0", {"id": feed_id}
+        )
+        if row is None:
+            raise FeedNotFoundError(feed_id)
+        return _feed(row)
+
+    async def feed_by_url(self, url: str) -> Feed | None:
+        row = await self._fetchone(
+            "SELECT * FROM feeds WHERE url = %(url)s AND removed = 0", {"url": url}
+        )
+        return None if row is None else _feed(row)
+
+    async def list_feeds(self) -> list[Feed]:
+        rows = await self._fetchall("SELECT * FROM feeds WHERE removed = 0 ORDER BY id")
+        return [_feed(r) for r in rows]
+
+    async def due_feeds(self, now: datetime, limit: int = 10_000) -> list[Feed]:
+        rows = await self._fetchall(
+            "SELECT * FROM feeds WHERE removed = 0 AND paused = 0"
+            " AND (next_poll_at IS NULL OR next_poll_at <= %(now)s)"
+            " ORDER BY COALESCE(next_poll_at, 0), id LIMIT %(limit)s",
+            {"now": _ts(now), "limit": limit},
+        )
+        return [_feed(r) for r in rows]
+
+    async def remove_feed(self, feed_id: int) -> None:
+        """Stop polling and forget subscriptions; its statements stay searchable."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET removed = 1 WHERE id = %(id)s AND removed = 0", {"id": feed_id}
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+            await db.execute("DELETE FROM subscriptions WHERE feed_id = %(id)s", {"id": feed_id})
+
+    async def set_feed_paused(self, feed_id: int, paused: bool) -> Feed:
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET paused = %(p)s, next_poll_at = CASE WHEN %(p)s = 1"
+                " THEN next_poll_at ELSE NULL END WHERE id = %(id)s AND removed = 0",
+                {"id": feed_id, "p": int(paused)},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
+
+    async def record_not_modified(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+        url: str | None = None,
+    ) -> bool:
+        """A 304 or an identical body. Returns True when a failing feed recovered."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            recovered = await mark_success(db, feed_id, now)
+            await db.execute(
+                "UPDATE feeds SET etag = COALESCE(%(etag)s, etag),"
+                " last_modified = COALESCE(%(lm)s, last_modified),"
+                f" next_poll_at = %(next)s, url = {MOVED_URL} WHERE id = %(id)s",
+                {
+                    "id": feed_id,
+                    "etag": etag,
+                    "lm": last_modified,
+                    "next": _ts(next_poll_at),
+                    "url": url,
+                },
+            )
+        return recovered
+
+    async def record_failure(
+        self, feed_id: int, error: str, *, next_poll_at: datetime, pause: bool = False
+    ) -> FailureOutcome:
+        """Count a failed poll; the feed is never disabled (except a 410, `pause`)."""
+        now = _ts(self.now())
+        async with self._write() as db:
+            row = await fetchone(
+                db,
+                "UPDATE feeds SET consecutive_failures = consecutive_failures + 1,"
+                " last_error = %(error)s, last_error_at = %(now)s, next_poll_at = %(next)s,"
+                " paused = GREATEST(paused, %(pause)s) WHERE id = %(id)s"
+                " RETURNING consecutive_failures, failure_alerted",
+                {
+                    "id": feed_id,
+                    "error": error[:1000],
+                    "now": now,
+                    "next": _ts(next_poll_at),
+                    "pause": int(pause),
+                },
+            )
+            if row is None:
+                raise FeedNotFoundError(feed_id)
+            failures = int(row["consecutive_failures"])
+            alert = failures >= FAILURE_ALERT_THRESHOLD and not row["failure_alerted"]
+            if alert:
+                await db.execute(
+                    "UPDATE feeds SET failure_alerted = 1 WHERE id = %(id)s", {"id": feed_id}
+                )
+        return FailureOutcome(consecutive_failures=failures, should_alert=alert)
+
+    async def feed_item_count(self, feed_id: int) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM items WHERE feed_id = %(id)s", {"id": feed_id}
+        )
+        return int(row["n"]) if row else 0
+
+    async def feed_statuses(self) -> list[FeedStatus]:
+        """Every feed with its counts, in id order, in one query."""
+        rows = await self._fetchall(
+            "SELECT f.*,"
+            " (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id) AS statements,"
+            " (SELECT COUNT(*) FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            "  WHERE s.feed_id = f.id AND c.active = 1) AS subscribers"
+            " FROM feeds f WHERE f.removed = 0 ORDER BY f.id"
+        )
+        return [
+            FeedStatus(_feed(r), statements=int(r["statements"]), subscribers=int(r["subscribers"]))
+            for r in rows
+        ]
+
+    async def add_feeds(
+        self, feeds: Sequence[tuple[str, str | None]]
+    ) -> tuple[list[Feed], list[tuple[str, int]]]:
+        """Add many feeds (url, title) in one transaction, as `add_feed` adds one.
+
+        Returns (feeds added or brought back, (url, feed id) of those already there).
+        """
+        now = _ts(self.now())
+        added_ids: list[int] = []
+        existing: list[tuple[str, int]] = []
+        async with self._write() as db:
+            for url, title in feeds:
+                try:
+                    feed_id, _ = await _add_one(db, url, title, now)
+                except FeedExistsError as exc:
+                    existing.append((url, exc.feed_id))
+                else:
+                    added_ids.append(feed_id)
+        rows = await self._fetchall(
+            "SELECT * FROM feeds WHERE id = ANY(%(ids)s) ORDER BY id", {"ids": added_ids}
+        )
+        return [_feed(r) for r in rows], existing
+
+
+async def _add_one(db: Conn, url: str, title: str | None, now: float) -> tuple[int, bool]:
+    """Add or bring back one feed inside the caller's transaction: (id, brought back)."""
+    row = await fetchone(db, "SELECT id, removed FROM feeds WHERE url = %(url)s", {"url": url})
+    if row is not None and not row["removed"]:
+        raise FeedExistsError(url, int(row["id"]))
+    params = {"url": url, "title": title, "locked": int(title is not None), "now": now}
+    if row is not None:
+        await db.execute(
+            "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
+            " title = COALESCE(%(title)s, title), title_locked = %(locked)s WHERE id = %(id)s",
+            {**params, "id": int(row["id"])},
+        )
+        return int(row["id"]), True
+    inserted = await fetchone(
+        db,
+        "INSERT INTO feeds (url, title, title_locked, created_at)"
+        " VALUES (%(url)s, COALESCE(%(title)s, ''), %(locked)s, %(now)s) RETURNING id",
+        params,
+    )
+    assert inserted is not None
+    return int(inserted["id"]), False
+
+
+async def mark_success(db: Conn, feed_id: int, now: float) -> bool:
+    row = await fetchone(
+        db,
+        "UPDATE feeds f SET consecutive_failures = 0, failure_alerted = 0,"
+        " last_success_at = %(now)s FROM feeds old WHERE f.id = %(id)s AND old.id = f.id"
+        " RETURNING old.failure_alerted",
+        {"id": feed_id, "now": now},
+    )
+    if row is None:
+        raise FeedNotFoundError(feed_id)
+    return bool(row["failure_alerted"])
