@@ -28,6 +28,8 @@ pytest_plugins = [
     "tests.support.fake_bot_api",
     "tests.support.feed_server",
     "tests.support.rig",
+    "tests.support.postgres",
+    "tests.support.stores",
 ]
 
 CHILD_DIR = Path(__file__).parent / "support" / "child"

@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storage.api import StoreAPI as Store
+from storage.api import open_store as open_any
 from storage.errors import InvalidSearchQueryError
 from storage.models import NewItem
 from storage.search import MAX_QUERY_CHARS, build_match_query
-from storage.store import Store
+from tests.support.stores import Opener
 from text.statements import MARK_END, MARK_START
 
 NOW = datetime(2021, 12, 3, 4, 30, tzinfo=UTC)
@@ -60,13 +61,10 @@ async def fill(store: Store, entries: list[NewItem]) -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "search.sqlite3", clock=lambda: NOW)
+async def store(open_store: Opener) -> AsyncIterator[Store]:
+    opened = await open_store("search", clock=lambda: NOW)
     await fill(opened, [entry(*s, n) for n, s in enumerate(STATEMENTS)])
-    try:
-        yield opened
-    finally:
-        await opened.close()
+    yield opened
 
 
 async def keys(store: Store, query: str, **kw: int) -> list[str]:
@@ -203,13 +201,16 @@ async def test_a_query_with_nothing_to_search_says_what_to_type(store: Store) ->
             await store.search(query)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def fuzz_store(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[asyncio.AbstractEventLoop, Store]]:
     loop = asyncio.new_event_loop()
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3"
-    store = loop.run_until_complete(Store.open(path, clock=lambda: NOW))
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_server").new_database()
+    store = loop.run_until_complete(open_any(path=path, url=url, clock=lambda: NOW))
     loop.run_until_complete(fill(store, [entry(*s, n) for n, s in enumerate(STATEMENTS)]))
     try:
         yield loop, store
@@ -271,8 +272,8 @@ def test_no_query_raises_anything_but_a_domain_error(
         pass
 
 
-async def test_pages_neither_repeat_nor_skip(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "pages.sqlite3", clock=lambda: NOW)
+async def test_pages_neither_repeat_nor_skip(open_store: Opener) -> None:
+    store = await open_store("pages", clock=lambda: NOW)
     try:
         # Identical texts rank equally and many share a date: only the tie-break orders them.
         await fill(
@@ -304,12 +305,12 @@ def test_the_match_expression_quotes_every_term() -> None:
 
 
 async def test_a_very_common_word_is_ranked_among_the_most_recent_matches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    open_store: Opener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import storage._items as items_module
 
     monkeypatch.setattr(items_module, "SEARCH_WINDOW", 3)
-    db = await Store.open(tmp_path / "window.sqlite3", clock=lambda: NOW)
+    db = await open_store("window", clock=lambda: NOW)
     try:
         # Stored oldest first: "old" has the word in its title (the best match
         # overall), but it is not among the 3 most recent matches.

@@ -6,18 +6,19 @@ and a chat that moves to a new id takes everything with it."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storage.api import StoreAPI as Store
+from storage.api import open_store as open_any
 from storage.models import NewItem
-from storage.store import DIGEST_THRESHOLD, PollOutcome, Store
+from storage.store import DIGEST_THRESHOLD, PollOutcome
 from tests.support.rig import FakeClock
+from tests.support.stores import Opener, execute, failing, sql
 
 START = datetime(2021, 12, 3, 4, 30, tzinfo=UTC)
 
@@ -47,8 +48,8 @@ async def poll(store: Store, feed_id: int, entries: list[NewItem]) -> PollOutcom
 
 
 async def outbox(store: Store) -> list[tuple[int, int | None, str]]:
-    async with store._conn.execute("SELECT chat_id, item_id, state FROM outbox ORDER BY id") as cur:
-        return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    rows = await sql(store, "SELECT chat_id, item_id, state FROM outbox ORDER BY id")
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 async def item_count(store: Store) -> int:
@@ -56,12 +57,8 @@ async def item_count(store: Store) -> int:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "store.sqlite3", clock=FakeClock(START))
-    try:
-        yield opened
-    finally:
-        await opened.close()
+async def store(open_store: Opener) -> AsyncIterator[Store]:
+    yield await open_store(clock=FakeClock(START))
 
 
 async def _feed_past_backlog(store: Store, chats: tuple[int, ...] = (2002, 3003)) -> int:
@@ -108,13 +105,9 @@ async def test_an_inactive_or_unsubscribed_chat_gets_no_rows(store: Store) -> No
 async def test_the_items_and_their_outbox_rows_commit_together(store: Store) -> None:
     feed_id = await _feed_past_backlog(store)
     # The outbox insert fails half-way (a trigger stands in for a full disk).
-    await store._conn.execute(
-        "CREATE TEMP TRIGGER refuse AFTER INSERT ON outbox WHEN new.chat_id = 3003"
-        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError):
-        await poll(store, feed_id, [entry("a"), entry("b")])
-    await store._conn.execute("DROP TRIGGER temp.refuse")
+    async with failing(store, "AFTER INSERT", "outbox", "new.chat_id = 3003") as error:
+        with pytest.raises(error):
+            await poll(store, feed_id, [entry("a"), entry("b")])
     assert await item_count(store) == 1
     assert await outbox(store) == []
     # The next poll sees them as new, so nothing is lost.
@@ -283,10 +276,14 @@ _polls = st.lists(
 )
 @given(polls=_polls)
 def test_any_sequence_of_stores_yields_each_statement_and_each_row_once(
-    tmp_path: Path, polls: list[list[tuple[int, bool]]]
+    backend: str, request: pytest.FixtureRequest, polls: list[list[tuple[int, bool]]]
 ) -> None:
+    server = request.getfixturevalue("postgres_server") if backend == "postgres" else None
+
     async def scenario() -> None:
-        store = await Store.open(":memory:", clock=FakeClock(START))
+        # Each example starts from an empty database.
+        url = server.new_database() if server is not None else None
+        store = await open_any(path=":memory:", url=url, clock=FakeClock(START))
         try:
             feed_id = await _feed_past_backlog(store)
             seen: set[str] = {"identity-old"}
@@ -369,11 +366,11 @@ async def test_migrating_into_a_chat_we_already_know_merges_without_duplicates(
     await store.upsert_chat(-1001, "supergroup", "Group")
     third = await store.add_feed("https://regulator.example/rss")
     await store.subscribe(-1001, [feed_id, third.id])
-    async with store._conn.execute(
-        "INSERT INTO outbox (chat_id, kind, item_id, created_at) VALUES (-1001, 'item', :i, 0)",
-        {"i": item_ids[2]},
-    ):
-        pass
+    await execute(
+        store,
+        "INSERT INTO outbox (chat_id, kind, item_id, created_at) VALUES (-1001, 'item', ?, 0)",
+        (item_ids[2],),
+    )
     expected_subs = await store.subscriptions(-100) | {third.id}
 
     await store.migrate_chat(-100, -1001)
@@ -398,12 +395,9 @@ async def test_a_chat_migration_is_all_or_nothing(store: Store) -> None:
     before_subs = await store.subscriptions(-100)
     before_rows = await store.outbox_rows_for_chat(-100)
     # The last step (forgetting the old id) fails: every earlier step must roll back.
-    await store._conn.execute(
-        "CREATE TEMP TRIGGER refuse BEFORE DELETE ON chats BEGIN SELECT RAISE(ABORT, 'no'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError):
-        await store.migrate_chat(-100, -1001)
-    await store._conn.execute("DROP TRIGGER temp.refuse")
+    async with failing(store, "BEFORE DELETE", "chats") as error:
+        with pytest.raises(error):
+            await store.migrate_chat(-100, -1001)
     assert await store.subscriptions(-100) == before_subs
     assert await store.subscriptions(-1001) == set()
     assert await store.outbox_rows_for_chat(-100) == before_rows
