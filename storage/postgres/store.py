@@ -139,7 +139,13 @@ async def lock_key(conn: Conn) -> int:
 
 async def _version(conn: Conn) -> int | None:
     """The schema version; None when there is no version table (a new database)."""
-    row = await fetchone(conn, "SELECT to_regclass('schema_version') IS NOT NULL AS found")
+    # A scan of the catalog, not to_regclass: the scan sees a table another instance
+    # has just committed, where the cached lookup may not yet (no relation lock taken).
+    row = await fetchone(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
+        " AND tablename = 'schema_version') AS found",
+    )
     if row is None or not row["found"]:
         return None
     found = await fetchone(conn, "SELECT version FROM schema_version")
