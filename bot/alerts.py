@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import Settings
+from storage.api import StoreAPI
 from storage.models import Feed
-from storage.store import Store
 from text.dates import Clock
 from text.markup import esc
 from text.redact import redact
@@ -44,7 +44,7 @@ class _Kind:
 
 class Alerts:
     def __init__(
-        self, store: Store, settings: Settings, *, clock: Clock, window: timedelta = WINDOW
+        self, store: StoreAPI, settings: Settings, *, clock: Clock, window: timedelta = WINDOW
     ) -> None:
         self._store = store
         self._settings = settings

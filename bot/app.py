@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import random
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from bot import (
 )
 from bot.alerts import Alerts
 from bot.config import Settings
-from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path
+from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path, write_beat
 from bot.limits import PerUserLimit
 from bot.logs import hide_secrets
 from bot.reading import SEARCHES_PER_MINUTE
@@ -50,7 +51,7 @@ from jobs.delivery_policy import DeliveryTuning
 from jobs.fetch import make_client
 from jobs.netguard import Resolver
 from jobs.poll import Poller
-from storage.store import Store
+from storage.api import open_store
 from text.dates import Clock, utcnow
 
 log = logging.getLogger(__name__)
@@ -213,8 +214,9 @@ def add_handlers(app: App) -> None:
 
 
 async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
-    store = await Store.open(
-        settings.database_path,
+    store = await open_store(
+        path=settings.database_path,
+        url=settings.database_url.url if settings.database_url else None,
         clock=opts.clock,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
@@ -257,7 +259,23 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         searches=PerUserLimit(SEARCHES_PER_MINUTE),
     )
     app.bot_data[SERVICES_KEY] = svc
-    deliverer.start()
+    if settings.database_url is not None:
+        from storage.postgres.leader import Leadership
+
+        # DATABASE_PATH's folder holds this instance's heartbeat file (no database).
+        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+        svc.leadership = Leadership(settings.database_url.url)
+        if settings.webhook_url:
+            # Both instances take updates behind the load balancer; the jobs and
+            # delivery wait for the lead.
+            _background(svc, _lead_when_possible(app, svc), "communique-leadership")
+        else:
+            # Only the leader may call getUpdates (Telegram allows one caller): a
+            # standby waits here, before run_polling starts polling.
+            await _standby_until_leader(svc)
+            _lead(app, svc)
+    else:
+        deliverer.start()
     await _publish_commands(app, settings)
     if opts.start_jobs and app.job_queue is not None:
         # Due feeds are looked for every POLL_TICK seconds, or more often when the
@@ -280,10 +298,75 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
             job_kwargs={"misfire_grace_time": None},
         )
     log.info(
-        "Communique started: %d feed(s), database %s",
+        "Communique started: %d feed(s), database %s%s",
         len(await store.list_feeds()),
-        settings.database_path,
+        settings.database_name,
+        f", as the {svc.role}" if svc.role else "",
     )
+
+
+async def _standby_until_leader(svc: Services) -> None:
+    """Wait for the lead, beating the heartbeat as a standby meanwhile."""
+    assert svc.leadership is not None
+    path = heartbeat_path(svc.settings.database_path)
+
+    async def beats() -> None:
+        while True:
+            try:
+                await beat(svc.store, path, "standby")
+            except Exception as exc:  # a database hiccup: the next beat may work
+                log.warning("could not write the heartbeat: %s", exc)
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    beating = asyncio.create_task(beats(), name="communique-standby-heartbeat")
+    # Cancelled at shutdown too: a stop signal while standing by ends this wait.
+    svc.tasks.add(beating)
+    try:
+        await svc.leadership.acquire()
+    finally:
+        beating.cancel()
+    write_beat(path, "leader")
+
+
+def _lead(app: App, svc: Services) -> None:
+    """This instance leads: claims go through the lock's session, delivery starts,
+    and the session is watched; its loss stops this instance at once."""
+    from storage.postgres.store import PgStore
+
+    assert svc.leadership is not None and isinstance(svc.store, PgStore)
+    leadership = svc.leadership
+    svc.store.use_claims_session(leadership.session, leadership.lock)
+    svc.deliverer.start()
+    _background(svc, leadership.watch(), "communique-leadership-watch")
+    _background(svc, _stop_when_lost(app, svc), "communique-leadership-lost")
+
+
+def _background(svc: Services, work: Coroutine[Any, Any, None], name: str) -> None:
+    """A task of the leadership's, outside PTB's (whose stop would wait for it),
+    cancelled at shutdown."""
+    task = asyncio.create_task(work, name=name)
+    svc.tasks.add(task)
+    task.add_done_callback(svc.tasks.discard)
+
+
+async def _lead_when_possible(app: App, svc: Services) -> None:
+    assert svc.leadership is not None
+    if await svc.leadership.acquire():
+        _lead(app, svc)
+
+
+async def _stop_when_lost(app: App, svc: Services) -> None:
+    """A leader that lost its lock stops sending now, then stops; the service
+    manager starts it again, as a standby (exit status 1)."""
+    assert svc.leadership is not None
+    await svc.leadership.lost.wait()
+    log.error(
+        "this instance lost the leadership (its database session ended): delivery"
+        " stopped; stopping, to start again as a standby"
+    )
+    app.bot_data[EXIT_STATUS_KEY] = 1
+    await svc.deliverer.stop()
+    app.stop_running()
 
 
 # The name python-telegram-bot gives the task that long-polls getUpdates.
@@ -370,8 +453,12 @@ async def _post_shutdown(app: App) -> None:
     if not isinstance(svc, Services):
         return
     await svc.deliverer.stop()
+    for task in list(svc.tasks):
+        task.cancel()
     svc.poller.close()
     await svc.http.aclose()
+    if svc.leadership is not None:
+        await svc.leadership.release()
     await svc.store.close()
     clear_heartbeat(heartbeat_path(svc.settings.database_path))
     log.info("Communique stopped; pending messages stay queued")
@@ -391,11 +478,15 @@ async def _publish_commands(app: App, settings: Settings) -> None:
 
 
 async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await services_of(context.application).poller.poll_due()
+    svc = services_of(context.application)
+    if svc.is_leader:  # a standby (webhook mode) leaves feeds to the leader
+        await svc.poller.poll_due()
 
 
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services_of(context.application)
+    if not svc.is_leader:
+        return
     await svc.daily.tick()
     await svc.alerts.flush()
 
@@ -403,7 +494,7 @@ async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services_of(context.application)
     try:
-        await beat(svc.store, heartbeat_path(svc.settings.database_path))
+        await beat(svc.store, heartbeat_path(svc.settings.database_path), svc.role)
     except OSError as exc:
         log.warning("could not write the heartbeat file: %s", exc)
 

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from bot import USER_AGENT, __version__
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import hide_secrets, setup_logging
+from storage.api import StoreAPI, open_store
 from storage.errors import StorageError
 from storage.lock import InstanceLock
-from storage.store import Store
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -64,10 +64,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # In a terminal chat, start-up and shutdown INFO lines are noise between the
         # replies; warnings still show, and LOG_LEVEL=DEBUG shows everything.
         level = "DEBUG" if level == "DEBUG" else "WARNING"
-    setup_logging(level, [settings.token])
+    secrets_ = settings.database_url.secrets if settings.database_url else []
+    setup_logging(level, [settings.token, *secrets_])
     try:
-        if command in ("run", "console"):
-            # Held until the process exits: one bot per database.
+        if command == "console" or (command == "run" and not settings.token):
+            if settings.database_url is not None:
+                print(
+                    "communique: console mode runs offline on a SQLite file of its own;"
+                    " unset DATABASE_URL (and set DATABASE_PATH) to use it",
+                    file=sys.stderr,
+                )
+                return 2
+        if command in ("run", "console") and settings.database_url is None:
+            # Held until the process exits: one bot per database file. On PostgreSQL
+            # several instances share the database and one leads (an advisory lock).
             InstanceLock(settings.database_path).acquire()
         if command == "run":
             return run(settings)
@@ -87,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "export-opml":
             return asyncio.run(export_opml(settings))
         if command == "backup":
+            if settings.database_url is not None:
+                print(
+                    "communique: backup copies a SQLite file; back PostgreSQL up with its"
+                    " own tools (pg_dump, or the server's backups)",
+                    file=sys.stderr,
+                )
+                return 2
             if os.path.abspath(args.path) == os.path.abspath(settings.database_path):
                 print("communique: the backup must not overwrite the database", file=sys.stderr)
                 return 2
@@ -186,7 +203,7 @@ def healthcheck(settings: Settings) -> int:
     """A check light enough to run every few seconds: the heartbeat file's age only."""
     from bot.health import check_health
 
-    health = check_health(settings.database_path)
+    health = check_health(settings.database_path, database_file=settings.database_url is None)
     print(f"{'ok' if health.ok else 'unhealthy'}: {health.detail}")
     return 0 if health.ok else 1
 
@@ -198,15 +215,20 @@ def console(settings: Settings) -> int:
 
 
 async def _check_database(settings: Settings) -> None:
-    store = await Store.open(settings.database_path)
+    store = await open_store(
+        path=settings.database_path,
+        url=settings.database_url.url if settings.database_url else None,
+    )
     await store.close()
 
 
-async def _open(settings: Settings) -> Store:
-    return await Store.open(
-        settings.database_path,
+async def _open(settings: Settings, *, migrate: bool = True) -> StoreAPI:
+    return await open_store(
+        path=settings.database_path,
+        url=settings.database_url.url if settings.database_url else None,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        migrate=migrate,
     )
 
 
@@ -298,7 +320,7 @@ async def backup(settings: Settings, target: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    store = await Store.open(settings.database_path, migrate=False)
+    store = await _open(settings, migrate=False)
     try:
         await store.backup_to(target)
     finally:

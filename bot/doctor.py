@@ -22,10 +22,10 @@ from bot.config import Settings
 from bot.health import check_health
 from jobs.fetch import fetch_feed, make_client
 from jobs.fetch_errors import FetchError
+from storage.api import StoreAPI, open_store
 from storage.errors import StorageError
 from storage.models import Feed
 from storage.schema import LATEST_VERSION
-from storage.store import Store
 from text.redact import redact
 
 FEED_CONCURRENCY = 8  # feeds checked at once; each still gets a single request
@@ -56,7 +56,7 @@ async def run_doctor(settings: Settings, out: TextIO | None = None) -> int:
     finally:
         if store is not None:
             await store.close()
-    health = check_health(settings.database_path)
+    health = check_health(settings.database_path, database_file=settings.database_url is None)
     report.line("info", "bot", f"running, {health.detail}" if health.ok else health.detail)
     print(
         "everything looks fine" if not report.problems else f"{report.problems} problem(s) found",
@@ -72,7 +72,7 @@ def _check_settings(settings: Settings, report: Report) -> None:
     report.line(
         "ok",
         "settings",
-        f"{mode}; database {settings.database_path}; {len(settings.admin_ids)} admin(s); "
+        f"{mode}; database {settings.database_name}; {len(settings.admin_ids)} admin(s); "
         f"daily at {settings.daily_time:%H:%M} {settings.timezone}",
     )
     if settings.token and not settings.admin_ids:
@@ -81,7 +81,17 @@ def _check_settings(settings: Settings, report: Report) -> None:
         report.line("warn", "settings", "WEBHOOK_SECRET is not set: a random one is used per run")
 
 
-async def _check_database(settings: Settings, report: Report) -> Store | None:
+async def _check_database(settings: Settings, report: Report) -> StoreAPI | None:
+    if settings.database_url is not None:
+        # PostgreSQL: nothing on this disk to check; the server is asked.
+        try:
+            store = await open_store(
+                path=settings.database_path, url=settings.database_url.url, migrate=False
+            )
+        except StorageError as exc:
+            report.line("FAIL", "database", str(exc))
+            return None
+        return await _check_contents(store, report)
     path = settings.database_path
     folder = path.parent
     if not folder.is_dir():
@@ -98,9 +108,17 @@ async def _check_database(settings: Settings, report: Report) -> Store | None:
         report.line("FAIL", "database", f"{path} does not exist yet (run the bot once)")
         return None
     try:
-        store = await Store.open(path, migrate=False)
+        store = await open_store(path=path, migrate=False)
     except StorageError as exc:
         report.line("FAIL", "database", str(exc))
+        return None
+    return await _check_contents(store, report)
+
+
+async def _check_contents(store: StoreAPI, report: Report) -> StoreAPI | None:
+    if await store.schema_version() == 0:
+        await store.close()
+        report.line("FAIL", "database", "it holds no Communique data yet (run the bot once)")
         return None
     try:
         version = await store.schema_version()
@@ -157,7 +175,7 @@ async def _check_token(settings: Settings, report: Report) -> None:
     report.line("ok", "token", f"works for @{me.username}")
 
 
-async def _check_feeds(settings: Settings, store: Store, report: Report) -> None:
+async def _check_feeds(settings: Settings, store: StoreAPI, report: Report) -> None:
     feeds = await store.list_feeds()
     client = make_client(user_agent=USER_AGENT, allow_private=settings.allow_private_feeds)
     limit = asyncio.Semaphore(FEED_CONCURRENCY)

@@ -17,8 +17,8 @@ from defusedxml import DefusedXmlException
 
 from jobs.netguard import is_forbidden_ip, parse_numeric_host
 from jobs.urls import normalise_feed_url
+from storage.api import StoreAPI
 from storage.models import Feed
-from storage.store import Store
 from text.markup import esc
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
@@ -129,7 +129,7 @@ IMPORT_CHUNK = 200
 
 
 async def import_opml(
-    store: Store,
+    store: StoreAPI,
     content: bytes,
     *,
     allow_private: bool,

@@ -7,8 +7,9 @@ the running event loop) and kept in `application.bot_data`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from telegram.ext import Application, CallbackContext
@@ -19,8 +20,11 @@ from bot.limits import PerUserLimit
 from jobs.daily import DailyScheduler
 from jobs.delivery import Deliverer
 from jobs.poll import Poller
-from storage.store import Store
+from storage.api import StoreAPI
 from text.dates import Clock
+
+if TYPE_CHECKING:
+    from storage.postgres.leader import Leadership
 
 SERVICES_KEY = "communique.services"
 
@@ -28,7 +32,7 @@ SERVICES_KEY = "communique.services"
 @dataclass(slots=True)
 class Services:
     settings: Settings
-    store: Store
+    store: StoreAPI
     http: httpx.AsyncClient
     poller: Poller
     deliverer: Deliverer
@@ -36,6 +40,21 @@ class Services:
     alerts: Alerts
     daily: DailyScheduler
     searches: PerUserLimit
+    # PostgreSQL: who leads among the instances on the database; None on SQLite,
+    # where one process is all there is (storage/lock.py).
+    leadership: Leadership | None = None
+    # Tasks of the leadership's (waiting for the lead, watching it), cancelled at stop.
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this instance runs the jobs and delivers."""
+        return self.leadership is None or self.leadership.is_leader
+
+    @property
+    def role(self) -> str | None:
+        """'leader' or 'standby' on PostgreSQL; None on SQLite."""
+        return None if self.leadership is None else self.leadership.role
 
 
 def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:

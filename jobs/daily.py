@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from storage.store import Store
+from storage.api import StoreAPI
 from text.counters import render_daily_message
 from text.dates import Clock, due_instant
 
@@ -28,7 +28,7 @@ class DailyScheduler:
     scheduler on the same file (a restart) neither repeats nor forgets a day.
     """
 
-    def __init__(self, store: Store, *, clocks: Sequence[str], clock: Clock) -> None:
+    def __init__(self, store: StoreAPI, *, clocks: Sequence[str], clock: Clock) -> None:
         self._store = store
         self._clocks = tuple(clocks)  # zones shown as clocks in the message
         self._clock = clock

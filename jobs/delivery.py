@@ -43,8 +43,8 @@ from jobs.delivery_policy import (
     decide,
 )
 from jobs.pacing import ChatPacer, GlobalPacer, Monotonic
+from storage.api import StoreAPI
 from storage.models import Item, OutboxRow
-from storage.store import Store
 from text.dates import zone_or_utc
 from text.plain import telegram_html_to_plain
 from text.redact import redact
@@ -104,7 +104,7 @@ class Deliverer:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreAPI,
         bot: Bot,
         *,
         rate: float | None = 30.0,

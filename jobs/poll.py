@@ -29,9 +29,10 @@ from jobs.schedule import (
     spread_offset,
 )
 from jobs.urls import normalise_feed_url
+from storage.api import StoreAPI
 from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Feed
-from storage.store import PollOutcome, Store
+from storage.store import PollOutcome
 from text.dates import Clock
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Poller:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreAPI,
         client: httpx.AsyncClient,
         *,
         poll_interval: float,
