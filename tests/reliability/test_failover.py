@@ -95,11 +95,12 @@ class Broadcast:
 
 
 def outbox_figures(url: str) -> tuple[int, int]:
-    """(possible duplicates counted, rows still pending)."""
+    """(possible duplicates counted, statements still pending; the daily message
+    may still be queued)."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT COALESCE(SUM(possible_duplicate), 0),"
-            " COUNT(*) FILTER (WHERE state = 'pending') FROM outbox"
+            " COUNT(*) FILTER (WHERE state = 'pending' AND kind = 'item') FROM outbox"
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
@@ -195,7 +196,10 @@ async def test_a_leader_whose_session_is_cut_stops_sending_at_once(
             ).fetchall()
         assert cut == [(True,)]
         at_cut = news.pushes()
-        status = await leader.wait_exit(timeout=20)
+        try:
+            status = await leader.wait_exit(timeout=20)
+        except TimeoutError:
+            raise AssertionError(f"the leader did not stop:\n{leader.tail()}") from None
         after = news.pushes() - at_cut
         assert status == 1, leader.tail()
         assert "lost the leadership" in leader.logged
