@@ -153,6 +153,11 @@ def _feed(row: aiosqlite.Row) -> Feed:
         failure_alerted=bool(row["failure_alerted"]),
         created_at=_dt_required(row["created_at"]),
         ttl_seconds=None if row["ttl_seconds"] is None else int(row["ttl_seconds"]),
+        kind="page" if row["kind"] == "page" else "feed",
+        selectors=row["selectors"],
+        language=row["language"],
+        detected_signature=row["detected_signature"],
+        detected_items=None if row["detected_items"] is None else int(row["detected_items"]),
     )
 
 

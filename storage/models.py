@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Literal
+
+# What a source is: a feed (RSS, Atom, JSON Feed), or a web page read as a list.
+FeedKind = Literal["feed", "page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,33 @@ class Feed:
     failure_alerted: bool
     created_at: datetime
     ttl_seconds: int | None = None  # the feed's own <ttl>, from its last parsed body
+    kind: FeedKind = "feed"
+    selectors: str | None = None  # a page: the admin's selectors, as /addpage words
+    language: str | None = None  # the source's own language tag ("en-GB"), if it says
+    detected_signature: str | None = None  # a page: where its list was last found
+    detected_items: int | None = None  # a page: how many statements that list held
+
+    @property
+    def is_page(self) -> bool:
+        return self.kind == "page"
+
+
+@dataclass(frozen=True, slots=True)
+class NewFeed:
+    """A source to add (OPML import adds many at once)."""
+
+    url: str
+    title: str | None = None
+    kind: FeedKind = "feed"
+    selectors: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What reading a page found: where its list is, and how many statements it held."""
+
+    signature: str
+    items: int
 
 
 @dataclass(frozen=True, slots=True)
