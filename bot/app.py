@@ -232,6 +232,8 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         resolver=opts.resolver,
         alert=alerts.feed_alert,
         rng=opts.rng,
+        # A web page's dates without a zone ("03.12.2021") are read in the bot's own.
+        source_zone=settings.timezone,
     )
     deliverer = Deliverer(
         store,

@@ -226,6 +226,7 @@ async def poll_once(settings: Settings) -> int:
             poll_interval=settings.poll_interval,
             allow_private=settings.allow_private_feeds,
             clock=lambda: datetime.now(UTC),
+            source_zone=settings.timezone,
         )
         try:
             report = await poller.poll_due(force=True)
