@@ -28,6 +28,7 @@ from telegram.request import BaseRequest
 
 from bot import (
     USER_AGENT,
+    add_source,
     admin,
     channels,
     chat_settings,
@@ -74,7 +75,8 @@ USER_COMMANDS = [
     BotCommand("help", "Every command, with examples"),
 ]
 ADMIN_COMMANDS = [
-    BotCommand("addfeed", "URL [TITLE]: add a feed"),
+    BotCommand("addfeed", "URL [TITLE]: add a feed, or a web page's statements"),
+    BotCommand("addpage", "URL item=CSS … [TITLE]: a web page, with selectors"),
     BotCommand("removefeed", "FEED_ID: remove a feed"),
     BotCommand("pausefeed", "FEED_ID: stop polling a feed"),
     BotCommand("resumefeed", "FEED_ID: poll a feed again"),
@@ -149,7 +151,8 @@ def add_handlers(app: App) -> None:
         ("alerts", saved_searches.alerts),
         ("unalert", saved_searches.unalert),
         ("settings", chat_settings.settings),
-        ("addfeed", admin.addfeed),
+        ("addfeed", add_source.addfeed),
+        ("addpage", add_source.addpage),
         ("removefeed", admin.removefeed),
         ("pausefeed", admin.pausefeed),
         ("resumefeed", admin.resumefeed),
@@ -198,6 +201,7 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(reading.latest_button, pattern=r"^l:"))
     app.add_handler(CallbackQueryHandler(reading.search_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
+    app.add_handler(CallbackQueryHandler(add_source.source_button, pattern=r"^src:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
     app.add_handler(CallbackQueryHandler(chat_settings.settings_button, pattern=r"^st:"))
     app.add_handler(CallbackQueryHandler(saved_searches.alerts_button, pattern=r"^al:"))

@@ -86,8 +86,14 @@ USER_EXAMPLES = {
 ADMIN_HELP = [
     (
         "/addfeed URL [TITLE]",
-        "add a feed (stores its backlog, pushes nothing)",
+        "add a feed (stores its backlog, pushes nothing); a web page: the feed it names,"
+        " else its statements, after a preview",
         "/addfeed https://embassy.example/feed.xml Embassy",
+    ),
+    (
+        "/addpage URL item=CSS [title=CSS] [link=CSS] [date=CSS] [summary=CSS] [TITLE]",
+        "a web page's statements, found with your selectors, after a preview",
+        '/addpage https://embassy.example/news item=".news-list li" Embassy',
     ),
     ("/removefeed FEED_ID", "remove a feed (its statements stay searchable)", "/removefeed 2"),
     ("/pausefeed FEED_ID", "stop polling a feed", "/pausefeed 2"),

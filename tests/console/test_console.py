@@ -2,7 +2,8 @@
 
 The replies are checked as the terminal shows them: /counters against the daily
 message rendered for the same minutes (bot.daily), /latest and /search against the
-bundled sample feed. A second start keeps the data; a real bot's database is refused.
+bundled sample feed and sample page source (a statements page without a feed, read
+offline). A second start keeps the data; a real bot's database is refused.
 """
 
 from __future__ import annotations
@@ -107,6 +108,13 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
     assert f"{salisbury_days} days have passed since the Salisbury incident" in counters
 
     assert latest.startswith("Latest statements")
+    # The newest is the sample page's: read from the bundled page, not from a feed.
+    consular = "Consular Section closed to visitors over the Christmas and New Year holidays"
+    assert latest.split("\n")[2:4] == [
+        "3 December 2021 · Consular news",
+        f"{consular} <https://embassy.example/en/consular/news/518>",
+    ]
+    assert latest.index("consular/news/518") < latest.index("7102")
     for title, url in [
         ("Foreign Minister Sergey Lavrov’s remarks at the 29th Assembly", "fnapr/7102"),
         ("Foreign Ministry statement on the planned US “summit for democracy”", "fnapr/7101"),
@@ -140,9 +148,13 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
     store = await Store.open(tmp_path / "data" / "console.sqlite3")
     try:
         assert len(await store.list_counters()) == 2
-        assert len(await store.list_feeds()) == 1
-        assert await store.count_items() == 11
-        assert await store.subscriptions(CONSOLE_USER) == {1}
+        feed, page = await store.list_feeds()
+        assert (feed.kind, page.kind) == ("feed", "page")
+        assert (page.title, page.detected_items, page.paused) == ("Consular news", 6, True)
+        assert page.detected_signature == "div.news-list > div.news-item"
+        assert await store.feed_item_count(page.id) == 6
+        assert await store.count_items() == 11 + 6
+        assert await store.subscriptions(CONSOLE_USER) == {feed.id, page.id}
     finally:
         await store.close()
 
