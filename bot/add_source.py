@@ -24,6 +24,7 @@ from bot.replies import Context, args_of, button_is_genuine, edit, reply, text_a
 from bot.services import services
 from jobs.fetch_errors import FetchError
 from jobs.page_list import PageListError, SelectorError, Selectors
+from jobs.page_poll import BACKLOG_PAGES
 from jobs.parse import NotAFeedError
 from jobs.poll import AddedFeed
 from jobs.sources import FeedFound, FeedsFound, PageFound
@@ -226,6 +227,7 @@ async def _offer_page(
         tz=ZoneInfo(svc.settings.timezone),
         feeds_tried=found.feeds_tried,
         selectors=words,
+        more_pages=BACKLOG_PAGES - 1 if listing.next_page else 0,
     )
     markup = InlineKeyboardMarkup(
         [

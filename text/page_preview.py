@@ -43,15 +43,22 @@ def render_page_preview(
     tz: ZoneInfo,
     feeds_tried: int = 0,
     selectors: str | None = None,
+    more_pages: int = 0,
 ) -> str:
     """The preview of a page source: the count, the first PREVIEW_ITEMS statements
     (date, title, link), why these blocks (the explanation's first lines), and what
-    adding it does."""
+    adding it does. `more_pages`: further pages of the list read when it is added
+    (0: it links none)."""
     name = f" ({esc(truncate_text(page_title, 100))})" if page_title else ""
     how = f"with {esc(truncate_text(selectors, 200))}" if selectors else "detected"
     head = [f"<b>{len(items)} statement(s) found</b> on {esc(url[:_URL_CAP])}{name}, {how}."]
     if feeds_tried:
-        head.append(f"It names no feed ({feeds_tried} feed address(es) tried): read as a page.")
+        tried = f"{feeds_tried} feed address{'' if feeds_tried == 1 else 'es'} tried"
+        head.append(f"It names no feed ({tried}): read as a page.")
+    if more_pages:
+        head.append(
+            f"Its list goes on over more pages: up to {more_pages} more are read when it is added."
+        )
     shown = []
     for item in items[:PREVIEW_ITEMS]:
         day = format_date(item.published_at, tz) if item.published_at else UNDATED
