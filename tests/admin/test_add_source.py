@@ -308,3 +308,24 @@ async def test_addpage_refusals_change_nothing(rig: Rig) -> None:
     )
     assert await rig.services.store.list_feeds() == []
     await check_output(rig)
+
+
+async def test_a_page_source_is_run_like_a_feed(rig: Rig) -> None:
+    serve_list(rig.feeds, statements_of_the_seed(5))
+    url = rig.feeds.url("/news")
+    await rig.services.poller.add_page(url, "Embassy news")
+
+    status = await rig.reply_to(ADMIN, ADMIN, "/feedstatus")
+    assert text(status).splitlines()[:3] == [
+        "1. Embassy news — ok",
+        url,
+        "web page; last read: 5 statement(s) in div.news-list > div.news-item",
+    ]
+    paused = await rig.reply_to(ADMIN, ADMIN, "/pausefeed 1")
+    assert text(paused).startswith("Feed 1, Embassy news, is paused")
+    asked = await rig.reply_to(ADMIN, ADMIN, "/removefeed 1")
+    await press(rig, asked, ADMIN, button(asked, "Remove it"))
+    assert await rig.services.store.list_feeds() == []
+    # Its statements stay searchable.
+    assert await rig.services.store.search_count("Geneva") == 5
+    await check_output(rig)
