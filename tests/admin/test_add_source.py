@@ -54,6 +54,21 @@ async def test_a_page_that_names_its_feed_adds_that_feed_and_says_so(rig: Rig) -
     await check_output(rig)
 
 
+async def test_a_page_whose_feed_is_followed_already_says_so(rig: Rig) -> None:
+    head = ALTERNATE.format(type="application/rss+xml", title="Statements", href="/feed.xml")
+    rig.feeds.set("/news", html_list(statements_of_the_seed(4), head=head), content_type=HTML)
+    rig.feeds.set("/feed.xml", rss([statement(1)], title="Embassy feed"))
+    await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url('/feed.xml')}")
+
+    reply = await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url('/news')}")
+
+    assert text(reply) == (
+        f"The feed this page names, {rig.feeds.url('/feed.xml')}, is already there:"
+        " feed 1. Nothing changed."
+    )
+    assert len(await rig.services.store.list_feeds()) == 1
+
+
 async def test_a_feed_only_at_a_well_known_path_is_found_and_named(rig: Rig) -> None:
     rig.feeds.set("/news", html_list(statements_of_the_seed(4)), content_type=HTML)
     rig.feeds.set("/rss.xml", rss([statement(1)], title="Hidden feed"))
