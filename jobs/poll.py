@@ -50,6 +50,12 @@ AlertHook = Callable[[str, Feed, str], Awaitable[None]]
 # How a source never polled fails when its address is a web page with neither a feed
 # nor a list: what a feed's poll says of an HTML page, then why it is no source.
 NOT_A_FEED_BUT_HTML = "not a feed: the server sent an HTML page"
+# What admins are told when a page's list moved and holds nothing stored before.
+LIST_MOVED = (
+    "the list of statements is no longer where it was ({}), and it holds none of the"
+    " statements stored before: its statements were stored without being pushed. If"
+    " that is not the list, remove the page and add it again with /addpage selectors."
+)
 
 MAX_CONCURRENT_FETCHES = 20
 MAX_PER_HOST = 2
@@ -271,14 +277,7 @@ class Poller:
             where = f"now {listing.explanation.signature}, {len(listing.items)} statement(s)"
             log.warning("page %d (%s): its list moved (%s)", feed.id, feed.url, where)
             if not verdict.push:
-                await self._tell_admins(
-                    "page_layout_changed",
-                    feed,
-                    f"the list of statements is no longer where it was ({where}), and it holds"
-                    " none of the statements stored before: its statements were stored"
-                    " without being pushed. If that is not the list, set selectors"
-                    " with /addpage.",
-                )
+                await self._tell_admins("page_layout_changed", feed, LIST_MOVED.format(where))
         await self._recovered(feed, outcome.recovered)
         return outcome
 
