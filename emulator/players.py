@@ -234,6 +234,12 @@ class PlayersMixin(ObjectsMixin):
         self._callback_queries[query_id] = query
         return self.enqueue_update({"callback_query": query})
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deletes a message: editing it fails from now on."""
+        history = self._history.get(chat_id, [])
+        self._history[chat_id] = [m for m in history if m.message_id != message_id]
+        self._changed()
+
     def create_topic(self, chat_id: int, name: str) -> int:
         """Open a topic in a forum supergroup; returns its message_thread_id (the id of
         the service message that opened it, as Telegram does)."""
