@@ -258,9 +258,9 @@ class PlayersMixin(ObjectsMixin):
         chat.deleted_topics.add(thread_id)
         self._changed()
 
-    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> str:
-        """A user types ``@bot query`` in any chat; returns the inline query's id (its
-        answer lands in ``inline_answers``)."""
+    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> JSON:
+        """A user types ``@bot query`` in any chat; returns the Update (the answer
+        lands in ``inline_answers`` under ``update["inline_query"]["id"]``)."""
         user = self._user(user_id)
         query_id = str(next(self._ids) * 7907 + 10**13)
         body: JSON = {
@@ -271,8 +271,7 @@ class PlayersMixin(ObjectsMixin):
             "chat_type": "sender",
         }
         self._inline_queries[query_id] = body
-        self.enqueue_update({"inline_query": body})
-        return query_id
+        return self.enqueue_update({"inline_query": body})
 
     def enqueue_update(self, update: JSON) -> JSON:
         """Queue any update body (without ``update_id``) for getUpdates; returns it with its id."""

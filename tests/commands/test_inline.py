@@ -12,7 +12,7 @@ from tests.support.rig import OTHER, Rig, add_feed
 
 
 async def ask(rig: Rig, query: str, offset: str = "") -> dict[str, Any]:
-    query_id = rig.api.send_inline_query(OTHER, query, offset=offset)
+    query_id = rig.api.send_inline_query(OTHER, query, offset=offset)["inline_query"]["id"]
     await rig.api.wait_for(lambda: query_id in rig.api.inline_answers, timeout=5)
     return rig.api.inline_answers[query_id]
 
