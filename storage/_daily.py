@@ -23,14 +23,23 @@ _IN_DUE_GROUP = (
 class DailyMixin(StoreCore):
     # ------------------------------------------------------------------- counters
 
-    async def add_counter(self, start_date: date, timezone: str, template: str) -> Counter:
+    async def add_counter(
+        self, start_date: date, timezone: str, template: str, language: str = "en"
+    ) -> Counter:
+        """A counter; `language` is the one `template` is written in."""
         now = _ts(self.now())
         async with self._write() as db:
             async with db.execute(
-                "INSERT INTO counters (start_date, timezone, template, position, created_at)"
-                " VALUES (:d, :tz, :tpl, (SELECT COALESCE(MAX(position), 0) + 1 FROM counters),"
-                " :now) RETURNING id",
-                {"d": start_date.isoformat(), "tz": timezone, "tpl": template, "now": now},
+                "INSERT INTO counters (start_date, timezone, template, language, position,"
+                " created_at) VALUES (:d, :tz, :tpl, :lang,"
+                " (SELECT COALESCE(MAX(position), 0) + 1 FROM counters), :now) RETURNING id",
+                {
+                    "d": start_date.isoformat(),
+                    "tz": timezone,
+                    "tpl": template,
+                    "lang": language,
+                    "now": now,
+                },
             ) as cur:
                 row = await cur.fetchone()
                 assert row is not None
@@ -43,8 +52,27 @@ class DailyMixin(StoreCore):
             if cur.rowcount == 0:
                 raise CounterNotFoundError(counter_id)
 
+    async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
+        """The counter's text in `language` (replacing one it had)."""
+        async with self._write() as db:
+            found = await db.execute_fetchall(
+                "SELECT 1 FROM counters WHERE id = :id", {"id": counter_id}
+            )
+            if not list(found):
+                raise CounterNotFoundError(counter_id)
+            await db.execute(
+                "INSERT INTO counter_texts (counter_id, language, template)"
+                " VALUES (:id, :lang, :tpl) ON CONFLICT (counter_id, language)"
+                " DO UPDATE SET template = :tpl",
+                {"id": counter_id, "lang": language, "tpl": template},
+            )
+        return {c.id: c for c in await self.list_counters()}[counter_id]
+
     async def list_counters(self) -> list[Counter]:
         rows = await self._fetchall("SELECT * FROM counters ORDER BY position, id")
+        texts: dict[int, dict[str, str]] = {}
+        for r in await self._fetchall("SELECT * FROM counter_texts"):
+            texts.setdefault(int(r["counter_id"]), {})[str(r["language"])] = str(r["template"])
         return [
             Counter(
                 id=int(r["id"]),
@@ -52,6 +80,8 @@ class DailyMixin(StoreCore):
                 timezone=str(r["timezone"]),
                 template=str(r["template"]),
                 position=int(r["position"]),
+                language=str(r["language"]),
+                texts=texts.get(int(r["id"]), {}),
             )
             for r in rows
         ]
