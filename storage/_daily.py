@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, time
 
 from storage._core import StoreCore, _ts
@@ -107,9 +107,13 @@ class DailyMixin(StoreCore):
             for r in rows
         ]
 
-    async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
-        """Queue `text` for every eligible chat whose (zone, daily time) is in `due` and
-        that has no record yet for that group's local date. Returns how many.
+    async def enqueue_daily(
+        self, due: Sequence[tuple[str, time, date]], texts: Mapping[str, str]
+    ) -> int:
+        """Queue the daily message, in each chat's language (`texts` by language; a
+        language without a text gets the default language's), for every eligible chat
+        whose (zone, daily time) is in `due` and that has no record yet for that
+        group's local date. Returns how many.
 
         One transaction and a fixed number of statements, however many chats and
         groups are due: 100,000 chats cost three set-based statements, not 100,000.
@@ -123,7 +127,8 @@ class DailyMixin(StoreCore):
             "tz": self.default_timezone,
             "t": self.default_daily_time.strftime("%H:%M"),
             "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
-            "text": text,
+            "texts": json.dumps(dict(texts)),
+            "language": self.default_language,
             "now": now,
         }
         in_due_group = _IN_DUE_GROUP
@@ -133,7 +138,9 @@ class DailyMixin(StoreCore):
                 params["before"] = int(row[0]) if row else 0
             cur = await db.execute(
                 "INSERT INTO outbox (chat_id, kind, text, created_at)"
-                " SELECT c.id, 'daily', :text, :now FROM chats c"
+                " SELECT c.id, 'daily', COALESCE("
+                " json_extract(:texts, '$.' || COALESCE(c.language, :language)),"
+                " json_extract(:texts, '$.' || :language)), :now FROM chats c"
                 + in_due_group
                 + " WHERE c.active = 1 AND c.daily_enabled = 1"
                 " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
