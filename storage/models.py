@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Literal
 
@@ -96,6 +97,7 @@ class Chat:
     active: bool
     inactive_reason: str | None
     pushes: str = "instant"  # or "digest": the day's statements in one message a day
+    language: str = "en"  # the interface language the chat reads
     parent_id: int | None = None  # a forum topic: the supergroup it is in
     thread_id: int | None = None  # a forum topic: its message_thread_id
 
@@ -112,6 +114,8 @@ class Counter:
     timezone: str
     template: str
     position: int
+    language: str = "en"  # the language `template` is written in
+    texts: Mapping[str, str] = field(default_factory=dict)  # its text in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,7 @@ class OutboxRow:
     created_at: datetime
     chat_type: str = "private"
     chat_timezone: str = "UTC"
+    chat_language: str | None = None  # the chat's interface language; None: the default
     send_to: int | None = None  # the Telegram chat, when not `chat_id` (a forum topic)
     thread_id: int | None = None  # a forum topic's message_thread_id
     possible_duplicate: bool = False

@@ -82,6 +82,7 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyM
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
         migrate: bool = True,
     ) -> Store:
         """Open (creating if needed) the database and bring its schema up to date."""
@@ -148,6 +149,7 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyM
             clock=clock,
             default_timezone=default_timezone,
             default_daily_time=default_daily_time,
+            default_language=default_language,
         )
         if migrate and str(path) != ":memory:":
             store._open_fast(str(path))
