@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterator
 
 from text.markup import TELEGRAM_LIMIT, utf16_length
-from text.plain import one_line
 
 # Parts sent for one press at most: about 120,000 characters, a 20,000-word
 # transcript. Beyond that, the last part says where the rest is.
@@ -29,6 +28,7 @@ MAX_PARTS = 30
 _KEEP = 0.5
 _SENTENCE_END = re.compile("[.!?…][\"'”’»)\\]]*(?=\\s)")
 _SPACE = re.compile(r"\s")
+_WORD = re.compile(r"\S+")
 
 # User-visible strings.
 CUT_NOTE = "[The statement is too long for Telegram; the rest is on the source's page.]"
@@ -39,8 +39,15 @@ def adds_to_summary(summary: str, content: str) -> bool:
     """Whether the stored text holds anything beyond the summary: a statement whose
     source gave only a short text (its whole text is its summary) has no more to
     show, and gets no "Full text" button."""
-    text = one_line(content)
-    return bool(text) and text != one_line(summary)
+    # Word by word, stopping at the first difference: a statement of megabytes is
+    # told from its summary in the time the summary takes to read, not the text.
+    words = iter(summary.split())
+    has_text = False
+    for match in _WORD.finditer(content):
+        has_text = True
+        if match.group() != next(words, None):
+            return True
+    return has_text and next(words, None) is not None
 
 
 def full_text_parts(
@@ -58,6 +65,9 @@ def full_text_parts(
     the statement's page, when there is one).
     """
     text = "\n\n".join(part for part in (title.strip(), content.strip()) if part)
+    # No more than the parts can hold is ever read (a body of megabytes is cut at
+    # once), so this costs the same for any statement.
+    text = text[: max_parts * limit + 1]
     if not text:
         return []
     if utf16_length(text) <= limit:
