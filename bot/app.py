@@ -221,6 +221,7 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         clock=opts.clock,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        default_language=settings.default_language,
     )
     http = make_client(
         user_agent=USER_AGENT, allow_private=settings.allow_private_feeds, resolver=opts.resolver

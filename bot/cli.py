@@ -219,6 +219,7 @@ async def _open(settings: Settings) -> Store:
         settings.database_path,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        default_language=settings.default_language,
     )
 
 

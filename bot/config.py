@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from text.dates import canonical_zone, parse_time
+from text.i18n import LANGUAGES
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
@@ -45,6 +46,7 @@ class Settings:
     webhook_listen: str
     webhook_port: int
     log_level: str
+    default_language: str = "en"
 
     @property
     def api_file_url(self) -> str:
@@ -195,6 +197,13 @@ def _nonempty(name: str, value: str) -> str:
     return value.strip()
 
 
+def _language(name: str, value: str) -> str:
+    language = value.strip().lower()
+    if language not in LANGUAGES:
+        raise _fail(name, value, " or ".join(LANGUAGES))
+    return language
+
+
 def _log_level(name: str, value: str) -> str:
     level = value.strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -274,6 +283,13 @@ SPECS: dict[str, Spec] = {
         "webhook_listen", "127.0.0.1", _nonempty, "address the webhook server listens on"
     ),
     "WEBHOOK_PORT": Spec("webhook_port", "8443", _port, "port the webhook server listens on"),
+    "DEFAULT_LANGUAGE": Spec(
+        "default_language",
+        "en",
+        _language,
+        "interface language of groups, channels and users whose Telegram language is"
+        " neither en nor ru",
+    ),
     "LOG_LEVEL": Spec("log_level", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR"),
 }
 

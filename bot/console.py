@@ -135,6 +135,7 @@ async def prepare_database(settings: Settings, chat_id: int) -> bool:
         settings.database_path,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        default_language=settings.default_language,
     )
     try:
         stats = await store.stats()

@@ -56,12 +56,14 @@ class StoreCore:
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
     ) -> None:
         self._conn = conn
         self._clock = clock
         self._lock = asyncio.Lock()
         self.default_timezone = default_timezone
         self.default_daily_time = default_daily_time
+        self.default_language = default_language
         # Woken whenever rows are queued, so the delivery task need not poll.
         self.outbox_changed = asyncio.Event()
         # Counts changes to stored statements' texts, so a renderer's cache can tell.

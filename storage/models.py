@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 
@@ -65,6 +66,7 @@ class Chat:
     active: bool
     inactive_reason: str | None
     pushes: str = "instant"  # or "digest": the day's statements in one message a day
+    language: str = "en"  # the interface language the chat reads
     parent_id: int | None = None  # a forum topic: the supergroup it is in
     thread_id: int | None = None  # a forum topic: its message_thread_id
 
@@ -81,6 +83,8 @@ class Counter:
     timezone: str
     template: str
     position: int
+    language: str = "en"  # the language `template` is written in
+    texts: Mapping[str, str] = field(default_factory=dict)  # its text in other languages
 
 
 @dataclass(frozen=True, slots=True)

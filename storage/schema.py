@@ -301,6 +301,22 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX digest_releases_by_time ON digest_releases (created_at);
     """,
+    # 9: two interface languages: each chat's own (NULL: its Telegram language or
+    # DEFAULT_LANGUAGE when first seen), and counters' texts in other languages, each
+    # counter knowing the language its own text is written in (for plural forms).
+    """
+    ALTER TABLE chats ADD COLUMN
+        language TEXT;                           -- 'en' or 'ru'; NULL: DEFAULT_LANGUAGE
+    ALTER TABLE counters ADD COLUMN
+        language TEXT NOT NULL DEFAULT 'en';     -- the language of `template`
+    CREATE TABLE counter_texts (
+        counter_id INTEGER NOT NULL              -- the counter
+            REFERENCES counters(id) ON DELETE CASCADE,
+        language TEXT NOT NULL,                  -- 'en' or 'ru'
+        template TEXT NOT NULL,                  -- the line in that language, with {days}
+        PRIMARY KEY (counter_id, language)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 # The first version whose items carry stems (see apply_migrations).

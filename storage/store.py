@@ -95,6 +95,7 @@ class Store(
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
         migrate: bool = True,
     ) -> Store:
         """Open (creating if needed) the database and bring its schema up to date."""
@@ -161,6 +162,7 @@ class Store(
             clock=clock,
             default_timezone=default_timezone,
             default_daily_time=default_daily_time,
+            default_language=default_language,
         )
         if migrate and str(path) != ":memory:":
             store._open_fast(str(path))

@@ -272,3 +272,20 @@ async def test_a_number_presses_full_text_and_the_parts_follow(tmp_path: Path) -
     assert item.title.startswith("Foreign Minister Sergey Lavrov’s remarks at the 29th Assembly")
     pattern = r"\s*".join(re.escape(body) for body in bodies)
     assert re.fullmatch(pattern, f"{item.title}\n\n{item.content}")
+
+
+async def test_alerts_filters_and_digest_mode_work_in_the_console(tmp_path: Path) -> None:
+    typed = (
+        "/alert Salisbury\n/alerts\n/filter 1 sanctions -consular\n/filter 1\n"
+        "/settings pushes digest\n/unalert 1\n"
+    )
+    done, _ = run_console(tmp_path, typed)
+    assert done.returncode == 0, done.stderr
+    shown = blocks(done.stdout)
+    assert shown[0].startswith("Alert 1 saved: «Salisbury».")
+    assert shown[1].split("\n")[:2] == ["Alerts (1 of at most 20)", "1. «Salisbury»"]
+    assert "[1] ✖ 1. Salisbury" in shown[1]
+    assert shown[2].startswith("Filter set on feed 1,")
+    assert shown[3].startswith("Filter on feed 1,") and "«sanctions -consular»" in shown[3]
+    assert shown[4].startswith("New statements: one digest a day")
+    assert shown[5] == "Alert 1 removed: «Salisbury»."
