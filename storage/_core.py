@@ -195,6 +195,7 @@ def _outbox(row: aiosqlite.Row, default_timezone: str = "UTC") -> OutboxRow:
         not_before=_dt(row["not_before"]) if "not_before" in keys else None,
         alert_query=row["alert_query"] if "alert_query" in keys else None,
         send_to=row["send_to"] if "send_to" in keys else None,
+        chat_language=row["chat_language"] if "chat_language" in keys else None,
         thread_id=row["thread_id"] if "thread_id" in keys else None,
         edit_of=row["edit_of"],
     )

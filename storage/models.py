@@ -108,6 +108,7 @@ class OutboxRow:
     created_at: datetime
     chat_type: str = "private"
     chat_timezone: str = "UTC"
+    chat_language: str | None = None  # the chat's interface language; None: the default
     send_to: int | None = None  # the Telegram chat, when not `chat_id` (a forum topic)
     thread_id: int | None = None  # a forum topic's message_thread_id
     possible_duplicate: bool = False
