@@ -33,6 +33,7 @@ from bot import (
     channels,
     chat_settings,
     commands,
+    full_text_button,
     inline,
     reading,
     saved_searches,
@@ -50,6 +51,7 @@ from jobs.delivery import Deliverer
 from jobs.delivery_policy import DeliveryTuning
 from jobs.fetch import make_client
 from jobs.netguard import Resolver
+from jobs.paced_replies import PacedReplies
 from jobs.poll import Poller
 from storage.store import Store
 from text.dates import Clock, utcnow
@@ -200,6 +202,7 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(commands.feed_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(reading.latest_button, pattern=r"^l:"))
     app.add_handler(CallbackQueryHandler(reading.search_button, pattern=r"^s:"))
+    app.add_handler(CallbackQueryHandler(full_text_button.full_text, pattern=r"^ft:"))
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
     app.add_handler(CallbackQueryHandler(add_source.source_button, pattern=r"^src:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
@@ -262,6 +265,13 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         alerts=alerts,
         daily=daily,
         searches=PerUserLimit(SEARCHES_PER_MINUTE),
+        replies=PacedReplies(
+            app.bot,
+            deliverer.pacer,
+            deliverer.chat_pacer,
+            tuning=opts.delivery,
+        ),
+        full_texts=PerUserLimit(full_text_button.FULL_TEXTS_PER_MINUTE),
     )
     app.bot_data[SERVICES_KEY] = svc
     deliverer.start()
@@ -369,14 +379,15 @@ async def _post_stop(app: App) -> None:
     # on a working connection, and whatever is pending stays pending.
     svc = app.bot_data.get(SERVICES_KEY)
     if isinstance(svc, Services):
-        await svc.deliverer.stop()
+        # At once: each lets its message in flight finish within the same grace.
+        await asyncio.gather(svc.replies.close(), svc.deliverer.stop())
 
 
 async def _post_shutdown(app: App) -> None:
     svc = app.bot_data.pop(SERVICES_KEY, None)
     if not isinstance(svc, Services):
         return
-    await svc.deliverer.stop()
+    await asyncio.gather(svc.replies.close(), svc.deliverer.stop())
     svc.poller.close()
     await svc.http.aclose()
     await svc.store.close()

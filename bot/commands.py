@@ -46,6 +46,11 @@ WELCOME = (
     "statement it has seen."
 )
 
+FULL_TEXT_HELP = (
+    "Under a pushed statement, and under each one /latest and /search list, the "
+    "<b>Full text</b> button sends the statement's whole text (at most 5 a minute)."
+)
+
 USER_HELP = [
     ("/start", "the welcome, with buttons to subscribe", "/start"),
     ("/feeds", "every feed, with buttons to subscribe or unsubscribe", "/feeds"),
@@ -134,6 +139,8 @@ def render_help(admin: bool, bot_username: str = "BotName") -> str:
     """Every command with what it does and an example; admin commands for admins."""
     lines = ["<b>What Communique can do</b>", "", *_help_lines(USER_HELP)]
     lines += [
+        "",
+        FULL_TEXT_HELP,
         "",
         "In a group, anyone may use /latest, /search and /counters; only the group's "
         "admins may change its subscriptions and settings. In a group you can also "

@@ -54,6 +54,9 @@ SEED_COUNTERS = [
 ]
 # How long leaving waits for queued messages (pushes, the daily message) to show.
 DRAIN_SECONDS = 10.0
+# How long a line waits for a reply of several messages (a full text: up to 30 parts,
+# one a second in a private chat) before the next line is read.
+REPLY_SECONDS = 40.0
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 
@@ -400,6 +403,16 @@ async def _handle_line(app: App, console: Console, line: str, *, interactive: bo
     else:
         raw = emulator.send_text(CONSOLE_USER, CONSOLE_USER, value)
     await app.process_update(Update.de_json(raw, app.bot))
+    if kind == "button":
+        # What Telegram would show for a moment over the chat ("Sending the full
+        # text…", "try again in 12 seconds").
+        answer = emulator.callback_answers.get(str(raw["callback_query"]["id"]), {})
+        if answer.get("text"):
+            console.note(str(answer["text"]))
+    # A full text goes out part by part after its press was answered: the next line
+    # waits for it, so a script gets every part before its next command's reply.
+    with contextlib.suppress(TimeoutError):
+        await services_of(app).replies.wait_idle(REPLY_SECONDS)
     if not console.show_new() and interactive and not value.startswith("/"):
         console.note("the bot answers commands such as /latest; /help lists them")
 
