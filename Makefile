@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test lint bench soak clean
+# The translation catalogs, compiled for gettext (installs compile them too).
+CATALOGS := $(wildcard text/locale/*/LC_MESSAGES/communique.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: run test lint bench soak clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel -q compile -D communique -i $< -o $@
+
+run: $(STAMP) $(COMPILED)
 	$(BIN)/communique run
 
-test: $(STAMP)
+test: $(STAMP) $(COMPILED)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# After changing user-visible strings: the template again, and each catalog
+# updated from it (then translate what `make test` says is missing).
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location \
+		--project communique --copyright-holder Communique -o text/locale/communique.pot .
+	$(BIN)/pybabel -q update -D communique -i text/locale/communique.pot -d text/locale \
+		--no-fuzzy-matching --ignore-obsolete
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot emulator jobs storage text tests benchmarks
@@ -30,10 +45,10 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,dev,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) $(COMPILED)
 	$(BIN)/python -m benchmarks.run $(if $(QUICK),--quick,)
 
-soak: $(STAMP)
+soak: $(STAMP) $(COMPILED)
 	$(BIN)/pytest -q tests/reliability --soak
 
 clean:

@@ -100,6 +100,14 @@ FIGURES: dict[str, tuple[str, str, str, str, int, int]] = {
         60,
         30,
     ),
+    "inline_p95": (
+        "bench_inline",
+        "ms (p95)",
+        "p95 <= 30 ms",
+        "inline query at 200,000 statements, update to answerInlineQuery",
+        300,
+        90,
+    ),
     "store_new_items": (
         "bench_store_new_items",
         "s per poll cycle",

@@ -15,10 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from bot.opml import MAX_OPML_BYTES, OpmlError, import_opml, render_import_summary, render_opml
 from bot.replies import ADMINS_ONLY, Context, args_of, edit, is_bot_admin, reply, text_after_command
 from bot.services import services
-from jobs.fetch_errors import FetchError
-from jobs.parse import NotAFeedError
-from jobs.urls import normalise_feed_url
-from storage.errors import CounterNotFoundError, FeedExistsError, FeedNotFoundError
+from storage.errors import CounterNotFoundError, FeedNotFoundError
 from storage.store import DIGEST_THRESHOLD, Stats
 from text.counters import validate_template
 from text.dates import canonical_zone
@@ -56,49 +53,6 @@ def _feed_id_arg(context: Context) -> int | None:
 
 
 # ------------------------------------------------------------------------ feeds
-
-
-@admin_only
-async def addfeed(update: Update, context: Context) -> None:
-    """`/addfeed URL [TITLE]`: fetch once, store the backlog, push nothing."""
-    args = args_of(context)
-    if not args:
-        await reply(
-            update, "Usage: /addfeed URL [TITLE] — e.g. /addfeed https://example.org/feed.xml"
-        )
-        return
-    title = " ".join(args[1:]).strip() or None
-    try:
-        if len(args[0]) > 2000:
-            raise ValueError("the URL is too long (at most 2000 characters)")
-        url = normalise_feed_url(args[0])  # checked here for the usage line
-    except ValueError as exc:
-        await reply(
-            update,
-            f"Usage: /addfeed URL [TITLE] — {esc(str(exc))}; "
-            "e.g. /addfeed https://example.org/feed.xml",
-        )
-        return
-    svc = services(context)
-    try:
-        # As typed: the poller also looks for feeds stored before URLs were normalised.
-        added = await svc.poller.add_feed(args[0], title)
-    except FeedExistsError as exc:
-        await reply(update, f"That feed is already there: feed {exc.feed_id}. Nothing changed.")
-        return
-    except NotAFeedError as exc:
-        await reply(update, f"Not added: {esc(str(exc))}.")
-        return
-    except FetchError as exc:
-        await reply(update, f"Not added: could not fetch {esc(url)}: {esc(str(exc))}.")
-        return
-    feed = added.feed
-    await reply(
-        update,
-        f"Added feed {feed.id}: <b>{esc(feed.title or feed.url)}</b>\n"
-        f"Stored {added.stored} statement(s) already in it; none were pushed. "
-        f"New statements will be pushed to subscribers.",
-    )
 
 
 @admin_only

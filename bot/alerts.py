@@ -30,6 +30,7 @@ TITLES = {
     "feed_failing": "⚠️ Feed failing",
     "feed_recovered": "✅ Feed recovered",
     "feed_gone": "⛔ Feed gone, paused",
+    "page_layout_changed": "🔀 Page layout changed",
     "delivery_failed": "⚠️ Delivery failed",
     "error": "🐞 Unexpected error",
 }

@@ -29,10 +29,12 @@ from telegram.request import BaseRequest
 
 from bot import (
     USER_AGENT,
+    add_source,
     admin,
     channels,
     chat_settings,
     commands,
+    full_text_button,
     inline,
     reading,
     saved_searches,
@@ -50,6 +52,7 @@ from jobs.delivery import Deliverer
 from jobs.delivery_policy import DeliveryTuning
 from jobs.fetch import make_client
 from jobs.netguard import Resolver
+from jobs.paced_replies import PacedReplies
 from jobs.poll import Poller
 from storage.api import open_store
 from text.dates import Clock, utcnow
@@ -75,7 +78,8 @@ USER_COMMANDS = [
     BotCommand("help", "Every command, with examples"),
 ]
 ADMIN_COMMANDS = [
-    BotCommand("addfeed", "URL [TITLE]: add a feed"),
+    BotCommand("addfeed", "URL [TITLE]: add a feed, or a web page's statements"),
+    BotCommand("addpage", "URL item=CSS … [TITLE]: a web page, with selectors"),
     BotCommand("removefeed", "FEED_ID: remove a feed"),
     BotCommand("pausefeed", "FEED_ID: stop polling a feed"),
     BotCommand("resumefeed", "FEED_ID: poll a feed again"),
@@ -150,7 +154,8 @@ def add_handlers(app: App) -> None:
         ("alerts", saved_searches.alerts),
         ("unalert", saved_searches.unalert),
         ("settings", chat_settings.settings),
-        ("addfeed", admin.addfeed),
+        ("addfeed", add_source.addfeed),
+        ("addpage", add_source.addpage),
         ("removefeed", admin.removefeed),
         ("pausefeed", admin.pausefeed),
         ("resumefeed", admin.resumefeed),
@@ -198,7 +203,9 @@ def add_handlers(app: App) -> None:
     app.add_handler(CallbackQueryHandler(commands.feed_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(reading.latest_button, pattern=r"^l:"))
     app.add_handler(CallbackQueryHandler(reading.search_button, pattern=r"^s:"))
+    app.add_handler(CallbackQueryHandler(full_text_button.full_text, pattern=r"^ft:"))
     app.add_handler(CallbackQueryHandler(admin.removefeed_button, pattern=r"^rf:"))
+    app.add_handler(CallbackQueryHandler(add_source.source_button, pattern=r"^src:"))
     app.add_handler(CallbackQueryHandler(admin.feedstatus_button, pattern=r"^fs:"))
     app.add_handler(CallbackQueryHandler(chat_settings.settings_button, pattern=r"^st:"))
     app.add_handler(CallbackQueryHandler(saved_searches.alerts_button, pattern=r"^al:"))
@@ -220,6 +227,7 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         clock=opts.clock,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        default_language=settings.default_language,
     )
     http = make_client(
         user_agent=USER_AGENT, allow_private=settings.allow_private_feeds, resolver=opts.resolver
@@ -234,6 +242,8 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         resolver=opts.resolver,
         alert=alerts.feed_alert,
         rng=opts.rng,
+        # A web page's dates without a zone ("03.12.2021") are read in the bot's own.
+        source_zone=settings.timezone,
     )
     deliverer = Deliverer(
         store,
@@ -257,6 +267,13 @@ async def _post_init(app: App, settings: Settings, opts: Overrides) -> None:
         alerts=alerts,
         daily=daily,
         searches=PerUserLimit(SEARCHES_PER_MINUTE),
+        replies=PacedReplies(
+            app.bot,
+            deliverer.pacer,
+            deliverer.chat_pacer,
+            tuning=opts.delivery,
+        ),
+        full_texts=PerUserLimit(full_text_button.FULL_TEXTS_PER_MINUTE),
     )
     app.bot_data[SERVICES_KEY] = svc
     if settings.database_url is not None:
@@ -449,14 +466,15 @@ async def _post_stop(app: App) -> None:
     # on a working connection, and whatever is pending stays pending.
     svc = app.bot_data.get(SERVICES_KEY)
     if isinstance(svc, Services):
-        await svc.deliverer.stop()
+        # At once: each lets its message in flight finish within the same grace.
+        await asyncio.gather(svc.replies.close(), svc.deliverer.stop())
 
 
 async def _post_shutdown(app: App) -> None:
     svc = app.bot_data.pop(SERVICES_KEY, None)
     if not isinstance(svc, Services):
         return
-    await svc.deliverer.stop()
+    await asyncio.gather(svc.replies.close(), svc.deliverer.stop())
     for task in list(svc.tasks):
         task.cancel()
     svc.poller.close()

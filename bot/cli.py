@@ -1,11 +1,12 @@
 """The `communique` command line: run, console, poll --once, import-opml, export-opml,
-backup, doctor, healthcheck. Settings are read and checked once here; a bad one exits
-with status 2."""
+backup, doctor, healthcheck, resummarise. Settings are read and checked once here; a
+bad one exits with status 2."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -47,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check settings, database, token and feeds")
     sub.add_parser(
         "healthcheck", help="exit 0 if the running bot's heartbeat is fresh (container checks)"
+    )
+    resum = sub.add_parser(
+        "resummarise",
+        help="recompute every stored summary with this version's summariser (after an upgrade)",
+    )
+    resum.add_argument(
+        "--restart",
+        action="store_true",
+        help="start from the first statement, not where an interrupted run stopped",
     )
     return parser
 
@@ -121,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_doctor(settings))
         if command == "healthcheck":
             return healthcheck(settings)
+        if command == "resummarise":
+            return asyncio.run(resummarise(settings, restart=args.restart))
     except StorageError as exc:
         print(f"communique: {exc}", file=sys.stderr)
         return 1
@@ -228,6 +240,7 @@ async def _open(settings: Settings, *, migrate: bool = True) -> StoreAPI:
         url=settings.database_url.url if settings.database_url else None,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        default_language=settings.default_language,
         migrate=migrate,
     )
 
@@ -248,6 +261,7 @@ async def poll_once(settings: Settings) -> int:
             poll_interval=settings.poll_interval,
             allow_private=settings.allow_private_feeds,
             clock=lambda: datetime.now(UTC),
+            source_zone=settings.timezone,
         )
         try:
             report = await poller.poll_due(force=True)
@@ -326,4 +340,78 @@ async def backup(settings: Settings, target: Path) -> int:
     finally:
         await store.close()
     print(f"backed up {settings.database_path} to {target}")
+    return 0
+
+
+def resume_path(database_path: Path) -> Path:
+    """`communique.sqlite3` → `communique.sqlite3.resummarise`: where an interrupted
+    `communique resummarise` left off, beside the database."""
+    return database_path.with_name(database_path.name + ".resummarise")
+
+
+def _read_resume(path: Path) -> tuple[int, int, int]:
+    """(last statement done, statements done, summaries changed) of an interrupted
+    run of this version; (0, 0, 0) when there is none to go on with."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("version") == __version__:
+            return int(saved["after"]), int(saved["done"]), int(saved["changed"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return 0, 0, 0
+
+
+def _write_resume(path: Path, after: int, done: int, changed: int) -> None:
+    saved = {"version": __version__, "after": after, "done": done, "changed": changed}
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(saved), encoding="utf-8")
+    temporary.replace(path)
+
+
+async def resummarise(settings: Settings, *, restart: bool) -> int:
+    """Recompute every stored summary; progress on stderr, the count on stdout. Safe
+    while the bot runs; an interrupted run goes on where it stopped next time."""
+    from jobs.resummarise import Progress
+    from jobs.resummarise import resummarise as recompute
+
+    if not settings.database_path.is_file():
+        print(
+            f"communique: there is no database at {settings.database_path}"
+            " (DATABASE_PATH); nothing to resummarise",
+            file=sys.stderr,
+        )
+        return 1
+    marker = resume_path(settings.database_path)
+    after, done_before, changed_before = (0, 0, 0) if restart else _read_resume(marker)
+    if after:
+        print(
+            f"going on after statement {after}, where the last run stopped (--restart starts over)",
+            file=sys.stderr,
+        )
+
+    def progress(state: Progress) -> None:
+        _write_resume(
+            marker, state.last_id, done_before + state.done, changed_before + state.changed
+        )
+        print(
+            f"\rresummarising: {state.done}/{state.total} statements,"
+            f" {changed_before + state.changed} changed",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    store = await _open(settings)
+    try:
+        result = await recompute(store, after_id=after, progress=progress)
+    finally:
+        await store.close()
+    if result.done:
+        print(file=sys.stderr)
+    marker.unlink(missing_ok=True)
+    done, changed = done_before + result.done, changed_before + result.changed
+    print(
+        f"resummarised {done} statement{'s' if done != 1 else ''}:"
+        f" {changed} summar{'ies' if changed != 1 else 'y'} changed"
+    )
     return 0

@@ -46,6 +46,11 @@ WELCOME = (
     "statement it has seen."
 )
 
+FULL_TEXT_HELP = (
+    "Under a pushed statement, and under each one /latest and /search list, the "
+    "<b>Full text</b> button sends the statement's whole text (at most 5 a minute)."
+)
+
 USER_HELP = [
     ("/start", "the welcome, with buttons to subscribe", "/start"),
     ("/feeds", "every feed, with buttons to subscribe or unsubscribe", "/feeds"),
@@ -86,8 +91,14 @@ USER_EXAMPLES = {
 ADMIN_HELP = [
     (
         "/addfeed URL [TITLE]",
-        "add a feed (stores its backlog, pushes nothing)",
+        "add a feed (stores its backlog, pushes nothing); a web page: the feed it names,"
+        " else its statements, after a preview",
         "/addfeed https://embassy.example/feed.xml Embassy",
+    ),
+    (
+        "/addpage URL item=CSS [title=CSS] [link=CSS] [date=CSS] [summary=CSS] [TITLE]",
+        "a web page's statements, found with your selectors, after a preview",
+        '/addpage https://embassy.example/news item=".news-list li" Embassy',
     ),
     ("/removefeed FEED_ID", "remove a feed (its statements stay searchable)", "/removefeed 2"),
     ("/pausefeed FEED_ID", "stop polling a feed", "/pausefeed 2"),
@@ -128,6 +139,8 @@ def render_help(admin: bool, bot_username: str = "BotName") -> str:
     """Every command with what it does and an example; admin commands for admins."""
     lines = ["<b>What Communique can do</b>", "", *_help_lines(USER_HELP)]
     lines += [
+        "",
+        FULL_TEXT_HELP,
         "",
         "In a group, anyone may use /latest, /search and /counters; only the group's "
         "admins may change its subscriptions and settings. In a group you can also "

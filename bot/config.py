@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 from storage.database_url import DatabaseUrl, parse_database_url
 from text.dates import canonical_zone, parse_time
+from text.i18n import LANGUAGES
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
@@ -46,6 +47,7 @@ class Settings:
     webhook_listen: str
     webhook_port: int
     log_level: str
+    default_language: str = "en"
     database_url: DatabaseUrl | None = None  # PostgreSQL; None: SQLite at database_path
 
     @property
@@ -215,6 +217,13 @@ def _nonempty(name: str, value: str) -> str:
     return value.strip()
 
 
+def _language(name: str, value: str) -> str:
+    language = value.strip().lower()
+    if language not in LANGUAGES:
+        raise _fail(name, value, " or ".join(LANGUAGES))
+    return language
+
+
 def _log_level(name: str, value: str) -> str:
     level = value.strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -301,6 +310,13 @@ SPECS: dict[str, Spec] = {
         "webhook_listen", "127.0.0.1", _nonempty, "address the webhook server listens on"
     ),
     "WEBHOOK_PORT": Spec("webhook_port", "8443", _port, "port the webhook server listens on"),
+    "DEFAULT_LANGUAGE": Spec(
+        "default_language",
+        "en",
+        _language,
+        "interface language of groups, channels and users whose Telegram language is"
+        " neither en nor ru",
+    ),
     "LOG_LEVEL": Spec("log_level", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR"),
 }
 

@@ -27,13 +27,17 @@ from bot.app import App, Overrides, build_application, start_application, stop_a
 from bot.config import Settings
 from bot.services import Services, services_of
 from emulator import BotApiEmulator, EmulatorRequest, SentMessage
+from jobs.page_list import detect_list
 from jobs.parse import parse_feed
+from storage.models import Detection
 from storage.store import Store
 
 CONSOLE_TOKEN = "1000000001:console-mode-has-no-real-token-xx"
 CONSOLE_USER = 1000000002
 CONSOLE_NAME = "You"
 SAMPLE_FEED_URL = "https://embassy.example/rss"
+# The sample page source: a statements page without a feed, shaped like the seed's.
+SAMPLE_PAGE_URL = "https://embassy.example/en/consular/news"
 SEED_COUNTERS = [
     (
         date(2018, 3, 4),
@@ -50,6 +54,9 @@ SEED_COUNTERS = [
 ]
 # How long leaving waits for queued messages (pushes, the daily message) to show.
 DRAIN_SECONDS = 10.0
+# How long a line waits for a reply of several messages (a full text: up to 30 parts,
+# one a second in a private chat) before the next line is read.
+REPLY_SECONDS = 40.0
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 
@@ -132,6 +139,7 @@ async def prepare_database(settings: Settings, chat_id: int) -> bool:
         settings.database_path,
         default_timezone=settings.timezone,
         default_daily_time=settings.daily_time,
+        default_language=settings.default_language,
     )
     try:
         stats = await store.stats()
@@ -153,8 +161,8 @@ async def prepare_database(settings: Settings, chat_id: int) -> bool:
 
 
 async def seed(store: Store, chat_id: int) -> None:
-    """The bundled sample feed, the seed's counters and the console chat subscribed,
-    so a newcomer sees the whole bot at once."""
+    """The bundled sample feed and sample page source, the seed's counters and the
+    console chat subscribed, so a newcomer sees the whole bot at once."""
     sample = resources.files("bot").joinpath("data/seed_feed.xml").read_bytes()
     parsed = parse_feed(
         sample, url=SAMPLE_FEED_URL, headers={"content-type": "application/rss+xml"}
@@ -169,13 +177,42 @@ async def seed(store: Store, chat_id: int) -> None:
         content_hash=None,
         next_poll_at=store.now(),
         push=False,
+        language=parsed.language,
     )
-    # Offline: the sample is not fetched until an admin resumes it (/resumefeed 1).
-    await store.set_feed_paused(feed.id, True)
+    page = await _seed_page(store)
+    # Offline: neither is fetched until an admin resumes it (/resumefeed 1).
+    for source in (feed.id, page):
+        await store.set_feed_paused(source, True)
     for start, zone, template in SEED_COUNTERS:
         await store.add_counter(start, zone, template)
     await store.upsert_chat(chat_id, "private", CONSOLE_NAME)
-    await store.subscribe(chat_id, [feed.id])
+    await store.subscribe(chat_id, [feed.id, page])
+
+
+async def _seed_page(store: Store) -> int:
+    """The sample page source, its list read from the bundled page as a poll reads
+    it (detection, dates in the bot's zone), stored silently. Returns its id."""
+    sample = resources.files("bot").joinpath("data/seed_page.html").read_bytes()
+    listing = detect_list(
+        sample,
+        url=SAMPLE_PAGE_URL,
+        headers={"content-type": "text/html; charset=utf-8"},
+        zone=store.default_timezone,
+    )
+    page = await store.add_feed(SAMPLE_PAGE_URL, listing.title or "Consular news", kind="page")
+    await store.record_poll(
+        page.id,
+        listing.items[::-1],  # oldest first, as a poll stores them
+        feed_title=listing.title,
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        next_poll_at=store.now(),
+        push=False,
+        language=listing.language,
+        detection=Detection(listing.explanation.signature, len(listing.items)),
+    )
+    return page.id
 
 
 class Console:
@@ -366,6 +403,16 @@ async def _handle_line(app: App, console: Console, line: str, *, interactive: bo
     else:
         raw = emulator.send_text(CONSOLE_USER, CONSOLE_USER, value)
     await app.process_update(Update.de_json(raw, app.bot))
+    if kind == "button":
+        # What Telegram would show for a moment over the chat ("Sending the full
+        # text…", "try again in 12 seconds").
+        answer = emulator.callback_answers.get(str(raw["callback_query"]["id"]), {})
+        if answer.get("text"):
+            console.note(str(answer["text"]))
+    # A full text goes out part by part after its press was answered: the next line
+    # waits for it, so a script gets every part before its next command's reply.
+    with contextlib.suppress(TimeoutError):
+        await services_of(app).replies.wait_idle(REPLY_SECONDS)
     if not console.show_new() and interactive and not value.startswith("/"):
         console.note("the bot answers commands such as /latest; /help lists them")
 

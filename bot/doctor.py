@@ -2,7 +2,9 @@
 what is wrong. Exit status 0 when everything is fine, 1 otherwise.
 
 It changes nothing: the database is only read (and not created when missing), and
-each feed gets one conditional request whose answer is not stored.
+each feed gets one conditional request whose answer is not stored. A web page read
+as a list gets one request too, and its list is read (in the parse worker) to say
+whether it is still found.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from bot.config import Settings
 from bot.health import check_health
 from jobs.fetch import fetch_feed, make_client
 from jobs.fetch_errors import FetchError
+from jobs.page_list import PageListError, Selectors
+from jobs.page_poll import list_not_found
+from jobs.parse_worker import FeedParser
 from storage.api import StoreAPI, open_store
 from storage.errors import StorageError
 from storage.models import Feed
@@ -180,29 +185,53 @@ async def _check_feeds(settings: Settings, store: StoreAPI, report: Report) -> N
     client = make_client(user_agent=USER_AGENT, allow_private=settings.allow_private_feeds)
     limit = asyncio.Semaphore(FEED_CONCURRENCY)
 
+    parser = FeedParser()
+
     async def check(feed: Feed) -> tuple[str, str]:
         if feed.paused:
             return "ok", "paused (not checked)"
         async with limit:
             try:
+                # A page's list is what is checked: its body is always fetched.
                 result = await fetch_feed(
                     client,
                     feed.url,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                    previous_hash=feed.content_hash,
+                    etag=None if feed.is_page else feed.etag,
+                    last_modified=None if feed.is_page else feed.last_modified,
+                    previous_hash=None if feed.is_page else feed.content_hash,
                     allow_private=settings.allow_private_feeds,
                     now=datetime.now(UTC),
                 )
             except FetchError as exc:
                 return "FAIL", str(exc)
+        if feed.is_page and result.content is not None:
+            return await _check_page(parser, feed, result.content, result.url, result.headers)
         return "ok", "answers (" + ("unchanged" if result.not_modified else "changed") + ")"
 
     try:
         results = await asyncio.gather(*(check(feed) for feed in feeds))
     finally:
+        parser.close()
         await client.aclose()
     for feed, (status, detail) in zip(feeds, results, strict=True):
         report.line(status, f"feed {feed.id}", f"{feed.url}: {detail}")
     if not feeds:
         report.line("warn", "feeds", "none yet: an admin adds one with /addfeed URL")
+
+
+async def _check_page(
+    parser: FeedParser, feed: Feed, content: bytes, url: str, headers: dict[str, str]
+) -> tuple[str, str]:
+    """A page source's list, read as a poll would read it; nothing is stored."""
+    try:
+        selectors = Selectors.from_words(feed.selectors)[0] if feed.selectors else None
+        listing = await parser.read_list(
+            content, url=url, headers=headers, selectors=selectors, zone=None
+        )
+    except PageListError as exc:
+        return "FAIL", list_not_found(exc, feed.detected_items)
+    signature = listing.explanation.signature
+    return (
+        "ok",
+        f"web page, answers; its list holds {len(listing.items)} statement(s) ({signature})",
+    )

@@ -2,6 +2,10 @@
 
 Parsing and rendering are pure; `import_opml` stores what a file holds (no fetch:
 new feeds are polled on the next cycle, which stores their backlog silently).
+A web page read as a list is an outline of type "html" with its `htmlUrl` (and our
+own `selectors` attribute when an admin gave them). A feed's address that turns out
+to be a web page is looked into at its first poll: the feed the page names is
+polled instead, else its list of statements is (jobs.poll).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from jobs.netguard import is_forbidden_ip, parse_numeric_host
+from jobs.page_list import SelectorError, Selectors
 from jobs.urls import normalise_feed_url
 from storage.api import StoreAPI
-from storage.models import Feed
+from storage.models import Feed, FeedKind, NewFeed
 from text.markup import esc
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
@@ -32,6 +37,8 @@ class OpmlError(ValueError):
 class OpmlFeed:
     url: str
     title: str | None
+    kind: FeedKind = "feed"
+    selectors: str | None = None  # a page's, as /addpage words
 
 
 def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
@@ -54,6 +61,18 @@ def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
     seen: set[str] = set()
     for outline in root.iter("outline"):
         url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+        kind: FeedKind = "feed"
+        selectors = None
+        if not url and (outline.get("type") or "").strip().lower() == "html":
+            # A web page read as a list (our export writes them so).
+            url = (outline.get("htmlUrl") or outline.get("htmlurl") or "").strip()
+            kind = "page"
+            if words := (outline.get("selectors") or "").strip():
+                try:
+                    selectors = Selectors.from_words(words)[0].to_words()
+                except SelectorError as exc:
+                    refused.append((url[:200], f"bad selectors: {exc}"))
+                    continue
         if not url:
             continue
         try:
@@ -67,7 +86,7 @@ def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
             continue
         seen.add(url)
         title = (outline.get("title") or outline.get("text") or "").strip() or None
-        feeds.append(OpmlFeed(url, title[:200] if title else None))
+        feeds.append(OpmlFeed(url, title[:200] if title else None, kind, selectors))
     return feeds, refused
 
 
@@ -80,10 +99,14 @@ def render_opml(feeds: Sequence[Feed], title: str = "Communique feeds") -> str:
     ]
     for feed in feeds:
         name = feed.title or feed.url
-        lines.append(
-            f'    <outline type="rss" text={quoteattr(name)} title={quoteattr(name)}'
-            f" xmlUrl={quoteattr(feed.url)}/>"
-        )
+        named = f"text={quoteattr(name)} title={quoteattr(name)}"
+        if feed.is_page:
+            selectors = f" selectors={quoteattr(feed.selectors)}" if feed.selectors else ""
+            lines.append(
+                f'    <outline type="html" {named} htmlUrl={quoteattr(feed.url)}{selectors}/>'
+            )
+        else:
+            lines.append(f'    <outline type="rss" {named} xmlUrl={quoteattr(feed.url)}/>')
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
 
@@ -145,7 +168,9 @@ async def import_opml(
     total = len(feeds)
     for start in range(0, total, IMPORT_CHUNK):
         chunk = feeds[start : start + IMPORT_CHUNK]
-        added, existing = await store.add_feeds([(f.url, f.title) for f in chunk])
+        added, existing = await store.add_feeds(
+            [NewFeed(f.url, f.title, f.kind, f.selectors) for f in chunk]
+        )
         result.added.extend(added)
         result.existing.extend(existing)
         if progress is not None:

@@ -1,5 +1,6 @@
 """/latest and /search: reading the stored statements, a page at a time, with
-buttons that turn the page in the same message."""
+buttons that turn the page in the same message, and a "Full text N" button for
+each numbered entry whose statement has more text than its summary."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from bot.replies import (
     text_after_command,
 )
 from bot.services import services
+from jobs.statement_buttons import full_text_rows
 from storage.errors import InvalidSearchQueryError, StorageError
-from storage.models import Feed
+from storage.models import Feed, Item
 from text.markup import esc, truncate_text
 from text.statements import (
     MARK_END,
@@ -70,10 +72,11 @@ def parse_latest_args(args: list[str]) -> tuple[int, int | None]:
 
 
 def latest_keyboard(
-    offset: int, n: int, feed_id: int | None, more: bool
+    offset: int, n: int, feed_id: int | None, more: bool, items: list[Item] | None = None
 ) -> InlineKeyboardMarkup | None:
-    """Older/Newer; the data carries the whole page (offset, size, feed), so it
-    keeps working after a restart."""
+    """ "Full text N" for the entries shown (numbered from offset + 1), then
+    Older/Newer; the data carries the whole page (offset, size, feed), so it keeps
+    working after a restart."""
     feed = feed_id or 0
     buttons: list[InlineKeyboardButton] = []
     if more:
@@ -81,7 +84,15 @@ def latest_keyboard(
     if offset > 0:
         newer = max(0, offset - n)
         buttons.append(InlineKeyboardButton("Newer ▶", callback_data=f"l:{newer}:{n}:{feed}"))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+    return _keyboard(full_text_rows(items or [], offset + 1), buttons)
+
+
+def _keyboard(
+    rows: list[list[InlineKeyboardButton]], paging: list[InlineKeyboardButton]
+) -> InlineKeyboardMarkup | None:
+    """The entries' "Full text" rows above the paging buttons; None without either."""
+    rows = [*rows, paging] if paging else rows
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _latest_view(
@@ -109,7 +120,8 @@ async def _latest_view(
         title = f"Latest from {feed_name(feed, 100)}"
     if offset or more:
         title += f" ({offset + 1}–{offset + len(items)})"
-    return render_latest(items, tz, title=title), latest_keyboard(offset, n, feed_id, more)
+    text = render_latest(items, tz, title=title, first_number=offset + 1)
+    return text, latest_keyboard(offset, n, feed_id, more, items)
 
 
 async def _find_feed(context: Context, feed_id: int) -> Feed | None:
@@ -200,7 +212,9 @@ async def _search_view(
     else:
         # A capped count is a lower bound, so it is not shown as the total.
         shown_total = total if total < SEARCH_COUNT_CAP else None
-        text = render_search_results(query_text, hits, tz, offset=offset, total=shown_total)
+        text = render_search_results(
+            query_text, hits, tz, offset=offset, total=shown_total, numbered=True
+        )
     buttons: list[InlineKeyboardButton] = []
     if offset:
         prev = max(0, offset - SEARCH_PAGE)
@@ -209,7 +223,8 @@ async def _search_view(
         buttons.append(
             InlineKeyboardButton("More ▶", callback_data=f"s:{token}:{offset + SEARCH_PAGE}")
         )
-    return text, InlineKeyboardMarkup([buttons]) if buttons else None, total
+    rows = full_text_rows([hit.item for hit in hits], offset + 1)
+    return text, _keyboard(rows, buttons), total
 
 
 async def search(update: Update, context: Context) -> None:

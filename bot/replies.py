@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.services import services
 from storage.models import Chat as StoredChat
+from text.i18n import Translator, supported, translator
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +120,43 @@ async def remember_chat(update: Update, context: Context, *, reactivate: bool) -
         if reactivate and not topic.active:
             topic, _ = await store.upsert_chat(topic.id, "topic", topic.title)
         return topic
+    language = starting_language(update)
     if reactivate:
-        stored, came_back = await store.upsert_chat(chat.id, chat.type, chat_title(chat))
+        stored, came_back = await store.upsert_chat(chat.id, chat.type, chat_title(chat), language)
         if came_back:
             log.info("chat %s is active again", chat.id)
         return stored
-    return await store.touch_chat(chat.id, chat.type, chat_title(chat))
+    return await store.touch_chat(chat.id, chat.type, chat_title(chat), language)
+
+
+def starting_language(update: Update) -> str | None:
+    """The language a private chat starts in: its user's Telegram language when it is
+    one of ours (None: DEFAULT_LANGUAGE, as for groups and channels)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type != ChatType.PRIVATE or user is None:
+        return None
+    return supported(user.language_code)
+
+
+async def language_of(update: Update, context: Context) -> str:
+    """The interface language to answer this update in: its chat's (or forum topic's),
+    as stored; for a chat not seen yet, the one it will start in."""
+    store = services(context).store
+    chat = update.effective_chat
+    if chat is not None:
+        thread = topic_of(update)
+        if thread is not None:
+            stored = await store.topic_chat(chat.id, thread, f"{chat_title(chat)} · topic {thread}")
+            return stored.language
+        found = await store.find_chat(chat.id)
+        if found is not None:
+            return found.language
+    return starting_language(update) or store.default_language
+
+
+async def translator_for(update: Update, context: Context) -> Translator:
+    """The catalog to answer this update with (see `language_of`)."""
+    return translator(await language_of(update, context))
 
 
 async def subscriber_id(update: Update, context: Context) -> int:

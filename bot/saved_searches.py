@@ -194,7 +194,7 @@ async def alert(update: Update, context: Context) -> None:
     chat_id = await subscriber_id(update, context)
     await remember_chat(update, context, reactivate=True)
     try:
-        saved = await services(context).store.add_alert(chat_id, query_text, str(query))
+        saved = await services(context).store.add_alert(chat_id, query_text, query.canonical)
     except AlertExistsError as exc:
         await reply(
             update, f"This chat already has that alert: alert {exc.alert_id}. Nothing changed."

@@ -1,5 +1,5 @@
-"""What handlers and jobs share: settings, the store, the poller, delivery, the daily
-schedule, admins' alerts, the clock and per-user allowances.
+"""What handlers and jobs share: settings, the store, the poller, delivery and paced
+replies, the daily schedule, admins' alerts, the clock and per-user allowances.
 
 Created in `post_init` (the database connection and HTTP client must be opened on
 the running event loop) and kept in `application.bot_data`.
@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.limits import PerUserLimit
 from jobs.daily import DailyScheduler
 from jobs.delivery import Deliverer
+from jobs.paced_replies import PacedReplies
 from jobs.poll import Poller
 from storage.api import StoreAPI
 from text.dates import Clock
@@ -40,6 +41,8 @@ class Services:
     alerts: Alerts
     daily: DailyScheduler
     searches: PerUserLimit
+    replies: PacedReplies  # replies of several messages (full texts), paced
+    full_texts: PerUserLimit
     # PostgreSQL: who leads among the instances on the database; None on SQLite,
     # where one process is all there is (storage/lock.py).
     leadership: Leadership | None = None

@@ -110,9 +110,11 @@ class BotApiEmulator(PlayersMixin, UpdatesMixin, MessagesMixin):
         method: str | None = "sendMessage",
         chat_id: int | str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> Injection:
-        """Answer the next ``times`` matching calls with ``error`` (None: every call)."""
-        injection = Injection(method, chat_id, error, times)
+        """Answer the next ``times`` matching calls with ``error`` (None: every call),
+        once ``after`` matching calls have been answered as usual."""
+        injection = Injection(method, chat_id, error, times, passed=after)
         self.injections.append(injection)
         return injection
 
@@ -143,6 +145,9 @@ class BotApiEmulator(PlayersMixin, UpdatesMixin, MessagesMixin):
     def _pick_fault(self, method: str, chat_id: int | str | None) -> Fault | None:
         for injection in self.injections:
             if injection.matches(method, chat_id):
+                if injection.passed > 0:
+                    injection.passed -= 1  # let this one through, as asked
+                    continue
                 injection.hits += 1
                 return injection.error
         if (

@@ -77,6 +77,7 @@ class Injection:
     chat_id: int | str | None
     error: Fault
     times: int | None
+    passed: int = 0  # matching calls still to let through before it strikes
     hits: int = 0
 
     def matches(self, method: str, chat_id: int | str | None) -> bool:

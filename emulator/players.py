@@ -234,6 +234,12 @@ class PlayersMixin(ObjectsMixin):
         self._callback_queries[query_id] = query
         return self.enqueue_update({"callback_query": query})
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deletes a message: editing it fails from now on."""
+        history = self._history.get(chat_id, [])
+        self._history[chat_id] = [m for m in history if m.message_id != message_id]
+        self._changed()
+
     def create_topic(self, chat_id: int, name: str) -> int:
         """Open a topic in a forum supergroup; returns its message_thread_id (the id of
         the service message that opened it, as Telegram does)."""
@@ -252,9 +258,9 @@ class PlayersMixin(ObjectsMixin):
         chat.deleted_topics.add(thread_id)
         self._changed()
 
-    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> str:
-        """A user types ``@bot query`` in any chat; returns the inline query's id (its
-        answer lands in ``inline_answers``)."""
+    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> JSON:
+        """A user types ``@bot query`` in any chat; returns the Update (the answer
+        lands in ``inline_answers`` under ``update["inline_query"]["id"]``)."""
         user = self._user(user_id)
         query_id = str(next(self._ids) * 7907 + 10**13)
         body: JSON = {
@@ -265,8 +271,7 @@ class PlayersMixin(ObjectsMixin):
             "chat_type": "sender",
         }
         self._inline_queries[query_id] = body
-        self.enqueue_update({"inline_query": body})
-        return query_id
+        return self.enqueue_update({"inline_query": body})
 
     def enqueue_update(self, update: JSON) -> JSON:
         """Queue any update body (without ``update_id``) for getUpdates; returns it with its id."""

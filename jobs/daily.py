@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from storage.api import StoreAPI
 from text.counters import render_daily_message
 from text.dates import Clock, due_instant
+from text.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,16 @@ class DailyScheduler:
             await self._store.release_digests(
                 [(zone, at, day) for zone, at, day in due if (zone, at) in with_digests]
             )
-        # One text for every group: the message shows the same instant everywhere
-        # (its clocks and counters do not depend on the chat's zone).
-        text = render_daily_message(
-            await self._store.list_counters(), now, self._clocks, admin_hint=False
-        )
-        added = await self._store.enqueue_daily(due, text)
+        # One text per language for every group: the message shows the same instant
+        # everywhere (its clocks and counters do not depend on the chat's zone).
+        counters = await self._store.list_counters()
+        texts = {
+            language: render_daily_message(
+                counters, now, self._clocks, admin_hint=False, language=language
+            )
+            for language in LANGUAGES
+        }
+        added = await self._store.enqueue_daily(due, texts)
         if added:
             log.info("daily message queued for %d chat(s) in %d due group(s)", added, len(due))
         return added

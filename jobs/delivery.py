@@ -24,8 +24,9 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import NamedTuple
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -43,6 +44,7 @@ from jobs.delivery_policy import (
     decide,
 )
 from jobs.pacing import ChatPacer, GlobalPacer, Monotonic
+from jobs.statement_buttons import full_text_markup, has_full_text
 from storage.api import StoreAPI
 from storage.models import Item, OutboxRow
 from text.dates import zone_or_utc
@@ -62,6 +64,17 @@ RENDER_CACHE = 256  # rendered messages kept: one statement goes to many chats
 FailureHook = Callable[[int, str], Awaitable[None]]
 
 
+class _Message(NamedTuple):
+    """One message to send: its text, what it accounts for (row ids; in the render
+    cache, the indexes of the statements it shows) and its buttons."""
+
+    text: str
+    shows: list[int]
+    # A single statement's "Full text" button. Kept with the text, so a plain resend
+    # and a correction (an edit would drop buttons it is not given) keep it too.
+    markup: InlineKeyboardMarkup | None = None
+
+
 @dataclass(slots=True)
 class _Attempt:
     """What this process learnt trying to send one message (keyed by its first row)."""
@@ -72,7 +85,7 @@ class _Attempt:
     # A digest that takes several messages, as first rendered: each part's text and
     # the rows it shows. A part sent is confirmed at once; a retry goes on with the
     # parts whose rows are still waiting, under the same "(part i of n)" headers.
-    parts: list[tuple[str, list[int]]] | None = None
+    parts: list[_Message] | None = None
 
 
 @dataclass(slots=True)
@@ -137,7 +150,7 @@ class Deliverer:
         self._last_look = 0.0
         # Rendered messages by (kind, statements, zone, alert): one statement goes to
         # many chats. Each part with the indexes of the statements it shows.
-        self._texts: OrderedDict[_RenderKey, list[tuple[str, list[int]]]] = OrderedDict()
+        self._texts: OrderedDict[_RenderKey, list[_Message]] = OrderedDict()
         self._items_version = store.items_version
         self._recovered = False
         self._wake = asyncio.Event()
@@ -171,6 +184,16 @@ class Deliverer:
             task, self._task = self._task, None
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    @property
+    def pacer(self) -> GlobalPacer:
+        """The global rate every send to Telegram shares (replies too)."""
+        return self._pacer
+
+    @property
+    def chat_pacer(self) -> ChatPacer:
+        """Each chat's own spacing, which replies respect and record too."""
+        return self._chat_pacer
 
     @property
     def running(self) -> bool:
@@ -459,7 +482,7 @@ class Deliverer:
             attempt.parts = await self._render(queue, batch)
         by_id = {r.id: r for r in batch}
         # Parts whose rows are all still waiting (a part sent is confirmed and gone).
-        parts = [(text, ids) for text, ids in attempt.parts if all(i in by_id for i in ids)]
+        parts = [part for part in attempt.parts if all(i in by_id for i in part.shows)]
         if not parts:
             await self._store.mark_failed(list(by_id), "nothing left to send")
             self._drop(queue, batch)
@@ -468,13 +491,13 @@ class Deliverer:
         # leaves nothing wrongly counted as a possible duplicate.
         if not await self._pacer.wait_unpaused(self._stop_event):
             return
-        for text, ids in parts:
-            rows = [by_id[i] for i in ids]
-            if not await self._send_part(queue, rows, text, attempt):
+        for part in parts:
+            rows = [by_id[i] for i in part.shows]
+            if not await self._send_part(queue, rows, part, attempt):
                 return
 
     async def _send_part(
-        self, queue: _ChatQueue, rows: list[OutboxRow], text: str, attempt: _Attempt
+        self, queue: _ChatQueue, rows: list[OutboxRow], part: _Message, attempt: _Attempt
     ) -> bool:
         """Claim, send and account for one message. False: stop sending this batch."""
         store = self._store
@@ -508,7 +531,9 @@ class Deliverer:
         try:
             message_id = await self._send(
                 _telegram_id(queue),
-                text,
+                part.text,
+                # A channel's readers would post its full texts into the channel.
+                markup=part.markup if queue.chat_type != "channel" else None,
                 plain=attempt.plain,
                 editing=editing,
                 thread_id=queue.thread_id,
@@ -581,17 +606,24 @@ class Deliverer:
             queue.not_before = self._monotonic() + action.after
 
     async def _send(
-        self, chat_id: int, text: str, *, plain: bool, editing: int | None, thread_id: int | None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        markup: InlineKeyboardMarkup | None,
+        plain: bool,
+        editing: int | None,
+        thread_id: int | None,
     ) -> int | None:
-        """Send `text` (or, `editing` a message id, put it in that message's place);
-        returns Telegram's message id."""
+        """Send `text` with `markup` (or, `editing` a message id, put both in that
+        message's place); returns Telegram's message id."""
         body = telegram_html_to_plain(text) if plain else text
         mode = None if plain else ParseMode.HTML
         preview = LinkPreviewOptions(is_disabled=True)
         if editing is not None:
             await self._bot.edit_message_text(
                 body, chat_id=chat_id, message_id=editing, parse_mode=mode,
-                link_preview_options=preview,
+                link_preview_options=preview, reply_markup=markup,
             )  # fmt: skip
             return editing
         message = await self._bot.send_message(
@@ -600,16 +632,15 @@ class Deliverer:
             parse_mode=mode,
             link_preview_options=preview,
             message_thread_id=thread_id,
+            reply_markup=markup,
         )
         return message.message_id
 
-    async def _render(
-        self, queue: _ChatQueue, batch: list[OutboxRow]
-    ) -> list[tuple[str, list[int]]]:
-        """The messages for these rows: (text, the row ids it accounts for) each."""
+    async def _render(self, queue: _ChatQueue, batch: list[OutboxRow]) -> list[_Message]:
+        """The messages for these rows, each with the row ids it accounts for."""
         head = batch[0]
         if head.kind not in ("item", "edit"):
-            return [(head.text, [head.id])] if head.text else []
+            return [_Message(head.text, [head.id])] if head.text else []
         if self._items_version != self._store.items_version:
             # A statement's text changed in this process: what was rendered may be stale.
             self._items_version = self._store.items_version
@@ -626,9 +657,9 @@ class Deliverer:
                 self._texts.popitem(last=False)
         else:
             self._texts.move_to_end(key)
-        return [(text, [rows[i].id for i in shows]) for text, shows in cached]
+        return [m._replace(shows=[rows[i].id for i in m.shows]) for m in cached]
 
-    async def _render_items(self, key: _RenderKey) -> list[tuple[str, list[int]]]:
+    async def _render_items(self, key: _RenderKey) -> list[_Message]:
         kind, ids, zone, alerts = key
         found = await self._store.items_by_ids(ids)
         # A statement no longer stored is left out; the rest still go.
@@ -640,11 +671,23 @@ class Deliverer:
         if kind == "day":
             parts = render_day_digest(items, tz, alerts=[alerts[i] for i in present])
         elif len(items) == 1:
-            only = render_item(items[0], tz, alert=alerts[present[0]], updated=kind == "edit")
-            return [(only, present)]
+            # One statement: its "Full text" button, or, when its source gave no more
+            # than the summary, a note saying so. Digests list many statements and
+            # carry no buttons: each title links the statement, and /latest or
+            # /search shows it with its button.
+            item = items[0]
+            more = has_full_text(item)
+            only = render_item(
+                item,
+                tz,
+                alert=alerts[present[0]],
+                updated=kind == "edit",
+                summary_only=not more,
+            )
+            return [_Message(only, present, full_text_markup(item.id) if more else None)]
         else:
             parts = render_digest_parts(items, items[0].feed_title, tz)
-        return [(part.text, [present[i] for i in part.shows]) for part in parts]
+        return [_Message(part.text, [present[i] for i in part.shows]) for part in parts]
 
     async def _fail(self, queue: _ChatQueue, batch: list[OutboxRow], error: str) -> None:
         error = redact(error)

@@ -3,17 +3,21 @@
 First the feeds the page advertises (`<link rel="alternate">` of an RSS, Atom or
 JSON Feed type), then a few well-known paths on the page's own site. Pure: this
 only reads the page and builds URLs; the caller fetches them, in order, with the
-usual address guard, and says which one it added.
+usual address guard, and says which one it added. `inspect_page` reads a page once
+for both questions /addfeed asks of it: which feeds it names, and what list of
+statements it holds if none of them turns out to be a feed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from jobs.html_page import PageError, absolute_url, load_page
+from jobs.page_list import PageList, PageListError, read_list
 from text.plain import one_line
 
 FeedKind = Literal["rss", "atom", "json"]
@@ -76,3 +80,29 @@ def well_known_feed_urls(url: str) -> list[str]:
     parts = urlsplit(page)
     urls = [urlunsplit((parts.scheme, parts.netloc, path, "", "")) for path in WELL_KNOWN_PATHS]
     return [candidate for candidate in urls if candidate != page]
+
+
+@dataclass(frozen=True, slots=True)
+class PageInspection:
+    """A web page as /addfeed sees it: the feeds it names, and its list of
+    statements (or why it has none)."""
+
+    advertised: list[AdvertisedFeed]
+    listing: PageList | None
+    refusal: str | None  # why there is no list, when `listing` is None
+
+
+def inspect_page(
+    content: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    zone: tzinfo | str | None = None,
+) -> PageInspection:
+    """The feeds a page advertises and the list detection finds on it."""
+    advertised = advertised_feeds(content, url=url, headers=headers)
+    try:
+        listing = read_list(content, url=url, headers=headers, zone=zone)
+    except PageListError as exc:
+        return PageInspection(advertised, None, str(exc))
+    return PageInspection(advertised, listing, None)

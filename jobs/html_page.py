@@ -108,6 +108,21 @@ def load_page(content: bytes, *, url: str, headers: Mapping[str, str]) -> HtmlPa
     )
 
 
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
+def is_html_page(content: bytes, headers: Mapping[str, str]) -> bool:
+    """The body is a web page (served as HTML, or starting like one), not a feed
+    that failed to parse: what /addfeed then looks into for feeds or a list."""
+    media_type = ""
+    for key, value in headers.items():
+        if key.lower() == "content-type":
+            media_type = value.split(";")[0].strip().lower()
+    head = content[:4096].lower()
+    return media_type in _HTML_TYPES or any(marker in head for marker in _HTML_MARKERS)
+
+
 def _refuse_attribute_floods(content: bytes) -> None:
     for match in _LONG_TAG.finditer(content):
         end = content.find(b">", match.end())

@@ -21,7 +21,13 @@ from urllib.parse import urljoin
 
 # _absolute_link: links follow exactly the rule of RSS and Atom links, so that a
 # site moving from RSS to JSON Feed keeps its statements' identities.
-from jobs.parse import NotAFeedError, ParsedFeed, _absolute_link, entry_identity
+from jobs.parse import (
+    NotAFeedError,
+    ParsedFeed,
+    _absolute_link,
+    entry_identity,
+    language_tag,
+)
 from storage.models import NewItem
 from text.date_parse import parse_iso_datetime
 from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
@@ -104,6 +110,7 @@ def parse_json_feed(
         entries=entries,
         digests=digests,
         unchanged=unchanged,
+        language=language_tag(document.get("language")),
     )
 
 

@@ -2,12 +2,13 @@
 
 `detect_list` finds the list on its own (jobs.page_detect says how) and explains
 its choice; `list_from_selectors` takes an admin's CSS selectors instead (`/addpage
-URL item=CSS [title=CSS] [link=CSS] [date=CSS] [summary=CSS]`). Both give the same
-`PageList`: the page's title and language, the statements as NewItems (identity:
-the statement's canonical link), the link to the next page of the list if there is
-one, and an `Explanation` for tests and for the admin's preview. A page with no
-list (an article, a login wall, a search form, an error page) raises NotAListError
-with a reason an admin can read. Pure and synchronous: bytes in, dataclasses out.
+URL item=CSS [title=CSS] [link=CSS] [date=CSS] [summary=CSS]`); `read_list` picks
+the one that applies. Both give the same `PageList`: the page's title and language,
+the statements as NewItems (identity: the statement's canonical link), the link to
+the next page of the list if there is one, and an `Explanation` for tests and for
+the admin's preview. A page with no list (an article, a login wall, a search form,
+an error page) raises NotAListError with a reason an admin can read. Pure and
+synchronous: bytes in, dataclasses out.
 """
 
 from __future__ import annotations
@@ -147,6 +148,18 @@ class Selectors:
             raise SelectorError('item=CSS is required, e.g. item=".news-list li"')
         return cls(**given), " ".join(rest)
 
+    def to_words(self) -> str:
+        """The selectors as `/addpage` words, quoted where needed (`item='.news li'
+        title=h3`): how they are stored, and read back with `from_words`."""
+        return shlex.join(
+            f"{name}={css}" for name in self.NAMES if (css := getattr(self, name)) is not None
+        )
+
+    def __reduce__(self) -> tuple[type[Selectors], tuple[str | None, ...]]:
+        """Pickled as the selectors' text (compiled ones cannot be): parsing a big
+        page runs in another process."""
+        return (Selectors, tuple(getattr(self, name) for name in self.NAMES))
+
     def select(self, name: str, element: Element) -> list[Element]:
         """The elements selector `name` matches in `element` (none when not given)."""
         compiled = self._compiled.get(name)
@@ -261,6 +274,22 @@ def list_from_selectors(
         reasons=tuple(reasons),
     )
     return PageList(url, page.title, page.language, items, next_page(page), explanation)
+
+
+def read_list(
+    content: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    selectors: Selectors | None = None,
+    zone: tzinfo | str | None = None,
+) -> PageList:
+    """The page's statements: by the admin's selectors when given, else detected."""
+    if selectors is not None:
+        return list_from_selectors(
+            content, url=url, headers=headers, selectors=selectors, zone=zone
+        )
+    return detect_list(content, url=url, headers=headers, zone=zone)
 
 
 # --------------------------------------------------------------------- helpers

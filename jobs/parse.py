@@ -44,6 +44,15 @@ class ParsedFeed:
     # validators must not be kept, or the next poll would get a 304 and never the
     # whole body.
     whole: bool = True
+    language: str | None = None  # <language>, xml:lang or JSON Feed's language, as given
+
+
+def language_tag(value: object) -> str | None:
+    """A source's language as it wrote it ("en-GB", "ru"), one short line, or None."""
+    if not isinstance(value, str):
+        return None
+    tag = one_line(value).split(",")[0].strip()
+    return tag[:35] or None
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -187,6 +196,7 @@ def _parse(
         digests=digests,
         unchanged=unchanged,
         whole=whole,
+        language=language_tag(feed.get("language")),
     )
 
 

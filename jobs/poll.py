@@ -1,7 +1,10 @@
-"""Polling: fetch → parse → store, for every due feed, each in its own try/except.
+"""Polling: fetch → parse → store, for every due source, each in its own try/except.
 
-One bad feed never hurts the others: its failure is recorded with a readable
-reason, it backs off, and admins hear when it breaks and when it recovers.
+A source is a feed, or a web page read as a list of statements (jobs.page_poll
+reads it, with each new statement's own page). One bad source never hurts the
+others: its failure is recorded with a readable reason, it backs off, and admins
+hear when it breaks and when it recovers. Adding a source starts here too: what
+an address is (jobs.sources), then its first poll, which stores silently.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +22,10 @@ import httpx
 from jobs.fetch import DEFAULT_MAX_BYTES, TOTAL_TIMEOUT, FetchResult, fetch_feed
 from jobs.fetch_errors import FeedGoneError, FetchError
 from jobs.hosts import HostLimiter
+from jobs.html_page import is_html_page
 from jobs.netguard import Resolver
+from jobs.page_list import PageListError, Selectors
+from jobs.page_poll import BACKLOG_PAGES, PageRead, PageReader, judge_list, list_not_found
 from jobs.parse import NotAFeedError, ParsedFeed
 from jobs.parse_worker import FeedParser, ParserClosedError
 from jobs.schedule import (
@@ -28,17 +34,29 @@ from jobs.schedule import (
     next_poll_after_success,
     spread_offset,
 )
+from jobs.sources import FeedFound, FeedsFound, PageFound, SourceFinder, SourceFound
 from jobs.urls import normalise_feed_url
 from storage.api import StoreAPI
 from storage.errors import FeedExistsError, FeedNotFoundError
-from storage.models import Feed
+from storage.models import Detection, Feed, NewItem
 from storage.store import PollOutcome
 from text.dates import Clock
 
 log = logging.getLogger(__name__)
 
-# kind ('feed_failing', 'feed_recovered', 'feed_gone'), feed, readable text
+# kind ('feed_failing', 'feed_recovered', 'feed_gone', 'page_layout_changed'), feed,
+# readable text
 AlertHook = Callable[[str, Feed, str], Awaitable[None]]
+
+# How a source never polled fails when its address is a web page with neither a feed
+# nor a list: what a feed's poll says of an HTML page, then why it is no source.
+NOT_A_FEED_BUT_HTML = "not a feed: the server sent an HTML page"
+# What admins are told when a page's list moved and holds nothing stored before.
+LIST_MOVED = (
+    "the list of statements is no longer where it was ({}), and it holds none of the"
+    " statements stored before: its statements were stored without being pushed. If"
+    " that is not the list, remove the page and add it again with /addpage selectors."
+)
 
 MAX_CONCURRENT_FETCHES = 20
 MAX_PER_HOST = 2
@@ -65,6 +83,7 @@ class CycleReport:
 class AddedFeed:
     feed: Feed
     stored: int
+    pages: int = 1  # a page source: pages of its list read for the backlog
 
 
 class Poller:
@@ -84,7 +103,10 @@ class Poller:
         max_concurrent: int = MAX_CONCURRENT_FETCHES,
         fetch_timeout: float = TOTAL_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        source_zone: str | None = None,
     ) -> None:
+        """`source_zone`: where the dates a web page writes without a zone are read
+        (the bot's TIMEZONE); UTC when None."""
         self._store = store
         self._client = client
         self._interval = poll_interval
@@ -103,6 +125,8 @@ class Poller:
         # (jobs.parse's digests): unchanged ones skip normalising and storing. In
         # memory only: after a restart the first poll of each feed does it all.
         self._known: dict[int, dict[int, int]] = {}
+        self._pages = PageReader(self._fetch, self._parser, zone=source_zone)
+        self._finder = SourceFinder(store, self._fetch, self._parser, zone=source_zone)
 
     def close(self) -> None:
         """Stop the parser process, if a big feed started one."""
@@ -168,18 +192,10 @@ class Poller:
             return None
 
     async def poll_feed(self, feed: Feed) -> PollOutcome | str | None:
-        """Poll one feed. Returns the outcome, "not_modified", or None on failure."""
-        try:
-            result = await self._fetch(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified, previous=feed
-            )
-        except FeedGoneError as exc:
-            await self._failed(feed, f"{exc}; paused (/resumefeed {feed.id} to retry)", pause=True)
+        """Poll one source. Returns the outcome, "not_modified", or None on failure."""
+        result = await self._fetch_source(feed)
+        if result is None:
             return None
-        except FetchError as exc:
-            await self._failed(feed, str(exc), retry_after=exc.retry_after)
-            return None
-
         # The store keeps the old URL if another feed (even a removed one) has it.
         permanent = result.permanent_url if result.permanent_url != feed.url else None
         if result.not_modified:
@@ -193,6 +209,8 @@ class Poller:
             )
             await self._recovered(feed, recovered)
             return "not_modified"
+        if feed.is_page:
+            return await self._poll_page(feed, result, url=permanent)
 
         assert result.content is not None
         try:
@@ -203,9 +221,101 @@ class Poller:
                 known=self._known.get(feed.id),
             )
         except NotAFeedError as exc:
+            if feed.last_success_at is None and is_html_page(result.content, result.headers):
+                # Never polled yet (an OPML import): a web page may name its feed, or
+                # be a list of statements itself.
+                return await self._adopt(feed, result)
             await self._failed(feed, str(exc))
             return None
         outcome = await self._store_parsed(feed, result, parsed, url=permanent, push=True)
+        self._log_new(feed, outcome)
+        await self._recovered(feed, outcome.recovered)
+        return outcome
+
+    async def _fetch_source(self, feed: Feed) -> FetchResult | None:
+        """The source's URL fetched conditionally; None when that failed (recorded)."""
+        try:
+            return await self._fetch(
+                feed.url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                previous_hash=feed.content_hash,
+            )
+        except FeedGoneError as exc:
+            await self._failed(feed, f"{exc}; paused (/resumefeed {feed.id} to retry)", pause=True)
+        except FetchError as exc:
+            await self._failed(feed, str(exc), retry_after=exc.retry_after)
+        return None
+
+    async def _poll_page(
+        self, feed: Feed, result: FetchResult, *, url: str | None
+    ) -> PollOutcome | None:
+        """A page source: its list, what is new on it, and the new statements' own
+        pages; the first poll reads up to BACKLOG_PAGES pages and pushes nothing."""
+        first_poll = feed.last_success_at is None
+        try:
+            selectors = Selectors.from_words(feed.selectors)[0] if feed.selectors else None
+            read = await self._pages.read(
+                result, selectors, pages=BACKLOG_PAGES if first_poll else 1
+            )
+        except PageListError as exc:
+            await self._failed(feed, list_not_found(exc, feed.detected_items))
+            return None
+        listing = read.listing
+        stored = await self._store.stored_identities(feed.id, [i.identity for i in read.items])
+        fresh = [item for item in read.items if item.identity not in stored]
+        verdict = judge_list(
+            first_poll=first_poll,
+            previous=feed.detected_signature,
+            signature=listing.explanation.signature,
+            already_stored=len(stored),
+        )
+        if verdict.push and fresh:
+            fresh = await self._pages.with_bodies(fresh, list_url=result.url)
+        outcome = await self._store_page(feed, result, read, fresh, url=url, push=verdict.push)
+        self._log_new(feed, outcome)
+        if verdict.layout_changed:
+            where = f"now {listing.explanation.signature}, {len(listing.items)} statement(s)"
+            log.warning("page %d (%s): its list moved (%s)", feed.id, feed.url, where)
+            if not verdict.push:
+                await self._tell_admins("page_layout_changed", feed, LIST_MOVED.format(where))
+        await self._recovered(feed, outcome.recovered)
+        return outcome
+
+    async def _adopt(self, feed: Feed, result: FetchResult) -> PollOutcome | None:
+        """A source never polled whose address is a web page: the feed it names
+        becomes the source, else its list of statements; else the poll fails."""
+        try:
+            found = await self._finder.look_into(result, url=feed.url, as_feed=False)
+        except (PageListError, FetchError, FeedExistsError) as exc:
+            reason = (
+                f"the page's feed is feed {exc.feed_id} already"
+                if isinstance(exc, FeedExistsError)
+                else str(exc)
+            )
+            await self._failed(feed, f"{NOT_A_FEED_BUT_HTML}; {reason}")
+            return None
+        if isinstance(found, FeedsFound):
+            found = found.feeds[0]
+        if isinstance(found, PageFound):
+            log.info(
+                "source %d (%s) is a web page: read as a list of statements", feed.id, feed.url
+            )
+            page = await self._store.set_page_source(feed.id)
+            return await self._poll_page(page, result, url=None)
+        log.info("source %d (%s) is a web page: polling its feed %s", feed.id, feed.url, found.url)
+        try:
+            moved = await self._store.set_feed_url(feed.id, found.url)
+        except FeedExistsError as exc:
+            await self._failed(
+                feed, f"{NOT_A_FEED_BUT_HTML}; the page's feed is feed {exc.feed_id} already"
+            )
+            return None
+        outcome = await self._store_parsed(moved, found.fetched, found.parsed, url=None, push=False)
+        self._log_new(moved, outcome)
+        return outcome
+
+    def _log_new(self, feed: Feed, outcome: PollOutcome) -> None:
         if outcome.new_items:
             log.info(
                 "feed %d: %d new statement(s), %d queued message(s)%s",
@@ -214,37 +324,97 @@ class Poller:
                 outcome.outbox_rows,
                 " (first poll: stored, not pushed)" if outcome.backlog else "",
             )
-        await self._recovered(feed, outcome.recovered)
-        return outcome
 
-    async def probe(self, url: str) -> tuple[FetchResult, ParsedFeed]:
-        """Fetch and parse a URL once (for /addfeed). Raises FetchError or NotAFeedError."""
-        result = await self._fetch(url, etag=None, last_modified=None, previous=None)
-        if result.content is None:
-            raise FetchError("the server answered 304 to a request without validators")
-        parsed = await self._parser.parse(result.content, url=result.url, headers=result.headers)
-        return result, parsed
+    async def find_source(self, url: str, *, selectors: Selectors | None = None) -> SourceFound:
+        """What an address is, for /addfeed and /addpage (see jobs.sources). Nothing
+        is stored."""
+        return await self._finder.find(url, selectors=selectors)
 
-    async def add_feed(self, url: str, title: str | None = None) -> AddedFeed:
-        """Fetch a new feed once and store its backlog without pushing anything.
+    async def add_feed(
+        self, url: str, title: str | None = None, *, found: FeedFound | None = None
+    ) -> AddedFeed:
+        """Fetch a new feed once (unless `found` is that fetch) and store its backlog
+        without pushing anything.
 
         Raises FetchError / NotAFeedError (nothing stored) or FeedExistsError.
         """
-        typed = url.strip()
-        try:
-            url = normalise_feed_url(url)
-        except ValueError as exc:
-            raise FetchError(f"refused: {exc}") from None
-        # Feeds added before URLs were normalised are stored as they were typed.
-        for spelling in dict.fromkeys((url, typed)):
-            existing = await self._store.feed_by_url(spelling)
-            if existing is not None:
-                raise FeedExistsError(url, existing.id)
-        result, parsed = await self.probe(url)
-        final_url = result.permanent_url or url
+        if found is None:
+            typed = url.strip()
+            try:
+                url = normalise_feed_url(url)
+            except ValueError as exc:
+                raise FetchError(f"refused: {exc}") from None
+            # Feeds added before URLs were normalised are stored as they were typed.
+            for spelling in dict.fromkeys((url, typed)):
+                existing = await self._store.feed_by_url(spelling)
+                if existing is not None:
+                    raise FeedExistsError(url, existing.id)
+            result = await self._fetch(url)
+            if result.content is None:
+                raise FetchError("the server answered 304 to a request without validators")
+            parsed = await self._parser.parse(
+                result.content, url=result.url, headers=result.headers
+            )
+            final_url = result.permanent_url or url
+        else:
+            result, parsed, final_url = found.fetched, found.parsed, found.url
         feed = await self._store.add_feed(final_url, title)
         outcome = await self._store_parsed(feed, result, parsed, url=None, push=False)
         return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items))
+
+    async def add_page(
+        self, url: str, title: str | None = None, *, selectors: Selectors | None = None
+    ) -> AddedFeed:
+        """Add a web page as a source: its list is read now (up to BACKLOG_PAGES
+        pages) and stored without pushing anything; new statements are pushed from
+        the next poll on. Raises FetchError / PageListError (nothing stored) or
+        FeedExistsError."""
+        try:
+            normalised = normalise_feed_url(url)
+        except ValueError as exc:
+            raise FetchError(f"refused: {exc}") from None
+        if (existing := await self._store.feed_by_url(normalised)) is not None:
+            raise FeedExistsError(normalised, existing.id)
+        result = await self._fetch(normalised)
+        if result.content is None:
+            raise FetchError("the server answered 304 to a request without validators")
+        read = await self._pages.read(result, selectors, pages=BACKLOG_PAGES)
+        feed = await self._store.add_feed(
+            result.permanent_url or normalised,
+            title,
+            kind="page",
+            selectors=selectors.to_words() if selectors else None,
+        )
+        outcome = await self._store_page(feed, result, read, read.items, url=None, push=False)
+        return AddedFeed(await self._store.get_feed(feed.id), len(outcome.new_items), read.pages)
+
+    async def _store_page(
+        self,
+        feed: Feed,
+        result: FetchResult,
+        read: PageRead,
+        new: Sequence[NewItem],
+        *,
+        url: str | None,
+        push: bool,
+    ) -> PollOutcome:
+        """Store a page source's poll: its new statements, and what reading it found."""
+        listing = read.listing
+        return await self._store.record_poll(
+            feed.id,
+            # Lists run newest first: stored oldest first, so statements of one date
+            # keep their order.
+            new[::-1],
+            feed_title=listing.title,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            content_hash=result.content_hash,
+            next_poll_at=self._next_success(feed, result, ttl=None),
+            url=url,
+            push=push,
+            language=listing.language,
+            detection=Detection(listing.explanation.signature, len(listing.items)),
+        )
 
     async def _store_parsed(
         self, feed: Feed, result: FetchResult, parsed: ParsedFeed, *, url: str | None, push: bool
@@ -264,13 +434,21 @@ class Poller:
             push=push,
             # A 304 or an identical body does not repeat the <ttl>: the store keeps it.
             ttl_seconds=parsed.ttl_seconds,
+            language=parsed.language,
         )
         self._known[feed.id] = parsed.digests
         return outcome
 
     async def _fetch(
-        self, url: str, *, etag: str | None, last_modified: str | None, previous: Feed | None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        previous_hash: str | None = None,
     ) -> FetchResult:
+        """Every fetch of every source goes through here: the address guard on each
+        hop, byte caps and one deadline (jobs.fetch), per-host and global limits."""
         # The host slot first, then a global one: a task waiting for a busy host
         # must not sit on a global slot that a feed on another host could use.
         async with self._hosts.limit(url), self._semaphore:
@@ -279,7 +457,7 @@ class Poller:
                 url,
                 etag=etag,
                 last_modified=last_modified,
-                previous_hash=previous.content_hash if previous else None,
+                previous_hash=previous_hash,
                 allow_private=self._allow_private,
                 resolver=self._resolver,
                 max_bytes=self._max_bytes,

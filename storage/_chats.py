@@ -30,8 +30,11 @@ TOPIC_IDS_BELOW = -(2**60)
 class ChatsMixin(StoreCore):
     # ---------------------------------------------------------------------- chats
 
-    async def upsert_chat(self, chat_id: int, chat_type: str, title: str) -> tuple[Chat, bool]:
+    async def upsert_chat(
+        self, chat_id: int, chat_type: str, title: str, language: str | None = None
+    ) -> tuple[Chat, bool]:
         """Record a chat we heard from; a chat that was inactive becomes active again.
+        `language`: the interface language it starts in (kept once it has one).
 
         Returns the chat and whether it was reactivated.
         """
@@ -43,10 +46,17 @@ class ChatsMixin(StoreCore):
                 row = await cur.fetchone()
             reactivated = row is not None and not row["active"]
             await db.execute(
-                "INSERT INTO chats (id, type, title, created_at) VALUES (:id, :type, :title, :now)"
+                "INSERT INTO chats (id, type, title, language, created_at)"
+                " VALUES (:id, :type, :title, :lang, :now)"
                 " ON CONFLICT (id) DO UPDATE SET type = :type, title = :title, active = 1,"
-                " inactive_reason = NULL",
-                {"id": chat_id, "type": chat_type, "title": title[:200], "now": now},
+                " inactive_reason = NULL, language = COALESCE(language, :lang)",
+                {
+                    "id": chat_id,
+                    "type": chat_type,
+                    "title": title[:200],
+                    "lang": language,
+                    "now": now,
+                },
             )
             if reactivated:
                 # A forum back with the bot: its topics come back too, but a deleted one.
@@ -57,12 +67,14 @@ class ChatsMixin(StoreCore):
                 )
         return await self.get_chat(chat_id), reactivated
 
-    async def touch_chat(self, chat_id: int, chat_type: str, title: str) -> Chat:
+    async def touch_chat(
+        self, chat_id: int, chat_type: str, title: str, language: str | None = None
+    ) -> Chat:
         """Like upsert_chat, but a read-only command does not reactivate a chat."""
         chat = await self.find_chat(chat_id)
         if chat is not None:
             return chat
-        created, _ = await self.upsert_chat(chat_id, chat_type, title)
+        created, _ = await self.upsert_chat(chat_id, chat_type, title, language)
         return created
 
     async def topic_chat(self, parent_id: int, thread_id: int, title: str) -> Chat:
@@ -114,6 +126,7 @@ class ChatsMixin(StoreCore):
         daily_time: time | None = None,
         daily_enabled: bool | None = None,
         pushes: str | None = None,
+        language: str | None = None,
     ) -> Chat:
         """Change what is given; `pushes` is 'instant' or 'digest'. Back to instant,
         the statements held for today's digest go at once, as one digest."""
@@ -124,13 +137,15 @@ class ChatsMixin(StoreCore):
                 "UPDATE chats SET timezone = COALESCE(:tz, timezone),"
                 " daily_time = COALESCE(:t, daily_time),"
                 " daily_enabled = COALESCE(:on, daily_enabled),"
-                " pushes = COALESCE(:pushes, pushes) WHERE id = :id",
+                " pushes = COALESCE(:pushes, pushes), language = COALESCE(:lang, language)"
+                " WHERE id = :id",
                 {
                     "id": chat_id,
                     "tz": timezone,
                     "t": None if daily_time is None else daily_time.strftime("%H:%M"),
                     "on": None if daily_enabled is None else int(daily_enabled),
                     "pushes": pushes,
+                    "lang": language,
                 },
             )
             if cur.rowcount == 0:
@@ -231,6 +246,7 @@ class ChatsMixin(StoreCore):
             pushes=str(row["pushes"]),
             parent_id=row["parent_id"],
             thread_id=row["thread_id"],
+            language=row["language"] or self.default_language,
         )
 
     # -------------------------------------------------------------- subscriptions

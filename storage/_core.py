@@ -64,12 +64,14 @@ class StoreCore:
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
     ) -> None:
         self._conn = conn
         self._clock = clock
         self._lock = asyncio.Lock()
         self.default_timezone = default_timezone
         self.default_daily_time = default_daily_time
+        self.default_language = default_language
         # Woken whenever rows are queued, so the delivery task need not poll.
         self.outbox_changed = asyncio.Event()
         # Counts changes to stored statements' texts, so a renderer's cache can tell.
@@ -161,6 +163,11 @@ def _feed(row: RowLike) -> Feed:
         failure_alerted=bool(row["failure_alerted"]),
         created_at=_dt_required(row["created_at"]),
         ttl_seconds=None if row["ttl_seconds"] is None else int(row["ttl_seconds"]),
+        kind="page" if row["kind"] == "page" else "feed",
+        selectors=row["selectors"],
+        language=row["language"],
+        detected_signature=row["detected_signature"],
+        detected_items=None if row["detected_items"] is None else int(row["detected_items"]),
     )
 
 
@@ -201,6 +208,7 @@ def _outbox(row: RowLike, default_timezone: str = "UTC") -> OutboxRow:
         not_before=_dt(row["not_before"]) if "not_before" in keys else None,
         alert_query=row["alert_query"] if "alert_query" in keys else None,
         send_to=row["send_to"] if "send_to" in keys else None,
+        chat_language=row["chat_language"] if "chat_language" in keys else None,
         thread_id=row["thread_id"] if "thread_id" in keys else None,
         edit_of=row["edit_of"],
     )

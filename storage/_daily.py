@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, time
 
 from storage._core import StoreCore, _ts
@@ -23,14 +23,23 @@ _IN_DUE_GROUP = (
 class DailyMixin(StoreCore):
     # ------------------------------------------------------------------- counters
 
-    async def add_counter(self, start_date: date, timezone: str, template: str) -> Counter:
+    async def add_counter(
+        self, start_date: date, timezone: str, template: str, language: str = "en"
+    ) -> Counter:
+        """A counter; `language` is the one `template` is written in."""
         now = _ts(self.now())
         async with self._write() as db:
             async with db.execute(
-                "INSERT INTO counters (start_date, timezone, template, position, created_at)"
-                " VALUES (:d, :tz, :tpl, (SELECT COALESCE(MAX(position), 0) + 1 FROM counters),"
-                " :now) RETURNING id",
-                {"d": start_date.isoformat(), "tz": timezone, "tpl": template, "now": now},
+                "INSERT INTO counters (start_date, timezone, template, language, position,"
+                " created_at) VALUES (:d, :tz, :tpl, :lang,"
+                " (SELECT COALESCE(MAX(position), 0) + 1 FROM counters), :now) RETURNING id",
+                {
+                    "d": start_date.isoformat(),
+                    "tz": timezone,
+                    "tpl": template,
+                    "lang": language,
+                    "now": now,
+                },
             ) as cur:
                 row = await cur.fetchone()
                 assert row is not None
@@ -43,8 +52,27 @@ class DailyMixin(StoreCore):
             if cur.rowcount == 0:
                 raise CounterNotFoundError(counter_id)
 
+    async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
+        """The counter's text in `language` (replacing one it had)."""
+        async with self._write() as db:
+            found = await db.execute_fetchall(
+                "SELECT 1 FROM counters WHERE id = :id", {"id": counter_id}
+            )
+            if not list(found):
+                raise CounterNotFoundError(counter_id)
+            await db.execute(
+                "INSERT INTO counter_texts (counter_id, language, template)"
+                " VALUES (:id, :lang, :tpl) ON CONFLICT (counter_id, language)"
+                " DO UPDATE SET template = :tpl",
+                {"id": counter_id, "lang": language, "tpl": template},
+            )
+        return {c.id: c for c in await self.list_counters()}[counter_id]
+
     async def list_counters(self) -> list[Counter]:
         rows = await self._fetchall("SELECT * FROM counters ORDER BY position, id")
+        texts: dict[int, dict[str, str]] = {}
+        for r in await self._fetchall("SELECT * FROM counter_texts"):
+            texts.setdefault(int(r["counter_id"]), {})[str(r["language"])] = str(r["template"])
         return [
             Counter(
                 id=int(r["id"]),
@@ -52,6 +80,8 @@ class DailyMixin(StoreCore):
                 timezone=str(r["timezone"]),
                 template=str(r["template"]),
                 position=int(r["position"]),
+                language=str(r["language"]),
+                texts=texts.get(int(r["id"]), {}),
             )
             for r in rows
         ]
@@ -77,9 +107,13 @@ class DailyMixin(StoreCore):
             for r in rows
         ]
 
-    async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
-        """Queue `text` for every eligible chat whose (zone, daily time) is in `due` and
-        that has no record yet for that group's local date. Returns how many.
+    async def enqueue_daily(
+        self, due: Sequence[tuple[str, time, date]], texts: Mapping[str, str]
+    ) -> int:
+        """Queue the daily message, in each chat's language (`texts` by language; a
+        language without a text gets the default language's), for every eligible chat
+        whose (zone, daily time) is in `due` and that has no record yet for that
+        group's local date. Returns how many.
 
         One transaction and a fixed number of statements, however many chats and
         groups are due: 100,000 chats cost three set-based statements, not 100,000.
@@ -93,7 +127,8 @@ class DailyMixin(StoreCore):
             "tz": self.default_timezone,
             "t": self.default_daily_time.strftime("%H:%M"),
             "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
-            "text": text,
+            "texts": json.dumps(dict(texts)),
+            "language": self.default_language,
             "now": now,
         }
         in_due_group = _IN_DUE_GROUP
@@ -103,7 +138,9 @@ class DailyMixin(StoreCore):
                 params["before"] = int(row[0]) if row else 0
             cur = await db.execute(
                 "INSERT INTO outbox (chat_id, kind, text, created_at)"
-                " SELECT c.id, 'daily', :text, :now FROM chats c"
+                " SELECT c.id, 'daily', COALESCE("
+                " json_extract(:texts, '$.' || COALESCE(c.language, :language)),"
+                " json_extract(:texts, '$.' || :language)), :now FROM chats c"
                 + in_due_group
                 + " WHERE c.active = 1 AND c.daily_enabled = 1"
                 " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"

@@ -1,5 +1,6 @@
-"""Feeds: adding and removing them, scheduling polls, and recording a poll that
-changed nothing or failed (a poll that brought statements is storage/_items.py)."""
+"""Feeds (and web pages read as lists, kind 'page'): adding and removing them,
+scheduling polls, and recording a poll that changed nothing or failed (a poll that
+brought statements is storage/_items.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import aiosqlite
 
 from storage._core import _CHUNK, _MOVED_URL, StoreCore, _feed, _ts
 from storage.errors import FeedExistsError, FeedNotFoundError
-from storage.models import Feed
+from storage.models import Feed, FeedKind, NewFeed
 
 FAILURE_ALERT_THRESHOLD = 3
 
@@ -34,37 +35,22 @@ class FailureOutcome:
 class FeedsMixin(StoreCore):
     # ---------------------------------------------------------------------- feeds
 
-    async def add_feed(self, url: str, title: str | None = None) -> Feed:
-        """Add a feed; a feed removed earlier comes back with its statements."""
-        now = _ts(self.now())
+    async def add_feed(
+        self,
+        url: str,
+        title: str | None = None,
+        *,
+        kind: FeedKind = "feed",
+        selectors: str | None = None,
+    ) -> Feed:
+        """Add a source (a feed, or a web page read as a list); one removed earlier
+        comes back with its statements, as the kind given now."""
         async with self._write() as db:
-            async with db.execute(
-                "SELECT id, removed FROM feeds WHERE url = :url", {"url": url}
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None and not row["removed"]:
-                raise FeedExistsError(url, int(row["id"]))
-            if row is not None:
-                feed_id = int(row["id"])
-                await db.execute(
-                    "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
-                    " title = COALESCE(:title, title), title_locked = :locked WHERE id = :id",
-                    {"id": feed_id, "title": title, "locked": int(title is not None)},
-                )
-            else:
-                async with db.execute(
-                    "INSERT INTO feeds (url, title, title_locked, created_at)"
-                    " VALUES (:url, :title, :locked, :now) RETURNING id",
-                    {
-                        "url": url,
-                        "title": title or "",
-                        "locked": int(title is not None),
-                        "now": now,
-                    },
-                ) as cur:
-                    inserted = await cur.fetchone()
-                    assert inserted is not None
-                    feed_id = int(inserted[0])
+            feed_id, there = await _insert_feed(
+                db, NewFeed(url, title, kind, selectors), self.now()
+            )
+            if feed_id is None:
+                raise FeedExistsError(url, there)
         return await self.get_feed(feed_id)
 
     async def get_feed(self, feed_id: int) -> Feed:
@@ -195,42 +181,24 @@ class FeedsMixin(StoreCore):
     # ------------------------------------------------------------------ bulk feeds
 
     async def add_feeds(
-        self, feeds: Sequence[tuple[str, str | None]]
+        self, feeds: Sequence[NewFeed | tuple[str, str | None]]
     ) -> tuple[list[Feed], list[tuple[str, int]]]:
-        """Add many feeds (url, title) in one transaction, as `add_feed` adds one.
+        """Add many sources (NewFeed, or (url, title) for a feed) in one transaction,
+        as `add_feed` adds one.
 
         Returns (feeds added or brought back, (url, feed id) of those already there).
         """
-        now = _ts(self.now())
+        now = self.now()
         added_ids: list[int] = []
         existing: list[tuple[str, int]] = []
         async with self._write() as db:
-            for url, title in feeds:
-                async with db.execute(
-                    "SELECT id, removed FROM feeds WHERE url = :url", {"url": url}
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is not None and not row["removed"]:
-                    existing.append((url, int(row["id"])))
-                    continue
-                params = {"url": url, "title": title, "locked": int(title is not None)}
-                if row is not None:
-                    await db.execute(
-                        "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
-                        " title = COALESCE(:title, title), title_locked = :locked"
-                        " WHERE id = :id",
-                        {**params, "id": int(row["id"])},
-                    )
-                    added_ids.append(int(row["id"]))
-                    continue
-                async with db.execute(
-                    "INSERT INTO feeds (url, title, title_locked, created_at)"
-                    " VALUES (:url, COALESCE(:title, ''), :locked, :now) RETURNING id",
-                    {**params, "now": now},
-                ) as cur:
-                    inserted = await cur.fetchone()
-                    assert inserted is not None
-                    added_ids.append(int(inserted[0]))
+            for given in feeds:
+                new = given if isinstance(given, NewFeed) else NewFeed(*given)
+                feed_id, other = await _insert_feed(db, new, now)
+                if feed_id is None:
+                    existing.append((new.url, other))
+                else:
+                    added_ids.append(feed_id)
         added: list[Feed] = []
         for start in range(0, len(added_ids), _CHUNK):
             chunk = added_ids[start : start + _CHUNK]
@@ -239,6 +207,82 @@ class FeedsMixin(StoreCore):
             added.extend(_feed(r) for r in rows)
         added.sort(key=lambda f: f.id)
         return added, existing
+
+    # ------------------------------------------------------- what a source turns out to be
+
+    async def set_feed_url(self, feed_id: int, url: str) -> Feed:
+        """A source never polled successfully turned out to be a page that names its
+        feed (an OPML outline of a site's home page): poll the feed instead. Raises
+        FeedExistsError when another source (even a removed one) has that URL."""
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT id, removed FROM feeds WHERE url = :url AND id != :id",
+                {"url": url, "id": feed_id},
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                raise FeedExistsError(url, int(row["id"]))
+            cur = await db.execute(
+                "UPDATE feeds SET url = :url, etag = NULL, last_modified = NULL,"
+                " content_hash = NULL WHERE id = :id AND removed = 0",
+                {"url": url, "id": feed_id},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
+
+    async def set_page_source(self, feed_id: int) -> Feed:
+        """A source added as a feed turned out to be a web page with a list of
+        statements and no feed: from now on it is read as a page."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET kind = 'page', etag = NULL, last_modified = NULL,"
+                " content_hash = NULL, ttl_seconds = NULL WHERE id = :id AND removed = 0",
+                {"id": feed_id},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
+
+
+async def _insert_feed(
+    db: aiosqlite.Connection, new: NewFeed, now: datetime
+) -> tuple[int | None, int]:
+    """Insert a source, or bring back a removed one with the same URL (as `new`'s
+    kind). Returns (its id, 0), or (None, the id) when it is there already."""
+    async with db.execute(
+        "SELECT id, removed FROM feeds WHERE url = :url", {"url": new.url}
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None and not row["removed"]:
+        return None, int(row["id"])
+    params = {
+        "url": new.url,
+        "title": new.title,
+        "locked": int(new.title is not None),
+        "kind": new.kind,
+        "selectors": new.selectors,
+    }
+    if row is not None:
+        await db.execute(
+            "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
+            " title = COALESCE(:title, title), title_locked = :locked,"
+            # A page that was a feed before (or the reverse) is read afresh.
+            " etag = CASE WHEN kind = :kind THEN etag END,"
+            " last_modified = CASE WHEN kind = :kind THEN last_modified END,"
+            " content_hash = CASE WHEN kind = :kind THEN content_hash END,"
+            " kind = :kind, selectors = :selectors WHERE id = :id",
+            {**params, "id": int(row["id"])},
+        )
+        return int(row["id"]), 0
+    async with db.execute(
+        "INSERT INTO feeds (url, title, title_locked, kind, selectors, created_at)"
+        " VALUES (:url, COALESCE(:title, ''), :locked, :kind, :selectors, :now) RETURNING id",
+        {**params, "now": _ts(now)},
+    ) as cur:
+        inserted = await cur.fetchone()
+        assert inserted is not None
+        return int(inserted[0]), 0
 
 
 async def _mark_success(db: aiosqlite.Connection, feed_id: int, now: float) -> bool:

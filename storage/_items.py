@@ -17,7 +17,7 @@ from storage._feeds import _mark_success
 from storage._routing import SavedSearches, has_filters, queue_routed, route
 from storage._stems import index_word_forms, stem_texts
 from storage.errors import FeedNotFoundError, StorageError
-from storage.models import Item, NewItem, SearchHit
+from storage.models import Detection, Item, NewItem, SearchHit
 from storage.query import Query, parse_query
 from storage.search import EXACT_TABLE, MatchPlan, highlight_expression, plan_match
 
@@ -73,10 +73,13 @@ class ItemsMixin(StoreCore):
         url: str | None = None,
         push: bool = True,
         ttl_seconds: int | None = None,
+        language: str | None = None,
+        detection: Detection | None = None,
     ) -> PollOutcome:
         """Store a successful poll in one transaction: new statements, updated texts,
         outbox rows for every active subscriber, validators, the feed's <ttl>
-        (`ttl_seconds`, None when it has none) and the next poll time.
+        (`ttl_seconds`, None when it has none) and the next poll time; the source's
+        `language` and, for a page, what reading it found (`detection`), when given.
 
         Only statements whose identity is new are pushed, and not on the feed's first
         successful poll (its backlog), nor when more than `STALE_AFTER` older than the
@@ -253,8 +256,13 @@ class ItemsMixin(StoreCore):
                 "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
                 f" next_poll_at = :next, ttl_seconds = :ttl, url = {_MOVED_URL},"
                 " title = CASE WHEN title_locked = 0 AND :title IS NOT NULL AND :title != ''"
-                " THEN :title ELSE title END WHERE id = :id",
+                " THEN :title ELSE title END, language = COALESCE(:language, language),"
+                " detected_signature = COALESCE(:signature, detected_signature),"
+                " detected_items = COALESCE(:detected, detected_items) WHERE id = :id",
                 {
+                    "language": language,
+                    "signature": detection.signature if detection else None,
+                    "detected": detection.items if detection else None,
                     "id": feed_id,
                     "etag": etag,
                     "lm": last_modified,
@@ -274,6 +282,11 @@ class ItemsMixin(StoreCore):
             recovered=recovered,
             backlog=backlog,
         )
+
+    async def stored_identities(self, feed_id: int, identities: Sequence[str]) -> set[str]:
+        """Those of `identities` already stored for the feed: a page source fetches
+        the own page of the others only (they are new)."""
+        return set(await _ids_of(self._conn, feed_id, identities))
 
     # ---------------------------------------------------------------------- items
 

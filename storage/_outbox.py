@@ -16,7 +16,7 @@ _ROWS = (
     "SELECT o.id, o.chat_id, o.kind, COALESCE(o.item_id, orig.item_id) AS item_id, o.text,"
     " o.digest_key, o.state, o.attempts, o.created_at, o.possible_duplicate, o.not_before,"
     " o.edit_of, c.type AS chat_type, c.timezone AS chat_timezone, a.query AS alert_query,"
-    " c.parent_id AS send_to, c.thread_id"
+    " c.parent_id AS send_to, c.thread_id, c.language AS chat_language"
     " FROM outbox o JOIN chats c ON c.id = o.chat_id"
     " LEFT JOIN outbox orig ON orig.id = o.edit_of"
     " LEFT JOIN alerts a ON a.id = COALESCE(o.alert_id, orig.alert_id)"

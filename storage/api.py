@@ -11,7 +11,7 @@ added to one backend is added here and to the other.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,13 +20,17 @@ from storage._chats import Channel
 from storage._feeds import FailureOutcome, FeedStatus
 from storage._items import PollOutcome
 from storage._stats import Stats
+from storage._summaries import StoredSummary, SummaryChange
 from storage.models import (
     Alert,
     Chat,
     Counter,
+    Detection,
     Feed,
+    FeedKind,
     Filter,
     Item,
+    NewFeed,
     NewItem,
     OutboxRow,
     SearchHit,
@@ -44,6 +48,7 @@ class StoreAPI(Protocol):
     items_version: int
     default_timezone: str
     default_daily_time: time
+    default_language: str
 
     async def add_alert(self, chat_id: int, query: str, canonical: str) -> Alert:
         """Save an alert; `canonical` is the parsed query written out, so the same search
@@ -56,16 +61,29 @@ class StoreAPI(Protocol):
         """Record a channel as a subscriber (active again if it was removed)."""
         ...
 
-    async def add_counter(self, start_date: date, timezone: str, template: str) -> Counter: ...
+    async def add_counter(
+        self, start_date: date, timezone: str, template: str, language: str = "en"
+    ) -> Counter:
+        """A counter; `language` is the one `template` is written in."""
+        ...
 
-    async def add_feed(self, url: str, title: str | None = None) -> Feed:
-        """Add a feed; a feed removed earlier comes back with its statements."""
+    async def add_feed(
+        self,
+        url: str,
+        title: str | None = None,
+        *,
+        kind: FeedKind = "feed",
+        selectors: str | None = None,
+    ) -> Feed:
+        """Add a source (a feed, or a web page read as a list); one removed earlier comes
+        back with its statements, as the kind given now."""
         ...
 
     async def add_feeds(
-        self, feeds: Sequence[tuple[str, str | None]]
+        self, feeds: Sequence[NewFeed | tuple[str, str | None]]
     ) -> tuple[list[Feed], list[tuple[str, int]]]:
-        """Add many feeds (url, title) in one transaction, as `add_feed` adds one."""
+        """Add many sources (NewFeed, or (url, title) for a feed) in one transaction, as
+        `add_feed` adds one."""
         ...
 
     async def chat_alerts(self, chat_id: int) -> list[Alert]: ...
@@ -84,6 +102,10 @@ class StoreAPI(Protocol):
         ...
 
     async def count_items(self) -> int: ...
+
+    async def count_items_after(self, after_id: int) -> int:
+        """How many statements have an id above `after_id` (what is left to do)."""
+        ...
 
     async def daily_groups(self) -> list[tuple[str, time, int, int]]:
         """(zone, daily time, chats, of those in digest mode) for every active chat that
@@ -106,9 +128,13 @@ class StoreAPI(Protocol):
 
     async def due_feeds(self, now: datetime, limit: int = 10000) -> list[Feed]: ...
 
-    async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
-        """Queue `text` for every eligible chat whose (zone, daily time) is in `due` and
-        that has no record yet for that group's local date. Returns how many."""
+    async def enqueue_daily(
+        self, due: Sequence[tuple[str, time, date]], texts: Mapping[str, str]
+    ) -> int:
+        """Queue the daily message, in each chat's language (`texts` by language; a
+        language without a text gets the default language's), for every eligible chat
+        whose (zone, daily time) is in `due` and that has no record yet for that group's
+        local date. Returns how many."""
         ...
 
     async def enqueue_text(self, chat_id: int, text: str, kind: str = "daily") -> int: ...
@@ -223,10 +249,13 @@ class StoreAPI(Protocol):
         url: str | None = None,
         push: bool = True,
         ttl_seconds: int | None = None,
+        language: str | None = None,
+        detection: Detection | None = None,
     ) -> PollOutcome:
         """Store a successful poll in one transaction: new statements, updated texts,
         outbox rows for every active subscriber, validators, the feed's <ttl>
-        (`ttl_seconds`, None when it has none) and the next poll time."""
+        (`ttl_seconds`, None when it has none) and the next poll time; the source's
+        `language` and, for a page, what reading it found (`detection`), when given."""
         ...
 
     async def recover_in_flight(self) -> int:
@@ -266,6 +295,12 @@ class StoreAPI(Protocol):
         """True when there was a filter to remove."""
         ...
 
+    async def replace_summaries(self, changes: Sequence[SummaryChange]) -> int:
+        """Write new summaries, with their stems, in one transaction; returns how many were
+        written. A summary that is no longer the one read (a poll stored an edit of the
+        statement meanwhile) is left as the poll wrote it."""
+        ...
+
     async def saved_searches(self) -> tuple[list[Filter], list[Alert]]:
         """Every filter and alert of an active chat, to build the matcher from."""
         ...
@@ -289,13 +324,33 @@ class StoreAPI(Protocol):
         """Telegram's id of the message a row was sent as; None when it was not sent."""
         ...
 
+    async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
+        """The counter's text in `language` (replacing one it had)."""
+        ...
+
     async def set_feed_paused(self, feed_id: int, paused: bool) -> Feed: ...
+
+    async def set_feed_url(self, feed_id: int, url: str) -> Feed:
+        """A source never polled successfully turned out to be a page that names its feed
+        (an OPML outline of a site's home page): poll the feed instead. Raises
+        FeedExistsError when another source (even a removed one) has that URL."""
+        ...
 
     async def set_filter(self, chat_id: int, feed_id: int, query: str) -> Filter:
         """Set (or replace) the chat's filter on a feed it follows."""
         ...
 
+    async def set_page_source(self, feed_id: int) -> Feed:
+        """A source added as a feed turned out to be a web page with a list of statements
+        and no feed: from now on it is read as a page."""
+        ...
+
     async def stats(self) -> Stats: ...
+
+    async def stored_identities(self, feed_id: int, identities: Sequence[str]) -> set[str]:
+        """Those of `identities` already stored for the feed: a page source fetches the own
+        page of the others only (they are new)."""
+        ...
 
     async def subscribe(self, chat_id: int, feed_ids: Iterable[int]) -> list[int]:
         """Subscribe to feeds; returns the ids newly subscribed."""
@@ -303,12 +358,18 @@ class StoreAPI(Protocol):
 
     async def subscriptions(self, chat_id: int) -> set[int]: ...
 
+    async def summaries_after(self, after_id: int, limit: int) -> list[StoredSummary]:
+        """The next `limit` statements with an id above `after_id`, in id order."""
+        ...
+
     async def topic_chat(self, parent_id: int, thread_id: int, title: str) -> Chat:
         """The subscriber a forum topic is: its own chat row, made on first use, with an id
         below -2^60 (no Telegram id is that low) and its own settings."""
         ...
 
-    async def touch_chat(self, chat_id: int, chat_type: str, title: str) -> Chat:
+    async def touch_chat(
+        self, chat_id: int, chat_type: str, title: str, language: str | None = None
+    ) -> Chat:
         """Like upsert_chat, but a read-only command does not reactivate a chat."""
         ...
 
@@ -322,13 +383,17 @@ class StoreAPI(Protocol):
         daily_time: time | None = None,
         daily_enabled: bool | None = None,
         pushes: str | None = None,
+        language: str | None = None,
     ) -> Chat:
         """Change what is given; `pushes` is 'instant' or 'digest'. Back to instant, the
         statements held for today's digest go at once, as one digest."""
         ...
 
-    async def upsert_chat(self, chat_id: int, chat_type: str, title: str) -> tuple[Chat, bool]:
-        """Record a chat we heard from; a chat that was inactive becomes active again."""
+    async def upsert_chat(
+        self, chat_id: int, chat_type: str, title: str, language: str | None = None
+    ) -> tuple[Chat, bool]:
+        """Record a chat we heard from; a chat that was inactive becomes active again.
+        `language`: the interface language it starts in (kept once it has one)."""
         ...
 
     async def backup_to(self, target: str | Path) -> None:
@@ -343,6 +408,7 @@ async def open_store(
     clock: Callable[[], datetime] | None = None,
     default_timezone: str = "Europe/London",
     default_daily_time: time = time(9, 0),
+    default_language: str = "en",
     migrate: bool = True,
 ) -> StoreAPI:
     """The store the settings name: PostgreSQL at `url` when given, else SQLite at
@@ -350,6 +416,7 @@ async def open_store(
     options = {
         "default_timezone": default_timezone,
         "default_daily_time": default_daily_time,
+        "default_language": default_language,
         "migrate": migrate,
     }
     if url is not None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Literal
+
+# What a source is: a feed (RSS, Atom, JSON Feed), or a web page read as a list.
+FeedKind = Literal["feed", "page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +28,33 @@ class Feed:
     failure_alerted: bool
     created_at: datetime
     ttl_seconds: int | None = None  # the feed's own <ttl>, from its last parsed body
+    kind: FeedKind = "feed"
+    selectors: str | None = None  # a page: the admin's selectors, as /addpage words
+    language: str | None = None  # the source's own language tag ("en-GB"), if it says
+    detected_signature: str | None = None  # a page: where its list was last found
+    detected_items: int | None = None  # a page: how many statements that list held
+
+    @property
+    def is_page(self) -> bool:
+        return self.kind == "page"
+
+
+@dataclass(frozen=True, slots=True)
+class NewFeed:
+    """A source to add (OPML import adds many at once)."""
+
+    url: str
+    title: str | None = None
+    kind: FeedKind = "feed"
+    selectors: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What reading a page found: where its list is, and how many statements it held."""
+
+    signature: str
+    items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +97,7 @@ class Chat:
     active: bool
     inactive_reason: str | None
     pushes: str = "instant"  # or "digest": the day's statements in one message a day
+    language: str = "en"  # the interface language the chat reads
     parent_id: int | None = None  # a forum topic: the supergroup it is in
     thread_id: int | None = None  # a forum topic: its message_thread_id
 
@@ -81,6 +114,8 @@ class Counter:
     timezone: str
     template: str
     position: int
+    language: str = "en"  # the language `template` is written in
+    texts: Mapping[str, str] = field(default_factory=dict)  # its text in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +139,7 @@ class OutboxRow:
     created_at: datetime
     chat_type: str = "private"
     chat_timezone: str = "UTC"
+    chat_language: str | None = None  # the chat's interface language; None: the default
     send_to: int | None = None  # the Telegram chat, when not `chat_id` (a forum topic)
     thread_id: int | None = None  # a forum topic's message_thread_id
     possible_duplicate: bool = False

@@ -91,6 +91,17 @@ class Query:
         """The query written back in its own syntax, tidied."""
         return " ".join(str(t) for t in self.terms)
 
+    @property
+    def canonical(self) -> str:
+        """What the query means, written out: two queries that always match the same
+        statements (case, word forms, order, repeats aside) have the same canonical
+        form, so a saved search typed again another way is known for a duplicate."""
+        keys = set()
+        for term in self.terms:
+            words = term.stems if term.kind is TermKind.WORD else term.tokens
+            keys.add(f"{'-' if term.excluded else '+'}{term.kind.value}:{' '.join(words)}")
+        return " ".join(sorted(keys))
+
 
 def _clean(text: str) -> str:
     # Control and format characters (zero-width spaces, bidi marks) only separate words.

@@ -301,6 +301,37 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX digest_releases_by_time ON digest_releases (created_at);
     """,
+    # 9: two interface languages: each chat's own (NULL: its Telegram language or
+    # DEFAULT_LANGUAGE when first seen), and counters' texts in other languages, each
+    # counter knowing the language its own text is written in (for plural forms).
+    """
+    ALTER TABLE chats ADD COLUMN
+        language TEXT;                           -- 'en' or 'ru'; NULL: DEFAULT_LANGUAGE
+    ALTER TABLE counters ADD COLUMN
+        language TEXT NOT NULL DEFAULT 'en';     -- the language of `template`
+    CREATE TABLE counter_texts (
+        counter_id INTEGER NOT NULL              -- the counter
+            REFERENCES counters(id) ON DELETE CASCADE,
+        language TEXT NOT NULL,                  -- 'en' or 'ru'
+        template TEXT NOT NULL,                  -- the line in that language, with {days}
+        PRIMARY KEY (counter_id, language)
+    ) WITHOUT ROWID;
+    """,
+    # 10: sources without a feed. A web page is read as a list of statements (by
+    # detection, or by an admin's selectors); what detection last found is kept so
+    # that a page whose list disappears (a new layout) is told from a quiet one.
+    """
+    ALTER TABLE feeds ADD COLUMN
+        kind TEXT NOT NULL DEFAULT 'feed';       -- 'feed' (RSS, Atom, JSON Feed) or 'page'
+    ALTER TABLE feeds ADD COLUMN
+        selectors TEXT;                          -- a page's /addpage selectors; NULL: detected
+    ALTER TABLE feeds ADD COLUMN
+        language TEXT;                           -- <html lang>, <language>, xml:lang; NULL: none
+    ALTER TABLE feeds ADD COLUMN
+        detected_signature TEXT;                 -- a page: where its list was last found
+    ALTER TABLE feeds ADD COLUMN
+        detected_items INTEGER;                  -- a page: statements that list held then
+    """,
 ]
 
 # The first version whose items carry stems (see apply_migrations).

@@ -6,7 +6,8 @@ database's job: unique keys decide what is new.
 
 The methods live in one mixin per entity: storage/_feeds.py, _items.py (stored
 statements and search; their stems in _stems.py), _chats.py (with subscriptions
-and channels), _outbox.py, _daily.py (with counters) and _stats.py, over the
+and channels), _outbox.py, _daily.py (with counters), _stats.py and
+_summaries.py (summaries recomputed after an upgrade), over the
 shared storage/_core.py. This module assembles them and holds what concerns the
 file itself: opening, migrating (with the stems of statements stored without
 them), checking and backing it up. Each constant is read where it is used:
@@ -40,6 +41,7 @@ from storage._items import (
 from storage._outbox import OutboxMixin
 from storage._stats import Stats, StatsMixin
 from storage._stems import index_word_forms
+from storage._summaries import StoredSummary, SummariesMixin, SummaryChange
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
@@ -60,6 +62,8 @@ __all__ = [
     "PollOutcome",
     "Stats",
     "Store",
+    "StoredSummary",
+    "SummaryChange",
     "apply_migrations",
 ]
 
@@ -69,7 +73,16 @@ log = logging.getLogger(__name__)
 STEM_BATCH = 500
 
 
-class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyMixin, StatsMixin):
+class Store(
+    FeedsMixin,
+    ItemsMixin,
+    ChatsMixin,
+    AlertsMixin,
+    OutboxMixin,
+    DailyMixin,
+    StatsMixin,
+    SummariesMixin,
+):
     """All of Communique's state, in one SQLite file."""
 
     # ------------------------------------------------------------------ lifecycle
@@ -82,6 +95,7 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyM
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
         migrate: bool = True,
     ) -> Store:
         """Open (creating if needed) the database and bring its schema up to date."""
@@ -148,6 +162,7 @@ class Store(FeedsMixin, ItemsMixin, ChatsMixin, AlertsMixin, OutboxMixin, DailyM
             clock=clock,
             default_timezone=default_timezone,
             default_daily_time=default_daily_time,
+            default_language=default_language,
         )
         if migrate and str(path) != ":memory:":
             store._open_fast(str(path))

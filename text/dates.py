@@ -5,12 +5,15 @@ The clock is always a parameter (`Clock`), so tests move time instead of waiting
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import zoneinfo
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import babel.dates
 
 Clock = Callable[[], datetime]
 """What every part that needs the time is given: returns an aware `datetime`."""
@@ -37,11 +40,15 @@ MONTHS = (
 )
 
 
-def format_date(dt: datetime, tz: ZoneInfo) -> str:
-    """The day as "1 December 2021" in the chat's zone (a naive ``dt`` is taken as UTC)."""
+def format_date(dt: datetime, tz: ZoneInfo, language: str = "en") -> str:
+    """The day in the chat's zone and language: "3 December 2021", "3 декабря 2021"
+    (a naive ``dt`` is taken as UTC)."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     local = dt.astimezone(tz)
+    if language != "en":
+        # CLDR's own forms (Russian months are in the genitive after a day).
+        return babel.dates.format_date(local.date(), format="d MMMM y", locale=language)
     # A fixed table, not strftime: the month must not depend on the machine's locale.
     return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
 
@@ -88,8 +95,14 @@ def parse_time(text: str) -> time | None:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-def clock_label(zone_name: str) -> str:
-    """The city of an IANA zone: "America/Argentina/Buenos_Aires" -> "Buenos Aires"."""
+def clock_label(zone_name: str, language: str = "en") -> str:
+    """The city of an IANA zone in the reader's language: "Europe/Moscow" -> "Moscow",
+    "Москва"; "America/Argentina/Buenos_Aires" -> "Buenos Aires"."""
+    if language != "en":
+        with contextlib.suppress(LookupError, ValueError):
+            city = babel.dates.get_timezone_location(zone_name, locale=language, return_city=True)
+            if city:
+                return str(city)
     return zone_name.rsplit("/", 1)[-1].replace("_", " ")
 
 

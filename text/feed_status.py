@@ -1,4 +1,5 @@
-"""/feedstatus: the health of every feed, as pages of Telegram HTML.
+"""/feedstatus: the health of every feed (and web page read as a list), as pages of
+Telegram HTML.
 
 Rendered from what was read beforehand (each feed with its counts), so the pages
 are a pure function of the data. Pages hold at most `PAGE_FEEDS` feeds and always
@@ -39,6 +40,14 @@ class FeedHealth(Protocol):
     def last_error(self) -> str | None: ...
     @property
     def last_error_at(self) -> datetime | None: ...
+    @property
+    def kind(self) -> str: ...  # "feed", or "page": a web page read as a list
+    @property
+    def selectors(self) -> str | None: ...
+    @property
+    def detected_signature(self) -> str | None: ...
+    @property
+    def detected_items(self) -> int | None: ...
 
 
 class FeedCounts(Protocol):
@@ -65,6 +74,10 @@ def render_feed_block(entry: FeedCounts, tz: ZoneInfo) -> str:
     lines = [
         f"<b>{feed.id}. {esc((feed.title or feed.url)[:100])}</b> — {state}",
         f"{esc(feed.url[:200])}",
+    ]
+    if feed.kind == "page":
+        lines.append(_page_line(feed))
+    lines += [
         f"last success: {_when(feed.last_success_at, tz)}; next poll: "
         f"{'—' if feed.paused else _when(feed.next_poll_at, tz)}",
         f"statements: {entry.statements}; subscribers: {entry.subscribers}",
@@ -75,6 +88,15 @@ def render_feed_block(entry: FeedCounts, tz: ZoneInfo) -> str:
             f"{feed.consecutive_failures} in a row): {esc(feed.last_error[:300])}"
         )
     return "\n".join(lines)
+
+
+def _page_line(feed: FeedHealth) -> str:
+    """A page source: how it is read, and what the last reading found."""
+    how = f"web page, read with {esc(feed.selectors[:200])}" if feed.selectors else "web page"
+    if feed.detected_items is None:
+        return f"{how}; not read yet"
+    where = esc((feed.detected_signature or "")[:200])
+    return f"{how}; last read: {feed.detected_items} statement(s) in {where}"
 
 
 def render_feed_status(

@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from text.dates import format_date
+from text.full_text import adds_to_summary
 from text.markup import (
     TELEGRAM_LIMIT,
     esc,
@@ -41,6 +42,8 @@ class Statement(Protocol):
     def title(self) -> str: ...
     @property
     def summary(self) -> str: ...
+    @property
+    def content(self) -> str: ...
     @property
     def link(self) -> str | None: ...
     @property
@@ -117,6 +120,9 @@ def _linked_title(item: Statement, cap: int) -> str:
 
 
 UPDATED_MARK = "✏️ Updated"
+# Said instead of a "Full text" button when the source gave no more than the summary.
+SUMMARY_ONLY_NOTE = "ℹ️ The source gave only this summary."
+SUMMARY_ONLY_MARK = "summary only"
 
 
 def render_item(
@@ -126,13 +132,16 @@ def render_item(
     *,
     alert: str | None = None,
     updated: bool = False,
+    summary_only: bool = False,
 ) -> str:
     """The push message for one new statement.
 
     The title in bold; the date and the feed's name; the summary; a link to the
     statement. The summary (and, if need be, the title) is cut between words so
     the message stays within ``limit`` visible characters. `alert` is the saved
-    search that brought it (said first); `updated` marks a corrected message.
+    search that brought it (said first); `updated` marks a corrected message;
+    `summary_only` says, where a "Full text" button would be, that the source gave
+    no more than the summary.
     """
     title = _title(item, min(TITLE_MAX, limit // 4))
     meta = format_date(item.published_at, tz)
@@ -140,6 +149,9 @@ def render_item(
     if feed_title:
         meta = f"{meta} · {feed_title}"
     link_line = link(item.link, READ_LABEL) if item.link and is_link_url(item.link) else ""
+    if summary_only:
+        note = f"<i>{esc(SUMMARY_ONLY_NOTE)}</i>"
+        link_line = f"{link_line}\n{note}" if link_line else note
 
     notes = []
     if updated:
@@ -280,18 +292,25 @@ def render_latest(
     *,
     title: str = "Latest statements",
     limit: int = TELEGRAM_LIMIT,
+    first_number: int | None = None,
 ) -> str:
-    """The /latest reply: per statement its date, linked title and summary's first line."""
+    """The /latest reply: per statement its date, linked title and summary's first line.
+
+    With `first_number`, the entries are numbered from it (for the "Full text N"
+    buttons under the list), and a statement with no more text than its summary is
+    marked so (it has no button).
+    """
     if not items:
         return render_no_statements()
     header = f"<b>{esc(truncate_text(_one_line(title), QUERY_MAX * 2))}</b>"
 
     # Tidy each feed string once; build() runs again for every tighter cap.
     metas: list[str] = []
-    for item in items:
+    for index, item in enumerate(items):
         feed_title = truncate_text(_one_line(item.feed_title), 40)
         date_text = format_date(item.published_at, tz)
-        metas.append(esc(f"{date_text} · {feed_title}" if feed_title else date_text))
+        meta = esc(f"{date_text} · {feed_title}" if feed_title else date_text)
+        metas.append(_numbered(meta, item, first_number, index))
     titles = [_one_line(item.title) or UNTITLED for item in items]
     firsts = [_first_line(item.summary) for item in items]
 
@@ -302,6 +321,16 @@ def render_latest(
         return f"{entry}\n{esc(first)}" if first else entry
 
     return _fit_entries(header, len(items), build, limit)
+
+
+def _numbered(line: str, item: Statement, first_number: int | None, index: int) -> str:
+    """An entry's first line (HTML) with its number in front, and "summary only" at
+    the end when the statement has no more text; as it was without a number."""
+    if first_number is None:
+        return line
+    if not adds_to_summary(item.summary, item.content):
+        line = f"{line} · <i>{esc(SUMMARY_ONLY_MARK)}</i>"
+    return f"<b>{first_number + index}.</b> {line}"
 
 
 def render_no_statements() -> str:
@@ -365,8 +394,12 @@ def render_search_results(
     offset: int,
     total: int | None,
     limit: int = TELEGRAM_LIMIT,
+    numbered: bool = False,
 ) -> str:
-    """The /search reply: header, then date, linked title and bolded snippet per hit."""
+    """The /search reply: header, then date, linked title and bolded snippet per hit.
+
+    `numbered`: each hit carries its rank (offset + 1 on), as `render_latest`'s
+    `first_number` does, for the "Full text N" buttons."""
     if not hits:
         return render_no_results(query)
     first, last = offset + 1, offset + len(hits)
@@ -376,8 +409,11 @@ def render_search_results(
 
     def build(index: int, title_cap: int, text_cap: int) -> str:
         hit = hits[index]
-        entry = (
-            f"{esc(format_date(hit.item.published_at, tz))} · {_linked_title(hit.item, title_cap)}"
+        entry = _numbered(
+            f"{esc(format_date(hit.item.published_at, tz))} · {_linked_title(hit.item, title_cap)}",
+            hit.item,
+            offset + 1 if numbered else None,
+            index,
         )
         snippet = bold_marks(_clean_snippet(hit.snippet, text_cap))
         return f"{entry}\n{snippet}" if snippet.strip() else entry

@@ -87,6 +87,30 @@ def explain(
     return Explanation(summary, EXTRACT, why_not_lead, language, sentences)
 
 
+def summarise_stored(text: str, stored: str, limit: int = SUMMARY_LIMIT) -> str:
+    """The summary of a statement already stored with `stored` as its summary, by
+    today's rules (`communique resummarise`).
+
+    The stored text includes the captions of its photos, which the summary was
+    taken without (a caption is no lead; see jobs.parse). So a stored summary that
+    is the lead of a later paragraph, when the text from there on still opens with
+    a lead, was right, and stays; so does any summary of a statement stored without
+    a text. Otherwise it is `summarise(text)`: applied again to its own result, this
+    changes nothing.
+    """
+    if not text.strip():
+        return stored
+    new = summarise(text, limit)
+    if new == stored or not stored:
+        return new
+    paragraphs = [p for p in (part.strip() for part in text.split("\n\n")) if p]
+    for index in range(1, len(paragraphs)):
+        if lead(paragraphs[index], limit) == stored:
+            rest = "\n\n".join(paragraphs[index:])
+            return stored if summarise(rest, limit) == stored else new
+    return new
+
+
 def lead(text: str, limit: int = SUMMARY_LIMIT) -> str:
     """The lead of a statement: its first non-empty paragraph, at most `limit` characters.
 

@@ -15,8 +15,11 @@ from storage.postgres._core import PgStoreCore, Row, fetchone
 
 
 class PgChatsMixin(PgStoreCore):
-    async def upsert_chat(self, chat_id: int, chat_type: str, title: str) -> tuple[Chat, bool]:
+    async def upsert_chat(
+        self, chat_id: int, chat_type: str, title: str, language: str | None = None
+    ) -> tuple[Chat, bool]:
         """Record a chat we heard from; an inactive chat becomes active again.
+        `language`: the interface language it starts in (kept once it has one).
 
         Returns the chat and whether it was reactivated."""
         now = _ts(self.now())
@@ -24,11 +27,18 @@ class PgChatsMixin(PgStoreCore):
             row = await fetchone(db, "SELECT active FROM chats WHERE id = %(id)s", {"id": chat_id})
             reactivated = row is not None and not row["active"]
             await db.execute(
-                "INSERT INTO chats (id, type, title, created_at)"
-                " VALUES (%(id)s, %(type)s, %(title)s, %(now)s)"
+                "INSERT INTO chats (id, type, title, language, created_at)"
+                " VALUES (%(id)s, %(type)s, %(title)s, %(lang)s, %(now)s)"
                 " ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, title = EXCLUDED.title,"
-                " active = 1, inactive_reason = NULL",
-                {"id": chat_id, "type": chat_type, "title": title[:200], "now": now},
+                " active = 1, inactive_reason = NULL,"
+                " language = COALESCE(chats.language, EXCLUDED.language)",
+                {
+                    "id": chat_id,
+                    "type": chat_type,
+                    "title": title[:200],
+                    "lang": language,
+                    "now": now,
+                },
             )
             if reactivated:
                 # A forum back with the bot: its topics come back too, but a deleted one.
@@ -39,12 +49,14 @@ class PgChatsMixin(PgStoreCore):
                 )
         return await self.get_chat(chat_id), reactivated
 
-    async def touch_chat(self, chat_id: int, chat_type: str, title: str) -> Chat:
+    async def touch_chat(
+        self, chat_id: int, chat_type: str, title: str, language: str | None = None
+    ) -> Chat:
         """Like upsert_chat, but a read-only command does not reactivate a chat."""
         chat = await self.find_chat(chat_id)
         if chat is not None:
             return chat
-        created, _ = await self.upsert_chat(chat_id, chat_type, title)
+        created, _ = await self.upsert_chat(chat_id, chat_type, title, language)
         return created
 
     async def topic_chat(self, parent_id: int, thread_id: int, title: str) -> Chat:
@@ -92,6 +104,7 @@ class PgChatsMixin(PgStoreCore):
         daily_time: time | None = None,
         daily_enabled: bool | None = None,
         pushes: str | None = None,
+        language: str | None = None,
     ) -> Chat:
         """Change what is given (see storage/_chats.py)."""
         if pushes not in (None, "instant", "digest"):
@@ -101,13 +114,15 @@ class PgChatsMixin(PgStoreCore):
                 "UPDATE chats SET timezone = COALESCE(%(tz)s::text, timezone),"
                 " daily_time = COALESCE(%(t)s::text, daily_time),"
                 " daily_enabled = COALESCE(%(on)s::integer, daily_enabled),"
-                " pushes = COALESCE(%(pushes)s::text, pushes) WHERE id = %(id)s",
+                " pushes = COALESCE(%(pushes)s::text, pushes),"
+                " language = COALESCE(%(lang)s::text, language) WHERE id = %(id)s",
                 {
                     "id": chat_id,
                     "tz": timezone,
                     "t": None if daily_time is None else daily_time.strftime("%H:%M"),
                     "on": None if daily_enabled is None else int(daily_enabled),
                     "pushes": pushes,
+                    "lang": language,
                 },
             )
             if cur.rowcount == 0:
@@ -206,6 +221,7 @@ class PgChatsMixin(PgStoreCore):
             pushes=str(row["pushes"]),
             parent_id=row["parent_id"],
             thread_id=row["thread_id"],
+            language=row["language"] or self.default_language,
         )
 
     # -------------------------------------------------------------- subscriptions

@@ -63,6 +63,7 @@ class PgStoreCore:
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
         lock_key: int = 0,
     ) -> None:
         self._conn = conn
@@ -74,6 +75,7 @@ class PgStoreCore:
         self._lock_key = lock_key
         self.default_timezone = default_timezone
         self.default_daily_time = default_daily_time
+        self.default_language = default_language
         self.outbox_changed = asyncio.Event()
         self.items_version = 0
 

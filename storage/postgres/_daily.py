@@ -4,7 +4,7 @@ chat, set-based as in storage/_daily.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, time
 
 from storage._core import _ts
@@ -22,16 +22,20 @@ _IN_DUE_GROUP = (
 
 
 class PgDailyMixin(PgStoreCore):
-    async def add_counter(self, start_date: date, timezone: str, template: str) -> Counter:
+    async def add_counter(
+        self, start_date: date, timezone: str, template: str, language: str = "en"
+    ) -> Counter:
+        """A counter; `language` is the one `template` is written in."""
         async with self._write() as db:
             cur = await db.execute(
-                "INSERT INTO counters (start_date, timezone, template, position, created_at)"
-                " VALUES (%(d)s, %(tz)s, %(tpl)s,"
+                "INSERT INTO counters (start_date, timezone, template, language, position,"
+                " created_at) VALUES (%(d)s, %(tz)s, %(tpl)s, %(lang)s,"
                 " (SELECT COALESCE(MAX(position), 0) + 1 FROM counters), %(now)s) RETURNING id",
                 {
                     "d": start_date.isoformat(),
                     "tz": timezone,
                     "tpl": template,
+                    "lang": language,
                     "now": _ts(self.now()),
                 },
             )
@@ -46,8 +50,26 @@ class PgDailyMixin(PgStoreCore):
             if cur.rowcount == 0:
                 raise CounterNotFoundError(counter_id)
 
+    async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
+        """The counter's text in `language` (replacing one it had)."""
+        params = {"id": counter_id, "lang": language, "tpl": template}
+        async with self._write() as db:
+            cur = await db.execute("SELECT 1 FROM counters WHERE id = %(id)s", params)
+            if await cur.fetchone() is None:
+                raise CounterNotFoundError(counter_id)
+            await db.execute(
+                "INSERT INTO counter_texts (counter_id, language, template)"
+                " VALUES (%(id)s, %(lang)s, %(tpl)s) ON CONFLICT (counter_id, language)"
+                " DO UPDATE SET template = EXCLUDED.template",
+                params,
+            )
+        return {c.id: c for c in await self.list_counters()}[counter_id]
+
     async def list_counters(self) -> list[Counter]:
         rows = await self._fetchall("SELECT * FROM counters ORDER BY position, id")
+        texts: dict[int, dict[str, str]] = {}
+        for r in await self._fetchall("SELECT * FROM counter_texts"):
+            texts.setdefault(int(r["counter_id"]), {})[str(r["language"])] = str(r["template"])
         return [
             Counter(
                 id=int(r["id"]),
@@ -55,6 +77,8 @@ class PgDailyMixin(PgStoreCore):
                 timezone=str(r["timezone"]),
                 template=str(r["template"]),
                 position=int(r["position"]),
+                language=str(r["language"]),
+                texts=texts.get(int(r["id"]), {}),
             )
             for r in rows
         ]
@@ -79,22 +103,28 @@ class PgDailyMixin(PgStoreCore):
     def _defaults(self) -> dict[str, object]:
         return {"tz": self.default_timezone, "t": self.default_daily_time.strftime("%H:%M")}
 
-    async def enqueue_daily(self, due: Sequence[tuple[str, time, date]], text: str) -> int:
-        """Queue `text` for every eligible chat of the due groups that has no record
-        yet for its local date, and record it, in two statements. Returns how many."""
+    async def enqueue_daily(
+        self, due: Sequence[tuple[str, time, date]], texts: Mapping[str, str]
+    ) -> int:
+        """Queue the daily message in each chat's language (`texts` by language; the
+        default language's where a chat's has none) for every eligible chat of the due
+        groups with no record yet for its local date, and record it. Returns how many."""
         if not due:
             return 0
         params = {
             **self._defaults(),
             "due": _due(due),
-            "text": text,
+            "texts": json.dumps(dict(texts)),
+            "language": self.default_language,
             "now": _ts(self.now()),
         }
         async with self._write() as db:
             cur = await db.execute(
                 "WITH queued AS (INSERT INTO outbox (chat_id, kind, text, created_at)"
-                " SELECT c.id, 'daily', %(text)s, %(now)s FROM chats c" + _IN_DUE_GROUP + ""
-                " WHERE c.active = 1 AND c.daily_enabled = 1"
+                " SELECT c.id, 'daily', COALESCE(%(texts)s::jsonb ->> COALESCE(c.language,"
+                " %(language)s), %(texts)s::jsonb ->> %(language)s), %(now)s FROM chats c"
+                + _IN_DUE_GROUP
+                + " WHERE c.active = 1 AND c.daily_enabled = 1"
                 " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)"
                 " AND NOT EXISTS (SELECT 1 FROM daily_sends ds"
                 " WHERE ds.chat_id = c.id AND ds.local_date = d.local_date)"

@@ -8,7 +8,7 @@ from datetime import datetime
 from storage._core import _feed, _ts
 from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedStatus
 from storage.errors import FeedExistsError, FeedNotFoundError
-from storage.models import Feed
+from storage.models import Feed, FeedKind, NewFeed
 from storage.postgres._core import Conn, PgStoreCore, fetchone
 
 # A feed follows a permanent redirect unless another feed (even a removed one) has
@@ -21,10 +21,18 @@ MOVED_URL = (
 
 
 class PgFeedsMixin(PgStoreCore):
-    async def add_feed(self, url: str, title: str | None = None) -> Feed:
-        """Add a feed; a feed removed earlier comes back with its statements."""
+    async def add_feed(
+        self,
+        url: str,
+        title: str | None = None,
+        *,
+        kind: FeedKind = "feed",
+        selectors: str | None = None,
+    ) -> Feed:
+        """Add a source (a feed, or a web page read as a list); one removed earlier
+        comes back with its statements, as the kind given now."""
         async with self._write() as db:
-            feed_id, _ = await _add_one(db, url, title, _ts(self.now()))
+            feed_id = await _add_one(db, NewFeed(url, title, kind, selectors), _ts(self.now()))
         return await self.get_feed(feed_id)
 
     async def get_feed(self, feed_id: int) -> Feed:
@@ -153,9 +161,10 @@ class PgFeedsMixin(PgStoreCore):
         ]
 
     async def add_feeds(
-        self, feeds: Sequence[tuple[str, str | None]]
+        self, feeds: Sequence[NewFeed | tuple[str, str | None]]
     ) -> tuple[list[Feed], list[tuple[str, int]]]:
-        """Add many feeds (url, title) in one transaction, as `add_feed` adds one.
+        """Add many sources (NewFeed, or (url, title) for a feed) in one transaction,
+        as `add_feed` adds one.
 
         Returns (feeds added or brought back, (url, feed id) of those already there).
         """
@@ -163,11 +172,12 @@ class PgFeedsMixin(PgStoreCore):
         added_ids: list[int] = []
         existing: list[tuple[str, int]] = []
         async with self._write() as db:
-            for url, title in feeds:
+            for given in feeds:
+                new = given if isinstance(given, NewFeed) else NewFeed(*given)
                 try:
-                    feed_id, _ = await _add_one(db, url, title, now)
+                    feed_id = await _add_one(db, new, now)
                 except FeedExistsError as exc:
-                    existing.append((url, exc.feed_id))
+                    existing.append((new.url, exc.feed_id))
                 else:
                     added_ids.append(feed_id)
         rows = await self._fetchall(
@@ -175,28 +185,75 @@ class PgFeedsMixin(PgStoreCore):
         )
         return [_feed(r) for r in rows], existing
 
+    async def set_feed_url(self, feed_id: int, url: str) -> Feed:
+        """A source never polled successfully turned out to be a page that names its
+        feed: poll the feed instead (see storage/_feeds.py)."""
+        async with self._write() as db:
+            row = await fetchone(
+                db,
+                "SELECT id FROM feeds WHERE url = %(url)s AND id != %(id)s",
+                {"url": url, "id": feed_id},
+            )
+            if row is not None:
+                raise FeedExistsError(url, int(row["id"]))
+            cur = await db.execute(
+                "UPDATE feeds SET url = %(url)s, etag = NULL, last_modified = NULL,"
+                " content_hash = NULL WHERE id = %(id)s AND removed = 0",
+                {"url": url, "id": feed_id},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
 
-async def _add_one(db: Conn, url: str, title: str | None, now: float) -> tuple[int, bool]:
-    """Add or bring back one feed inside the caller's transaction: (id, brought back)."""
-    row = await fetchone(db, "SELECT id, removed FROM feeds WHERE url = %(url)s", {"url": url})
+    async def set_page_source(self, feed_id: int) -> Feed:
+        """A source added as a feed turned out to be a web page with a list of
+        statements and no feed: from now on it is read as a page."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET kind = 'page', etag = NULL, last_modified = NULL,"
+                " content_hash = NULL, ttl_seconds = NULL WHERE id = %(id)s AND removed = 0",
+                {"id": feed_id},
+            )
+            if cur.rowcount == 0:
+                raise FeedNotFoundError(feed_id)
+        return await self.get_feed(feed_id)
+
+
+async def _add_one(db: Conn, new: NewFeed, now: float) -> int:
+    """Add or bring back one source inside the caller's transaction (as `new`'s kind).
+    Raises FeedExistsError when it is there already."""
+    row = await fetchone(db, "SELECT id, removed FROM feeds WHERE url = %(url)s", {"url": new.url})
     if row is not None and not row["removed"]:
-        raise FeedExistsError(url, int(row["id"]))
-    params = {"url": url, "title": title, "locked": int(title is not None), "now": now}
+        raise FeedExistsError(new.url, int(row["id"]))
+    params = {
+        "url": new.url,
+        "title": new.title,
+        "locked": int(new.title is not None),
+        "kind": new.kind,
+        "selectors": new.selectors,
+        "now": now,
+    }
     if row is not None:
         await db.execute(
             "UPDATE feeds SET removed = 0, paused = 0, next_poll_at = NULL,"
-            " title = COALESCE(%(title)s, title), title_locked = %(locked)s WHERE id = %(id)s",
+            " title = COALESCE(%(title)s, title), title_locked = %(locked)s,"
+            # A page that was a feed before (or the reverse) is read afresh.
+            " etag = CASE WHEN kind = %(kind)s THEN etag END,"
+            " last_modified = CASE WHEN kind = %(kind)s THEN last_modified END,"
+            " content_hash = CASE WHEN kind = %(kind)s THEN content_hash END,"
+            " kind = %(kind)s, selectors = %(selectors)s WHERE id = %(id)s",
             {**params, "id": int(row["id"])},
         )
-        return int(row["id"]), True
+        return int(row["id"])
     inserted = await fetchone(
         db,
-        "INSERT INTO feeds (url, title, title_locked, created_at)"
-        " VALUES (%(url)s, COALESCE(%(title)s, ''), %(locked)s, %(now)s) RETURNING id",
+        "INSERT INTO feeds (url, title, title_locked, kind, selectors, created_at)"
+        " VALUES (%(url)s, COALESCE(%(title)s, ''), %(locked)s, %(kind)s, %(selectors)s,"
+        " %(now)s) RETURNING id",
         params,
     )
     assert inserted is not None
-    return int(inserted["id"]), False
+    return int(inserted["id"])
 
 
 async def mark_success(db: Conn, feed_id: int, now: float) -> bool:

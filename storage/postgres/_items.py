@@ -16,7 +16,7 @@ from storage._core import _dt_required, _item, _ts
 from storage._items import CORRECTION_WINDOW, HIGHLIGHT_CHARS, PollOutcome
 from storage._routing import SavedSearches, has_filters, route
 from storage.errors import FeedNotFoundError, StorageError
-from storage.models import Item, NewItem, SearchHit
+from storage.models import Detection, Item, NewItem, SearchHit
 from storage.postgres._core import Conn, PgStoreCore, Row, fetchall, fetchone
 from storage.postgres._feeds import MOVED_URL, mark_success
 from storage.postgres._index import INDEX_COLUMNS, index_params, index_statements
@@ -59,6 +59,8 @@ class PgItemsMixin(PgStoreCore):
         url: str | None = None,
         push: bool = True,
         ttl_seconds: int | None = None,
+        language: str | None = None,
+        detection: Detection | None = None,
     ) -> PollOutcome:
         """Store a successful poll in one transaction (see storage/_items.py)."""
         now_dt = self.now()
@@ -222,8 +224,15 @@ class PgItemsMixin(PgStoreCore):
                 " content_hash = %(hash)s, next_poll_at = %(next)s, ttl_seconds = %(ttl)s,"
                 f" url = {MOVED_URL},"
                 " title = CASE WHEN title_locked = 0 AND %(title)s::text IS NOT NULL"
-                " AND %(title)s != '' THEN %(title)s ELSE title END WHERE id = %(id)s",
+                " AND %(title)s != '' THEN %(title)s ELSE title END,"
+                " language = COALESCE(%(language)s::text, language),"
+                " detected_signature = COALESCE(%(signature)s::text, detected_signature),"
+                " detected_items = COALESCE(%(detected)s::integer, detected_items)"
+                " WHERE id = %(id)s",
                 {
+                    "language": language,
+                    "signature": detection.signature if detection else None,
+                    "detected": detection.items if detection else None,
                     "id": feed_id,
                     "etag": etag,
                     "lm": last_modified,
@@ -243,6 +252,10 @@ class PgItemsMixin(PgStoreCore):
             recovered=recovered,
             backlog=backlog,
         )
+
+    async def stored_identities(self, feed_id: int, identities: Sequence[str]) -> set[str]:
+        """Those of `identities` already stored for the feed (see storage/_items.py)."""
+        return set(await _ids_of(self._read, feed_id, identities))
 
     # ---------------------------------------------------------------------- items
 

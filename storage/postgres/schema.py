@@ -233,6 +233,33 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX digest_releases_by_time ON digest_releases (created_at);
     """,
+    # 9: two interface languages: each chat's own, and counters' texts in others.
+    """
+    ALTER TABLE chats ADD COLUMN
+        language text;                           -- 'en' or 'ru'; NULL: DEFAULT_LANGUAGE
+    ALTER TABLE counters ADD COLUMN
+        language text NOT NULL DEFAULT 'en';     -- the language of `template`
+    CREATE TABLE counter_texts (
+        counter_id bigint NOT NULL               -- the counter
+            REFERENCES counters(id) ON DELETE CASCADE,
+        language text NOT NULL,                  -- 'en' or 'ru'
+        template text NOT NULL,                  -- the line in that language, with {days}
+        PRIMARY KEY (counter_id, language)
+    );
+    """,
+    # 10: sources without a feed: web pages read as lists of statements.
+    """
+    ALTER TABLE feeds ADD COLUMN
+        kind text NOT NULL DEFAULT 'feed';       -- 'feed' (RSS, Atom, JSON Feed) or 'page'
+    ALTER TABLE feeds ADD COLUMN
+        selectors text;                          -- a page's /addpage selectors; NULL: detected
+    ALTER TABLE feeds ADD COLUMN
+        language text;                           -- <html lang>, <language>, xml:lang; NULL: none
+    ALTER TABLE feeds ADD COLUMN
+        detected_signature text;                 -- a page: where its list was last found
+    ALTER TABLE feeds ADD COLUMN
+        detected_items integer;                  -- a page: statements that list held then
+    """,
 ]
 
 # The first version whose items carry stems (as on SQLite).

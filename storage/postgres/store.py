@@ -29,6 +29,7 @@ from storage.postgres._index import index_word_forms
 from storage.postgres._items import PgItemsMixin
 from storage.postgres._outbox import PgOutboxMixin
 from storage.postgres._stats import PgStatsMixin
+from storage.postgres._summaries import PgSummariesMixin
 from storage.postgres.schema import LATEST_VERSION, MIGRATIONS, STEMS_VERSION
 
 log = logging.getLogger("storage.store")
@@ -45,6 +46,7 @@ class PgStore(
     PgOutboxMixin,
     PgDailyMixin,
     PgStatsMixin,
+    PgSummariesMixin,
 ):
     """All of Communique's state, in one PostgreSQL database."""
 
@@ -56,6 +58,7 @@ class PgStore(
         clock: Callable[[], datetime] = _system_clock,
         default_timezone: str = "Europe/London",
         default_daily_time: time = time(9, 0),
+        default_language: str = "en",
         migrate: bool = True,
     ) -> PgStore:
         """Connect and bring the schema up to date. Errors never show the password."""
@@ -91,6 +94,7 @@ class PgStore(
             clock=clock,
             default_timezone=default_timezone,
             default_daily_time=default_daily_time,
+            default_language=default_language,
             lock_key=key,
         )
 

@@ -13,11 +13,13 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.doctor import run_doctor
 from jobs.parse import parse_feed
+from storage.models import Detection
 from storage.schema import LATEST_VERSION
 from storage.store import Store
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
-from tests.support.feeds import sample_feed
+from tests.support.feeds import sample_feed, statements_of_the_seed
+from tests.support.page_site import serve_list
 
 ETAG = '"v1"'
 
@@ -156,3 +158,45 @@ async def test_a_missing_database_is_reported_not_created(
     assert status == 1
     assert "does not exist yet (run the bot once)" in report
     assert list(settings.database_path.parent.iterdir()) == []
+
+
+async def test_page_sources_are_read_once_and_their_list_checked(
+    tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    serve_list(feed_server, statements_of_the_seed(5), path="/news")
+    serve_list(feed_server, statements_of_the_seed(5), path="/old", layout="none")
+    settings = doctor_settings(tmp_path, fake_bot_api)
+    await make_database(settings)
+    store = await Store.open(settings.database_path)
+    try:
+        for path in ("/news", "/old"):
+            page = await store.add_feed(feed_server.url(path), kind="page")
+            await store.record_poll(
+                page.id,
+                [],
+                feed_title=None,
+                etag=ETAG,
+                last_modified=None,
+                content_hash=None,
+                next_poll_at=datetime.now(UTC),
+                detection=Detection("div.news-list > div.news-item", 5),
+            )
+    finally:
+        await store.close()
+    before = fingerprint(settings.database_path)
+
+    status, report = await doctor(settings)
+
+    assert status == 1
+    assert (
+        f"[ok]   feed 1: {feed_server.url('/news')}: web page, answers; its list holds 5"
+        " statement(s) (div.news-list > div.news-item)"
+    ) in report
+    assert (
+        f"[FAIL] feed 2: {feed_server.url('/old')}: the list of statements was not found:"
+        " 0 items where there were 5; no 3 or more repeated blocks"
+    ) in report
+    # One request each, for the page itself (its list is what is checked).
+    assert [r.path for r in feed_server.requests] in (["/news", "/old"], ["/old", "/news"])
+    assert "If-None-Match" not in feed_server.requests[0].headers
+    assert fingerprint(settings.database_path) == before

@@ -65,8 +65,11 @@ async def test_one_statement_end_to_end(rig: Rig, caplog: pytest.LogCaptureFixtu
         "Sanctions & <counter-measures>\n"
         "3 December 2021 · Embassy statements\n\n"
         "The Ministry responded today. Further steps will follow.\n\n"
-        "Read the statement"
+        "Read the statement\n"
+        # The feed gave nothing beyond this text: no "Full text" button, a note instead.
+        "ℹ️ The source gave only this summary."
     )
+    assert message.buttons == []
     assert "<b>Sanctions &amp; &lt;counter-measures&gt;</b>" in (message.text or "")
     assert 'href="https://embassy.example/statements/s3"' in (message.text or "")
     assert (message.link_preview_options or {}).get("is_disabled") is True
@@ -82,7 +85,7 @@ async def test_one_statement_end_to_end(rig: Rig, caplog: pytest.LogCaptureFixtu
     latest = await rig.reply_to(USER, USER, "/latest")
     lines = (latest.plain_text or "").splitlines()
     assert lines[0] == "Latest statements"
-    assert lines[2] == "3 December 2021 · Embassy statements"
+    assert lines[2] == "1. 3 December 2021 · Embassy statements · summary only"
     assert lines[3] == "Sanctions & <counter-measures>"
     assert "Comment on the inquiry" in (latest.plain_text or "")
 

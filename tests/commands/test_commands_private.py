@@ -204,7 +204,7 @@ async def test_latest_defaults_limits_and_usage(rig: Rig) -> None:
     latest = text(await rig.reply_to(USER, USER, "/latest"))
     lines = latest.splitlines()
     assert lines[0] == "Latest statements (1–5)"
-    assert lines[2] == "30 November 2021 · Embassy statements"
+    assert lines[2] == "1. 30 November 2021 · Embassy statements"
     assert lines[3] == "Statement number 30"
     assert lines[4] == "Lead of statement 30."  # the summary's first paragraph only
     assert latest.count("November 2021") == 5
@@ -243,18 +243,22 @@ async def test_latest_defaults_limits_and_usage(rig: Rig) -> None:
 async def test_latest_pages_older_and_newer_in_the_same_message(rig: Rig) -> None:
     await add_feed(rig, *numbered(12), path="/a.xml")
     message = await rig.reply_to(USER, USER, "/latest 5")
-    assert data_of(message) == ["l:5:5:0"]
+    # Statement N has id N: a "Full text" button for each entry, then the paging.
+    assert data_of(message) == ["ft:12", "ft:11", "ft:10", "ft:9", "ft:8", "l:5:5:0"]
 
     await press(rig, message, USER, button(message, "Older"))
     page = current(rig, message)
     assert text(page).splitlines()[0] == "Latest statements (6–10)"
     assert "Statement number 7\n" in text(page) and "Statement number 12" not in text(page)
-    assert data_of(page) == ["l:10:5:0", "l:0:5:0"]
+    assert data_of(page) == ["ft:7", "ft:6", "ft:5", "ft:4", "ft:3", "l:10:5:0", "l:0:5:0"]
+    # Numbered on from the first page, entries and buttons alike.
+    assert "\n6. 7 November 2021 · Embassy statements\n" in text(page)
+    assert button(page, "Full text 6") == "ft:7"
 
     await press(rig, page, USER, button(page, "Older"))
     page = current(rig, message)
     assert text(page).splitlines()[0] == "Latest statements (11–12)"
-    assert data_of(page) == ["l:5:5:0"]  # the oldest page: only "Newer"
+    assert data_of(page) == ["ft:2", "ft:1", "l:5:5:0"]  # the oldest page: only "Newer"
 
     await press(rig, page, USER, button(page, "Newer"))
     await press(rig, current(rig, message), USER, "l:0:5:0")

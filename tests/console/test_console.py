@@ -2,12 +2,14 @@
 
 The replies are checked as the terminal shows them: /counters against the daily
 message rendered for the same minutes (bot.daily), /latest and /search against the
-bundled sample feed. A second start keeps the data; a real bot's database is refused.
+bundled sample feed and sample page source (a statements page without a feed, read
+offline). A second start keeps the data; a real bot's database is refused.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -107,6 +109,13 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
     assert f"{salisbury_days} days have passed since the Salisbury incident" in counters
 
     assert latest.startswith("Latest statements")
+    # The newest is the sample page's: read from the bundled page, not from a feed.
+    consular = "Consular Section closed to visitors over the Christmas and New Year holidays"
+    assert latest.split("\n")[2:4] == [
+        "1. 3 December 2021 · Consular news · summary only",
+        f"{consular} <https://embassy.example/en/consular/news/518>",
+    ]
+    assert latest.index("consular/news/518") < latest.index("7102")
     for title, url in [
         ("Foreign Minister Sergey Lavrov’s remarks at the 29th Assembly", "fnapr/7102"),
         ("Foreign Ministry statement on the planned US “summit for democracy”", "fnapr/7101"),
@@ -116,7 +125,11 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
         assert f"<https://embassy.example/{url}>" in latest
     assert latest.index("7102") < latest.index("7101") < latest.index("7099")
     assert latest.count("<https://") == 5
-    assert latest.endswith("[1] ◀ Older")
+    # A "Full text" button per numbered entry that has more than its summary (the
+    # page source's statement has only its summary), then the page's own.
+    assert latest.endswith(
+        "[1] Full text 2  [2] Full text 3  [3] Full text 4  [4] Full text 5  [5] ◀ Older"
+    )
 
     assert "Dawn Sturgess" in search
     assert search.count("<https://") == 1
@@ -126,7 +139,7 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
     assert "Communique console" not in done.stdout
     assert " INFO " not in done.stderr
 
-    again, started = run_console(tmp_path, "/counters\n/latest\n1\n")
+    again, started = run_console(tmp_path, "/counters\n/latest\n5\n")
 
     assert again.returncode == 0, again.stderr
     shown = blocks(again.stdout)
@@ -134,15 +147,19 @@ async def test_console_answers_through_a_pipe_and_keeps_its_data(tmp_path: Path)
     assert len(shown) == 3, again.stdout
     check_counters(shown[0], started)
     assert shown[0].count("days have passed") == 2
-    # Typing 1 pressed the ◀ Older button: the list was edited to the next statements.
+    # Typing 5 pressed the ◀ Older button: the list was edited to the next statements.
     assert shown[2].startswith("(edited) Latest statements")
     assert "fnapr/7102" not in shown[2]
     store = await Store.open(tmp_path / "data" / "console.sqlite3")
     try:
         assert len(await store.list_counters()) == 2
-        assert len(await store.list_feeds()) == 1
-        assert await store.count_items() == 11
-        assert await store.subscriptions(CONSOLE_USER) == {1}
+        feed, page = await store.list_feeds()
+        assert (feed.kind, page.kind) == ("feed", "page")
+        assert (page.title, page.detected_items, page.paused) == ("Consular news", 6, True)
+        assert page.detected_signature == "div.news-list > div.news-item"
+        assert await store.feed_item_count(page.id) == 6
+        assert await store.count_items() == 11 + 6
+        assert await store.subscriptions(CONSOLE_USER) == {feed.id, page.id}
     finally:
         await store.close()
 
@@ -231,3 +248,57 @@ def test_a_reader_that_goes_away_ends_the_session_quietly(tmp_path: Path) -> Non
     assert proc.wait(timeout=30) == 0
     assert proc.stderr is not None
     assert b"Traceback" not in proc.stderr.read()
+
+
+def messages_shown(stdout: str) -> list[str]:
+    """Each message the console printed, without its prefix and indentation (split
+    on the prefixes alone: a statement's text may well hold the word "both")."""
+    shown = []
+    for chunk in re.split(r"(?m)^bot(?: \(edited\))?> ", stdout)[1:]:
+        lines = chunk.rstrip("\n").split("\n")
+        shown.append("\n".join([lines[0], *(line.removeprefix(" " * 5) for line in lines[1:])]))
+    return shown
+
+
+async def test_a_number_presses_full_text_and_the_parts_follow(tmp_path: Path) -> None:
+    # The sample feed's newest (the page source's has only a summary).
+    done, _started = run_console(tmp_path, "/latest 1 1\n1\n")
+
+    assert done.returncode == 0, done.stderr
+    shown = messages_shown(done.stdout)
+    latest, parts = shown[0], shown[1:]
+    # The press's answer, as Telegram would flash it, then every part, in order.
+    assert latest.endswith(
+        f"[1] Full text 1  [2] ◀ Older\n\n(Sending the full text in {len(parts)} messages.)"
+    )
+    assert len(parts) == 3
+    bodies = []
+    for number, part in enumerate(parts, start=1):
+        head, _, body = part.rstrip("\n").partition("\n")
+        assert head == f"{number}/3"
+        bodies.append(body.strip())
+    store = await Store.open(tmp_path / "data" / "console.sqlite3")
+    try:
+        [item] = await store.latest_items(1, feed_id=1)
+    finally:
+        await store.close()
+    assert item.title.startswith("Foreign Minister Sergey Lavrov’s remarks at the 29th Assembly")
+    pattern = r"\s*".join(re.escape(body) for body in bodies)
+    assert re.fullmatch(pattern, f"{item.title}\n\n{item.content}")
+
+
+async def test_alerts_filters_and_digest_mode_work_in_the_console(tmp_path: Path) -> None:
+    typed = (
+        "/alert Salisbury\n/alerts\n/filter 1 sanctions -consular\n/filter 1\n"
+        "/settings pushes digest\n/unalert 1\n"
+    )
+    done, _ = run_console(tmp_path, typed)
+    assert done.returncode == 0, done.stderr
+    shown = blocks(done.stdout)
+    assert shown[0].startswith("Alert 1 saved: «Salisbury».")
+    assert shown[1].split("\n")[:2] == ["Alerts (1 of at most 20)", "1. «Salisbury»"]
+    assert "[1] ✖ 1. Salisbury" in shown[1]
+    assert shown[2].startswith("Filter set on feed 1,")
+    assert shown[3].startswith("Filter on feed 1,") and "«sanctions -consular»" in shown[3]
+    assert shown[4].startswith("New statements: one digest a day")
+    assert shown[5] == "Alert 1 removed: «Salisbury»."

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.opml import OpmlError, parse_opml, refuse_private, render_opml
+from bot.opml import OpmlError, import_opml, parse_opml, refuse_private, render_opml
 from storage.store import Store
 from tests.support.feeds import sample_feed
 from tests.support.rig import ADMIN, Rig
@@ -210,3 +210,64 @@ async def test_exportopml_sends_the_list_as_a_file(rig: Rig) -> None:
         (rig.feeds.url("/b.xml"), "Ministry & Co"),
     ]
     assert render_opml(await rig.services.store.list_feeds()).encode() == sent.document.content
+
+
+# --- web pages read as lists (issue 16) -------------------------------------------------
+
+
+async def test_page_sources_go_out_as_html_outlines_and_come_back(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "out.sqlite3")
+    try:
+        await store.add_feed("https://embassy.example/rss", "Statements")
+        await store.add_feed("https://embassy.example/news", "News", kind="page")
+        words = "'item=.news-list li' title=h3"
+        await store.add_feed(
+            "https://mfa.example/press", "Press & co", kind="page", selectors=words
+        )
+        exported = render_opml(await store.list_feeds())
+    finally:
+        await store.close()
+
+    assert (
+        '<outline type="html" text="News" title="News" htmlUrl="https://embassy.example/news"/>'
+        in exported
+    )
+    assert (
+        '<outline type="html" text="Press &amp; co" title="Press &amp; co"'
+        f' htmlUrl="https://mfa.example/press" selectors="{words}"/>' in exported
+    )
+    feeds, refused = parse_opml(exported.encode())
+    assert refused == []
+    assert [(f.url, f.kind, f.selectors) for f in feeds] == [
+        ("https://embassy.example/rss", "feed", None),
+        ("https://embassy.example/news", "page", None),
+        ("https://mfa.example/press", "page", words),
+    ]
+
+    again = await Store.open(tmp_path / "in.sqlite3")
+    try:
+        result = await import_opml(again, exported.encode(), allow_private=False)
+        assert [(f.kind, f.title, f.selectors) for f in result.added] == [
+            ("feed", "Statements", None),
+            ("page", "News", None),
+            ("page", "Press & co", words),
+        ]
+        assert render_opml(await again.list_feeds()) == exported
+    finally:
+        await again.close()
+
+
+def test_an_html_outline_with_bad_selectors_is_refused() -> None:
+    content = opml(
+        '<outline type="html" text="Bad" htmlUrl="https://a.example/news" selectors="item=li::x"/>',
+        # A page's link beside a feed is the feed's site, not a page source.
+        '<outline type="rss" text="Feed" xmlUrl="https://b.example/rss"'
+        ' htmlUrl="https://b.example/"/>',
+        # No type="html": an outline with only a page's address is no source.
+        '<outline text="Site" htmlUrl="https://c.example/"/>',
+    )
+    feeds, refused = parse_opml(content)
+    assert [(f.url, f.kind) for f in feeds] == [("https://b.example/rss", "feed")]
+    [(url, why)] = refused
+    assert url == "https://a.example/news"
+    assert why.startswith("bad selectors: item=li::x is not a valid CSS selector")

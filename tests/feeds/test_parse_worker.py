@@ -1,5 +1,6 @@
 """Big bodies are parsed in a worker process, ordinary ones in a thread; both give
-the same result, and a feed error comes back as the same NotAFeedError."""
+the same result, and a feed error comes back as the same NotAFeedError. Web pages
+(a list, a statement's page) go the same way, with the same timeout and kill."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from jobs.article import NoArticleError
+from jobs.page_list import NotAListError, PageListError, Selectors, list_from_selectors
 from jobs.parse import NotAFeedError, parse_feed
 from jobs.parse_worker import FeedParser, ParserClosedError
+from tests.support.feeds import html_list, statement_page, statements_of_the_seed
+from tests.support.page_site import body_of
 
 FEED = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
@@ -118,3 +123,53 @@ async def test_closing_kills_a_parse_in_progress() -> None:
         assert_ended(worker)
     with pytest.raises(ParserClosedError):
         await hostile
+
+
+# --- web pages (issue 16): the same thread, process, timeout and kill -------------------
+
+
+async def test_a_big_page_is_read_in_the_process_with_the_same_result() -> None:
+    page = html_list(statements_of_the_seed(8))
+    url = "https://embassy.example/news"
+    parser = FeedParser(big_body=10)
+    try:
+        listing = await parser.read_list(
+            page, url=url, headers={}, selectors=Selectors("div.news-item"), zone="Europe/London"
+        )
+        assert parser._pool is not None, "the worker process was not used"
+        assert listing == list_from_selectors(
+            page, url=url, headers={}, selectors=Selectors("div.news-item"), zone="Europe/London"
+        )
+        body = statement_page("A statement", body_of(statements_of_the_seed(1)[0]))
+        article = await parser.read_article(body, url=url, headers={}, zone=None)
+        assert article.text.startswith("Full text of statement 1")
+        with pytest.raises(NotAListError, match="the page is a login form"):
+            await parser.read_list(
+                b"<html><body><form><input type=password></form></body></html>",
+                url=url,
+                headers={},
+                selectors=None,
+                zone=None,
+            )
+    finally:
+        parser.close()
+
+
+async def test_a_page_that_takes_too_long_is_given_up_and_its_worker_killed() -> None:
+    parser = FeedParser(big_body=10)
+    try:
+        await parser.parse(FEED, url="https://x.example/", headers={})  # starts the worker
+        assert parser._pool is not None
+        workers = list(parser._pool._processes.values())
+        parser._timeout = 0.001  # any page takes longer in another process
+        page = html_list(statements_of_the_seed(8))
+        with pytest.raises(PageListError, match=r"the page took longer than 0.001 s to parse"):
+            await parser.read_list(
+                page, url="https://x.example/", headers={}, selectors=None, zone=None
+            )
+        for worker in workers:
+            assert_ended(worker)
+        with pytest.raises(NoArticleError, match="took longer"):
+            await parser.read_article(page, url="https://x.example/", headers={}, zone=None)
+    finally:
+        parser.close()

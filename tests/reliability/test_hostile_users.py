@@ -296,6 +296,10 @@ async def test_forged_and_replayed_buttons_are_refused(
         "st:t:9999",
         "st:z:../../etc/passwd",
         "st:z:" + "Ω" * 20,
+        "ft:1",  # a statement's full text, under a message that never offered it
+        "ft:-1",
+        "ft:" + "9" * 40,
+        "ft:1:1",
         "x" * 64,
         "é" * 32,
         "'; DROP TABLE chats; --",

@@ -172,6 +172,8 @@ async def test_a_version_1_database_with_data_migrates_to_the_latest_losing_noth
             '"abc"',
             "Fri, 03 Dec 2021 04:00:00 GMT",
         )
+        # Sources from before web pages were followed are feeds (migration 10).
+        assert (feed.kind, feed.selectors, feed.detected_items) == ("feed", None, None)
         assert await store.subscriptions(2002) == {1, 2}
         chat = await store.get_chat(-100)
         assert (chat.active, chat.inactive_reason, chat.daily_enabled) == (

@@ -154,3 +154,17 @@ def test_any_text_parses_or_gets_a_readable_refusal(text: str) -> None:
         for term in query.terms:
             assert term.tokens and all(term.tokens)
             assert all('"' not in t and " " not in t for t in (*term.tokens, *term.stems))
+
+
+def test_the_canonical_form_finds_the_same_search_typed_otherwise() -> None:
+    same = [
+        "sanctions -consular",
+        "SANCTION   -Consular",
+        "-consular sanctioned",
+        "sanctions sanctions -consular",
+    ]
+    assert len({parse_saved_query(q).canonical for q in same}) == 1
+    different = ["sanctions", '"sanctions" -consular', "sanct* -consular", "sanctions -visa"]
+    forms = {parse_saved_query(q).canonical for q in different}
+    assert len(forms) == len(different)
+    assert parse_saved_query("sanctions -consular").canonical not in forms

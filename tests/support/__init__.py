@@ -7,7 +7,11 @@ nouns (``outbox``, ``texts``).
 
 * feeds: every feed document the tests serve or parse: ``rss`` and ``atom`` from
   a typed ``Entry``; ``statement``, ``numbered``, ``sample_feed``, ``big_feed``;
-  where the parse corpus lies (``PARSE_CORPUS``, tests/data/parse).
+  where the parse corpus lies (``PARSE_CORPUS``, tests/data/parse); web pages
+  without a feed from the same ``Entry``: ``html_list``, ``statement_page``,
+  ``statements_of_the_seed``.
+* page_site: such a site on the feed server: its list over several pages
+  (``serve_list``), its statements' own pages (``serve_statement``, ``body_of``).
 * fake_bot_api: Telegram's Bot API over HTTP on loopback (fixture ``fake_bot_api``;
   ``python -m tests.support.fake_bot_api`` for another process).
 * feed_server: a local feed server that behaves well or badly on demand (fixture

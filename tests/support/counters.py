@@ -45,3 +45,22 @@ async def add_seed_counters(rig: Rig) -> None:
             f"/addcounter {counter.start_date.isoformat()} {counter.timezone} {counter.template}",
         )
         assert (added.plain_text or "").startswith("Added counter")
+
+
+# The same counters' Russian texts (the embassy's own wording on its Russian page),
+# and the message a Russian reader gets at the same moment.
+SALISBURY_RU = (
+    "С инцидента в Солсбери {прошёл|прошло|прошло} {days} {день|дня|дней} - никакой "
+    "достоверной информации или ответа от британских властей"
+)
+GLUSHKOV_RU = (
+    "Со дня гибели Николая Глушкова на британской земле {прошёл|прошло|прошло} {days} "
+    "{день|дня|дней} - никакой достоверной информации или ответа от британских властей"
+)
+GOLDEN_RU = """\
+3 декабря 2021
+Москва: 07:30
+Лондон: 04:30
+
+С инцидента в Солсбери прошло 1370 дней - никакой достоверной информации или ответа от британских властей
+Со дня гибели Николая Глушкова на британской земле прошло 1362 дня - никакой достоверной информации или ответа от британских властей"""  # noqa: E501

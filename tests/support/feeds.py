@@ -10,15 +10,17 @@ Documents whose odd shape is the point of a test (a cut-off body, a wrong
 encoding, an entity bomb) stay as literal bytes in that test, and the parse
 corpus with its expectations is in tests/data/parse (``PARSE_CORPUS``).
 
-Sources to come get their builder here, from the same ``Entry``: a JSON Feed
-next to ``atom``, an HTML list page after it.
+Web pages without a feed come from the same ``Entry``: ``html_list(entries)`` is
+a seed-like list page (or the same statements in a new layout), and
+``statement_page`` a statement's own page; ``statements_of_the_seed(count)`` are
+statements as such a page lists them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -29,10 +31,13 @@ __all__ = [
     "Entry",
     "atom",
     "big_feed",
+    "html_list",
     "numbered",
     "rss",
     "sample_feed",
     "statement",
+    "statement_page",
+    "statements_of_the_seed",
 ]
 
 SITE = "https://embassy.example"
@@ -132,7 +137,97 @@ def _atom_entry(entry: Entry) -> str:
     )
 
 
-# (JSON Feed and HTML list pages go here, each a function of a list of Entry.)
+# --- web pages without a feed --------------------------------------------------------
+
+# The page around a list: what a seed-like site repeats on every page (the date,
+# the clocks and the counters in its header, a menu, a footer), never statements.
+_CHROME_TOP = (
+    '<header class="top"><div class="today">3 December 2021</div>'
+    '<div class="clocks">Moscow: 07:30 London: 04:30</div>'
+    '<div class="counters"><p>1370 days have passed since the Salisbury incident</p>'
+    "<p>1362 days have passed since the death of Nikolay Glushkov</p></div></header>"
+    '<nav class="main-menu"><a href="/">Home</a> <a href="/embassy">The Embassy</a>'
+    ' <a href="/consular">Consular services</a> <a href="/contacts">Contacts</a></nav>'
+)
+_CHROME_BOTTOM = '<footer class="footer"><a href="/terms">Terms of use</a> © Embassy</footer>'
+
+
+def html_list(
+    entries: Iterable[Entry],
+    *,
+    title: str = "Embassy statements",
+    next_page: str | None = None,
+    layout: str = "list",
+    lang: str = "en",
+    head: str = "",
+) -> bytes:
+    """A web page without a feed whose statements are `entries`, in the seed's shape:
+    "03.12.2021 - Title" and a lead paragraph, in the chrome such pages carry.
+    Links are relative (``/statements/GUID`` unless the entry has a ``link``), so the
+    page works from any server. ``layout`` "list" is the seed's (div.news-item),
+    "table" the same statements as a table of releases (a redesign), "none" a page
+    whose list is gone. ``next_page``: the link of "Older statements"; ``head``:
+    HTML put in <head> (a <link rel="alternate"> to a feed)."""
+    rows = []
+    for entry in entries:
+        href = escape(entry.link if entry.link is not None else f"/statements/{entry.guid}")
+        day = entry.date.strftime("%d.%m.%Y") if isinstance(entry.date, datetime) else ""
+        lead = "" if entry.lead is None else escape(entry.lead)
+        name = escape(entry.title or "")
+        if layout == "table":
+            rows.append(
+                f'<tr class="release"><td class="when">{day}</td>'
+                f'<td><a href="{href}">{name}</a><p>{lead}</p></td></tr>'
+            )
+        else:
+            rows.append(
+                f'<div class="news-item"><span class="date">{day}</span> - '
+                f'<a class="title" href="{href}">{name}</a><p class="lead">{lead}</p></div>'
+            )
+    if layout == "table":
+        body = f'<table class="releases"><tbody>{"".join(rows)}</tbody></table>'
+    elif layout == "none":
+        body = "<p>This section is being updated. Please come back later.</p>"
+    else:
+        body = f'<div class="news-list">{"".join(rows)}</div>'
+    pager = ""
+    if next_page:
+        link = f'<a class="next" href="{escape(next_page)}">Older statements »</a>'
+        pager = f'<div class="pages">{link}</div>'
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title>{head}</head><body>{_CHROME_TOP}"
+        f'<div id="content"><h1>{escape(title)}</h1>{body}{pager}</div>{_CHROME_BOTTOM}'
+        "</body></html>"
+    ).encode()
+
+
+def statement_page(title: str, paragraphs: Iterable[str]) -> bytes:
+    """A statement's own page: its title and text in an <article>, inside the same
+    chrome as the list, with a share bar that is not the text."""
+    text = "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body>{_CHROME_TOP}"
+        f'<article><h1>{escape(title)}</h1><div class="share"><a href="/share">Share</a></div>'
+        f"{text}</article>{_CHROME_BOTTOM}</body></html>"
+    ).encode()
+
+
+def statements_of_the_seed(count: int, *, first: int = 1) -> list[Entry]:
+    """`count` statements as a seed-like page lists them: one a day counting back
+    from 3 December 2021 (statement `first` newest), each title a sentence and each
+    lead one, so that detection reads them as statements."""
+    return [
+        Entry(
+            f"{n}",
+            f"Embassy comment number {n} on the situation around the talks in Geneva",
+            f"The Embassy notes that statement {n} sets out our position on the talks "
+            "once again, in detail and for the record.",
+            datetime(2021, 12, 3, tzinfo=UTC) - timedelta(days=n - first),
+        )
+        for n in range(first, first + count)
+    ]
 
 
 def _element(name: str, text: str | None) -> str:
