@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("export-opml", help="print the feeds as OPML")
     backup = sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path)
+    move = sub.add_parser(
+        "migrate-db", help="copy the SQLite database into an empty PostgreSQL database"
+    )
+    move.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/dbname"
+    )
     sub.add_parser("doctor", help="check settings, database, token and feeds")
     sub.add_parser(
         "healthcheck", help="exit 0 if the running bot's heartbeat is fresh (container checks)"
@@ -125,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return 2
             return asyncio.run(backup(settings, args.path))
+        if command == "migrate-db":
+            return migrate_db(settings, args.to)
         if command == "doctor":
             from bot.doctor import run_doctor
 
@@ -413,5 +421,51 @@ async def resummarise(settings: Settings, *, restart: bool) -> int:
     print(
         f"resummarised {done} statement{'s' if done != 1 else ''}:"
         f" {changed} summar{'ies' if changed != 1 else 'y'} changed"
+    )
+    return 0
+
+
+def migrate_db(settings: Settings, to: str) -> int:
+    """Copy the SQLite database at DATABASE_PATH into the empty PostgreSQL database
+    at `to`, with progress on stderr; exit 1 unless every table's count matches."""
+    from storage.database_url import parse_database_url
+
+    try:
+        target = parse_database_url(to)
+    except ValueError as exc:
+        print(f"communique: --to must be {exc}", file=sys.stderr)
+        return 2
+    hide_secrets(target.secrets)
+    from storage.postgres import require_driver
+
+    require_driver()
+    from storage.transfer import copy_to_postgres
+
+    if not settings.database_path.is_file():
+        print(
+            f"communique: there is no database at {settings.database_path} (DATABASE_PATH) to copy",
+            file=sys.stderr,
+        )
+        return 1
+    # A bot still running on the file would go on changing what is being copied.
+    with InstanceLock(settings.database_path):
+
+        def progress(table: str, done: int, total: int) -> None:
+            end = "\n" if done >= total else ""
+            print(f"\rcopying {table}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+        copied = asyncio.run(
+            copy_to_postgres(settings.database_path, target.url, progress=progress)
+        )
+    wrong = [c for c in copied if not c.ok]
+    for c in copied:
+        mark = "ok" if c.ok else "DIFFERS"
+        print(f"{c.table}: {c.source} in SQLite, {c.target} in PostgreSQL ({mark})")
+    if wrong:
+        print(f"communique: {len(wrong)} table(s) differ after the copy", file=sys.stderr)
+        return 1
+    print(
+        f"copied {settings.database_path} to {target.masked}; set DATABASE_URL to it and"
+        " start the bot"
     )
     return 0
