@@ -10,12 +10,14 @@ at a time, nothing else. The fake Bot API runs in its own process without rate
 limits. Rounds alternate baseline and delivery (3 each; QUICK: 2); each figure is
 its best round. The bot process's CPU time per message on each side is reported too.
 Target: >= 300 msg/s and >= 0.8 x the baseline. Fails if a message is missing or
-failed.
+failed. `--backend postgres`: the same on PostgreSQL (benchmarks/postgres.py), each
+claim on the leader's lock session as in a running bot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -27,26 +29,36 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder
 
 from benchmarks.common import TOKEN, FakeBotApi, Figure, check, emit, load_average, log, main_guard
-from benchmarks.rig import prepare, push_statement
+from benchmarks.postgres import bench_database
+from benchmarks.rig import prepare, prepare_postgres, push_statement
 from jobs.delivery import Deliverer
+from storage.api import StoreAPI
 from storage.store import Store
 from text.statements import render_item
 
 WORKERS = 1  # DELIVERY_CONCURRENCY's default, used by both sides
 
 
-async def measure(quick: bool) -> Figure:
+async def measure(quick: bool, backend: str = "sqlite") -> Figure:
     n = 600 if quick else 3000
     rounds = 2 if quick else 3
     chat_ids = list(range(20_000_001, 20_000_001 + n))
-    with tempfile.TemporaryDirectory() as tmp, FakeBotApi() as fake:
-        db = Path(tmp) / "bench.sqlite3"
-        feed_id = await prepare(db, chat_ids)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeBotApi() as fake,
+        bench_database() if (backend == "postgres") else contextlib.nullcontext("") as url,
+    ):
+        store: StoreAPI
+        if url:
+            store, feed_id = await prepare_postgres(url, chat_ids)
+        else:
+            db = Path(tmp) / "bench.sqlite3"
+            feed_id = await prepare(db, chat_ids)
+            store = await Store.open(db)
         fake.add_users(chat_ids)
         app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).build()
         bot = app.bot
         await bot.initialize()
-        store = await Store.open(db)
         deliverer = Deliverer(store, bot, rate=None, chat_pacing=False, workers=WORKERS)
         deliverer.start()
         text = render_item((await store.latest_items(1))[0], ZoneInfo("Europe/London"))
@@ -102,7 +114,7 @@ async def measure(quick: bool) -> Figure:
     bare, path = max(bare_rates), max(path_rates)
     ratio = path / bare
     return Figure(
-        "send_overhead",
+        "send_overhead" if backend == "sqlite" else f"send_overhead_{backend}",
         round(path, 1),
         "msg/s",
         ">= 300 msg/s and >= 0.8 x bare PTB loop",
@@ -118,12 +130,13 @@ async def measure(quick: bool) -> Figure:
             "bare_cpu_ms_per_msg": round(min(bare_cpu), 3),
             "delivery_cpu_ms_per_msg": round(min(path_cpu), 3),
             "load_average_1m": load_average()[0],
+            "backend": backend,
         },
     )
 
 
-def run(quick: bool) -> None:
-    emit(asyncio.run(measure(quick)))
+def run(quick: bool, backend: str = "sqlite") -> None:
+    emit(asyncio.run(measure(quick, backend)))
 
 
 if __name__ == "__main__":

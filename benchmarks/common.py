@@ -48,6 +48,12 @@ def check(condition: bool, message: str) -> None:
 def parse_args(doc: str | None, argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (make bench QUICK=1)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store's backend (postgres: benchmarks/postgres.py says which server)",
+    )
     return parser.parse_args(argv)
 
 
@@ -55,7 +61,12 @@ def main_guard(run: Any, doc: str | None) -> int:
     """Run a benchmark's ``run(quick)``; a BenchError becomes exit status 1, no number."""
     args = parse_args(doc)
     try:
-        run(args.quick)
+        if args.backend != "sqlite":
+            # Only the benchmarks whose run() takes a backend measure PostgreSQL.
+            check("backend" in run.__code__.co_varnames, "this benchmark runs on SQLite only")
+            run(args.quick, backend=args.backend)
+        else:
+            run(args.quick)
     except BenchError as exc:
         print(f"BENCHMARK FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

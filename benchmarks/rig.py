@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.common import TextMaker, bulk_sql, check
+from storage.api import StoreAPI
 from storage.models import NewItem
 from storage.store import Store
 
@@ -64,7 +65,7 @@ async def prepare(path: Path, chat_ids: list[int]) -> int:
     return feed.id
 
 
-async def push_statement(store: Store, feed_id: int, key: str, expected_rows: int) -> None:
+async def push_statement(store: StoreAPI, feed_id: int, key: str, expected_rows: int) -> None:
     """One new statement in a poll of the feed: one outbox row per subscriber."""
     outcome = await store.record_poll(
         feed_id,
@@ -97,3 +98,35 @@ def outbox_finish_times(path: Path, item_key: str) -> list[float]:
     finally:
         conn.close()
     return [float(r[0]) for r in rows]
+
+
+async def prepare_postgres(url: str, chat_ids: list[int]) -> tuple[StoreAPI, int]:
+    """`prepare` on PostgreSQL: the store (open, its outbox claimed on a leader's lock
+    session as in a running bot) and the feed's id."""
+    from storage.postgres.leader import Leadership
+    from storage.postgres.store import PgStore
+
+    store = await PgStore.open(url)
+    feed = await store.add_feed(FEED_URL, "Statements")
+    text = TextMaker(seed=7)
+    await store.record_poll(
+        feed.id,
+        [statement(text, f"old-{i}", datetime.now(UTC)) for i in range(5)],
+        feed_title="Statements",
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        next_poll_at=datetime.now(UTC),
+    )
+    now = datetime.now(UTC).timestamp()
+    async with store._conn.cursor() as cur:
+        async with cur.copy("COPY chats (id, type, title, created_at) FROM STDIN") as copy:
+            for c in chat_ids:
+                await copy.write_row((c, "private", f"U{c}", now))
+        async with cur.copy("COPY subscriptions (chat_id, feed_id, created_at) FROM STDIN") as copy:
+            for c in chat_ids:
+                await copy.write_row((c, feed.id, now))
+    leadership = Leadership(url)
+    check(await leadership.acquire(), "could not take the lead")
+    store.use_claims_session(leadership.session, leadership.lock)
+    return store, feed.id

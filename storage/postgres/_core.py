@@ -92,12 +92,20 @@ class PgStoreCore:
             )
             yield self._conn
 
-    async def _fetchone(self, sql: str, params: Any = None) -> Row | None:
-        cur = await self._read.execute(sql, params)
+    # `prepare=False` for a query whose best plan depends on its parameters (a search:
+    # a rare word wants the GIN index, a common one the newest rows first); a
+    # prepared statement would soon settle on one generic plan for both.
+
+    async def _fetchone(
+        self, sql: str, params: Any = None, *, prepare: bool | None = None
+    ) -> Row | None:
+        cur = await self._read.execute(sql, params, prepare=prepare)
         return await cur.fetchone()
 
-    async def _fetchall(self, sql: str, params: Any = None) -> list[Row]:
-        cur = await self._read.execute(sql, params)
+    async def _fetchall(
+        self, sql: str, params: Any = None, *, prepare: bool | None = None
+    ) -> list[Row]:
+        cur = await self._read.execute(sql, params, prepare=prepare)
         return await cur.fetchall()
 
     async def _claim_statement(self, sql: str, params: Any) -> list[Row]:

@@ -302,19 +302,23 @@ class PgItemsMixin(PgStoreCore):
         rank_column, rank_query = plan.ranking()
         window = sqlite_items.SEARCH_WINDOW
         try:
-            floor_row = await self._fetchone(
-                f"SELECT i.id FROM items i WHERE {where}"
-                " ORDER BY i.id DESC LIMIT 1 OFFSET %(skip)s",
-                {**params, "skip": window - 1},
-            )
-            floor = int(floor_row["id"]) if floor_row is not None else 0
+            # The most recent matches (all of them, when fewer), each ranked as it is
+            # read, then the best of those: one scan, however common the word.
             rows = await self._fetchall(
-                f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
-                f" WHERE {where} AND i.id >= %(floor)s"
+                f"SELECT {_ITEM_COLUMNS} FROM (SELECT i.id, ts_rank('{{0, 0.1, 0.3, 1.0}}',"
+                f" i.{rank_column}, %(q_rank)s::tsquery, 1) AS rank FROM items i WHERE {where}"
+                " ORDER BY i.id DESC LIMIT %(window)s) AS r"
+                " JOIN items i ON i.id = r.id JOIN feeds f ON f.id = i.feed_id"
                 # The id breaks ties, so pages never repeat or skip a statement.
-                f" ORDER BY ts_rank('{{0, 0.1, 0.3, 1.0}}', i.{rank_column},"
-                " %(q_rank)s::tsquery, 1) DESC, i.id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                {**params, "floor": floor, "q_rank": rank_query, "limit": limit, "offset": offset},
+                " ORDER BY r.rank DESC, r.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+                {
+                    **params,
+                    "q_rank": rank_query,
+                    "window": window,
+                    "limit": limit,
+                    "offset": offset,
+                },
+                prepare=False,
             )
             snippets = await self._snippets(parsed, rows, marks)
         except psycopg.errors.DataError as exc:
@@ -373,6 +377,7 @@ class PgItemsMixin(PgStoreCore):
             f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM items i WHERE {where}"
             " LIMIT %(cap)s) AS found",
             {**params, "cap": cap},
+            prepare=False,
         )
         return int(row["n"]) if row else 0
 

@@ -77,6 +77,8 @@ class PostgresServer:
     port: int
     password: str
     user: str = "postgres"
+    # Durability as PostgreSQL ships it (benchmarks); the tests trade it for speed.
+    durable: bool = False
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -128,14 +130,13 @@ class PostgresServer:
         pwfile.unlink()
         if init.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {init.stderr.strip() or init.stdout}")
+        fast = ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         options = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",
                 f"-p {self.port}",
                 f"-k {self.root}",  # the unix socket stays in our own folder
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *([] if self.durable else fast),
                 "-c max_connections=300",
                 "-c shared_buffers=128MB",
             ]
@@ -165,12 +166,16 @@ class PostgresServer:
             yield conn
 
 
-def start_server() -> PostgresServer:
+def start_server(*, durable: bool = False) -> PostgresServer:
     root = Path(tempfile.mkdtemp(prefix="communique-pg-"))
     last: Exception | None = None
     for _ in range(3):
         server = PostgresServer(
-            bin=find_binaries(), root=root, port=_free_port(), password=secrets.token_hex(12)
+            bin=find_binaries(),
+            root=root,
+            port=_free_port(),
+            password=secrets.token_hex(12),
+            durable=durable,
         )
         try:
             server.start()
