@@ -13,10 +13,11 @@ COPY emulator ./emulator
 COPY jobs ./jobs
 COPY storage ./storage
 COPY text ./text
+# The postgres extra (psycopg): one image serves both DATABASE_PATH and DATABASE_URL.
 # tzdata: zoneinfo's fallback when the base image ships no /usr/share/zoneinfo
 # (Debian trixie-based slim images do not); the counters and clocks need real zones.
 RUN python -m venv /opt/communique \
- && /opt/communique/bin/pip install . tzdata
+ && /opt/communique/bin/pip install '.[postgres]' tzdata
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
