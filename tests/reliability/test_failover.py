@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -161,6 +162,8 @@ async def test_the_standby_finishes_the_broadcast_of_a_leader_killed_mid_way(
         takeover_ms=int(takeover * 1000),
     )
     assert takeover < TAKEOVER_LIMIT
+    password = urlsplit(pg_url).password or "unset"
+    assert password not in leader.logged + standby.logged, "the password was logged"
     assert lost == 0
     assert pending == 0
     assert extra <= flagged, "a duplicate the outbox did not count"
