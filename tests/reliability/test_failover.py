@@ -226,3 +226,27 @@ async def test_a_leader_whose_session_is_cut_stops_sending_at_once(
     reliability_report(kills=1, deliveries=news.pushes(), lost=0, duplicates=extra, flagged=flagged)
     assert pending == 0
     assert extra <= flagged <= 1
+
+
+async def test_a_standby_stops_cleanly_and_never_polls_telegram(
+    tmp_path: Path, fake_bot_api: FakeBotApi, pg_url: str
+) -> None:
+    leader = instance(tmp_path, "a", fake_bot_api, pg_url)
+    standby = instance(tmp_path, "b", fake_bot_api, pg_url)
+    try:
+        await leader.start()
+        await leader.wait_polling()
+        await standby.start()
+        await standby.wait_logged("standing by to take over")
+        polls = len(fake_bot_api.emulator.calls_to("getUpdates"))
+        status, elapsed = await standby.stop()
+        assert status == 0, standby.tail()
+        assert elapsed < 10
+        # Only the leader asked Telegram for updates meanwhile (one caller at a time).
+        assert "Conflict" not in leader.logged + standby.logged
+        assert len(fake_bot_api.emulator.calls_to("getUpdates")) >= polls
+        status, _ = await leader.stop()
+        assert status == 0, leader.tail()
+    finally:
+        await leader.kill()
+        await standby.kill()
