@@ -31,7 +31,7 @@ from jobs.parse import (
 from storage.models import NewItem
 from text.date_parse import parse_iso_datetime
 from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
-from text.summary import summarise
+from text.summary import lead, summarise
 
 VERSIONS = frozenset(
     {
@@ -126,14 +126,16 @@ def _entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
     # max() keeps the first of equal lengths: full content before the summary.
     content, prose = max(candidates, key=lambda texts: len(texts[0]))
     summary = summarise(prose) or summarise(content)
+    # The lead, not the summary, names and titles an entry (see jobs.parse).
+    first = lead(prose) or lead(content)
     published_at = _date(raw.get("date_published")) or _date(raw.get("date_modified"))
     if not (guid or link or title or content):
         return None
     if not title:
-        title = first_words(summary)
+        title = first_words(first)
     published = published_at.isoformat() if published_at else None
     return NewItem(
-        identity=entry_identity(guid, link, title, published, summary),
+        identity=entry_identity(guid, link, title, published, first),
         guid=guid,
         link=link,
         title=title,

@@ -22,7 +22,7 @@ import feedparser
 
 from storage.models import NewItem
 from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
-from text.summary import summarise
+from text.summary import lead, summarise
 
 
 class NotAFeedError(ValueError):
@@ -229,14 +229,18 @@ def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
     content, prose = _fullest_text(raw)
     # The lead is the first paragraph of prose: a photo's caption above it is not.
     summary = summarise(prose) or summarise(content)
+    # What names an entry that has no guid and no link, and the stand-in title of one
+    # without a title: its lead, which the summariser's version does not change (an
+    # upgrade must not make stored statements look new, nor retitle them).
+    first = lead(prose) or lead(content)
     published_at = _published_at(raw)
     if not (guid or link or title or content):
         return None
     if not title:
-        title = first_words(summary)
+        title = first_words(first)
     published = published_at.isoformat() if published_at else _as_str(raw.get("published"))
     return NewItem(
-        identity=entry_identity(guid, link, title, published, summary),
+        identity=entry_identity(guid, link, title, published, first),
         guid=guid,
         link=link,
         title=title,
