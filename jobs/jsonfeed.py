@@ -25,6 +25,7 @@ from jobs.parse import (
     NotAFeedError,
     ParsedFeed,
     _absolute_link,
+    collect_entries,
     entry_identity,
     language_tag,
 )
@@ -86,23 +87,13 @@ def parse_json_feed(
     if not items and not title:
         raise NotAFeedError("not a feed: a JSON Feed with no title and no items")
 
-    entries: list[NewItem] = []
-    seen: set[str] = set()
-    digests: dict[int, int] = {}
-    unchanged = 0
-    for raw in items:
-        key = _raw_key(raw)
-        if key is not None:
-            if key in digests:
-                continue  # the same id (or url) again: the first one counts
-            digests[key] = digest = _raw_digest(raw)
-            if (known or {}).get(key) == digest:
-                unchanged += 1
-                continue
-        entry = _entry(raw, base)
-        if entry is not None and entry.identity not in seen:
-            seen.add(entry.identity)
-            entries.append(entry)
+    entries, digests, unchanged = collect_entries(
+        items,
+        known or {},
+        key=_raw_key,
+        digest=_raw_digest,
+        normalise=lambda raw: _entry(raw, base),
+    )
     return ParsedFeed(
         title=title or None,
         link=_absolute_link(document.get("home_page_url"), base),
