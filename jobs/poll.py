@@ -359,16 +359,7 @@ class Poller:
         Raises FetchError / NotAFeedError (nothing stored) or FeedExistsError.
         """
         if found is None:
-            typed = url.strip()
-            try:
-                url = normalise_feed_url(url)
-            except ValueError as exc:
-                raise FetchError(f"refused: {exc}") from None
-            # Feeds added before URLs were normalised are stored as they were typed.
-            for spelling in dict.fromkeys((url, typed)):
-                existing = await self._store.feed_by_url(spelling)
-                if existing is not None:
-                    raise FeedExistsError(url, existing.id)
+            url = await self._finder.new_url(url)
             result = await self._fetch(url)
             if result.content is None:
                 raise FetchError("the server answered 304 to a request without validators")
