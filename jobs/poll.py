@@ -53,7 +53,6 @@ AlertHook = Callable[[str, Feed, str], Awaitable[None]]
 # nor a list: what a feed's poll says of an HTML page, then why it is no source.
 NOT_A_FEED_BUT_HTML = "not a feed: the server sent an HTML page"
 
-
 MAX_CONCURRENT_FETCHES = 20
 MAX_PER_HOST = 2
 # A poll that ran late (the job ticks every few seconds, fetches take time) may
