@@ -96,6 +96,7 @@ class _ChatQueue:
     rows: deque[OutboxRow] = field(default_factory=deque)
     send_to: int | None = None  # a topic: the supergroup Telegram knows
     thread_id: int | None = None  # a topic: its message_thread_id
+    language: str = "en"  # what the chat reads: messages are rendered in it
     not_before: float = 0.0  # monotonic: a retry holds the whole chat, keeping order
     # By the message: its row id, or its digest key (a digest's head changes).
     attempts: dict[int | str, _Attempt] = field(default_factory=dict)
@@ -358,6 +359,7 @@ class Deliverer:
                     row.chat_timezone,
                     send_to=row.send_to,
                     thread_id=row.thread_id,
+                    language=row.chat_language or self._store.default_language,
                 )
                 self._queues[row.chat_id] = queue
             _insert_in_order(queue.rows, row)
@@ -648,7 +650,8 @@ class Deliverer:
         rows = [r for r in batch if r.item_id is not None]
         kind = "edit" if head.kind == "edit" else ("day" if _is_day_digest(head) else "item")
         alerts = tuple(r.alert_query for r in rows)
-        key: _RenderKey = (kind, tuple(r.item_id or 0 for r in rows), queue.timezone, alerts)
+        ids = tuple(r.item_id or 0 for r in rows)
+        key: _RenderKey = (kind, ids, queue.timezone, alerts, queue.language)
         cached = self._texts.get(key)
         if cached is None:
             cached = await self._render_items(key)
@@ -660,7 +663,7 @@ class Deliverer:
         return [m._replace(shows=[rows[i].id for i in m.shows]) for m in cached]
 
     async def _render_items(self, key: _RenderKey) -> list[_Message]:
-        kind, ids, zone, alerts = key
+        kind, ids, zone, alerts, language = key
         found = await self._store.items_by_ids(ids)
         # A statement no longer stored is left out; the rest still go.
         present = [i for i, item_id in enumerate(ids) if item_id in found]
@@ -669,7 +672,9 @@ class Deliverer:
         items: list[Item] = [found[ids[i]] for i in present]
         tz = zone_or_utc(zone)
         if kind == "day":
-            parts = render_day_digest(items, tz, alerts=[alerts[i] for i in present])
+            parts = render_day_digest(
+                items, tz, alerts=[alerts[i] for i in present], language=language
+            )
         elif len(items) == 1:
             # One statement: its "Full text" button, or, when its source gave no more
             # than the summary, a note saying so. Digests list many statements and
@@ -683,10 +688,12 @@ class Deliverer:
                 alert=alerts[present[0]],
                 updated=kind == "edit",
                 summary_only=not more,
+                language=language,
             )
-            return [_Message(only, present, full_text_markup(item.id) if more else None)]
+            markup = full_text_markup(item.id, language) if more else None
+            return [_Message(only, present, markup)]
         else:
-            parts = render_digest_parts(items, items[0].feed_title, tz)
+            parts = render_digest_parts(items, items[0].feed_title, tz, language=language)
         return [_Message(part.text, [present[i] for i in part.shows]) for part in parts]
 
     async def _fail(self, queue: _ChatQueue, batch: list[OutboxRow], error: str) -> None:
@@ -713,7 +720,7 @@ class Deliverer:
         moved = [replace(r, chat_id=new_id, chat_type="supergroup") for r in queue.rows]
         target = self._queues.get(new_id)
         if target is None:
-            target = _ChatQueue(new_id, "supergroup", queue.timezone)
+            target = _ChatQueue(new_id, "supergroup", queue.timezone, language=queue.language)
             self._queues[new_id] = target
         target.rows = deque(sorted([*target.rows, *moved], key=lambda r: r.id))
         target.attempts.update(queue.attempts)
@@ -722,8 +729,9 @@ class Deliverer:
         self._schedule(new_id)
 
 
-# (kind: 'item', 'edit' or 'day'; statement ids; chat's zone; alert per statement)
-_RenderKey = tuple[str, tuple[int, ...], str, tuple[str | None, ...]]
+# (kind: 'item', 'edit' or 'day'; statement ids; chat's zone; alert per statement;
+# the chat's language)
+_RenderKey = tuple[str, tuple[int, ...], str, tuple[str | None, ...], str]
 
 
 def _telegram_id(queue: _ChatQueue) -> int:

@@ -15,13 +15,14 @@ from typing import Protocol
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from text.full_text import adds_to_summary
+from text.i18n import N_, translator
 
 PREFIX = "ft:"
 ROW = 3  # "Full text N" buttons in a row: wider rows get their labels cut on phones
 
 # User-visible strings.
-LABEL = "Full text"
-NUMBERED_LABEL = "Full text {number}"
+LABEL = N_("Full text")
+NUMBERED_LABEL = N_("Full text {number}")
 
 
 class Stored(Protocol):
@@ -54,19 +55,23 @@ def parse_full_text_data(data: str) -> int | None:
     return int(number)
 
 
-def full_text_markup(item_id: int) -> InlineKeyboardMarkup:
+def full_text_markup(item_id: int, language: str = "en") -> InlineKeyboardMarkup:
     """The one button under a push (of a statement that has more text)."""
+    label = translator(language).gettext(LABEL)
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(LABEL, callback_data=full_text_data(item_id))]]
+        [[InlineKeyboardButton(label, callback_data=full_text_data(item_id))]]
     )
 
 
-def full_text_rows(items: Sequence[Stored], first_number: int) -> list[list[InlineKeyboardButton]]:
+def full_text_rows(
+    items: Sequence[Stored], first_number: int, language: str = "en"
+) -> list[list[InlineKeyboardButton]]:
     """ "Full text N" for every entry of a list numbered from `first_number` that has
     more text than its summary, a few to a row."""
+    label = translator(language).gettext(NUMBERED_LABEL)
     buttons = [
         InlineKeyboardButton(
-            NUMBERED_LABEL.format(number=first_number + index),
+            label.format(number=first_number + index),
             callback_data=full_text_data(item.id),
         )
         for index, item in enumerate(items)

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from text.i18n import N_, Translator, translator
 from text.markup import TELEGRAM_LIMIT, esc, split_messages, utf16_length
 
 PAGE_FEEDS = 10
-NO_FEEDS = "No feeds yet. Add one with /addfeed URL."
+NO_FEEDS = N_("No feeds yet. Add one with /addfeed URL.")
 
 
 class FeedHealth(Protocol):
@@ -61,58 +62,87 @@ class FeedCounts(Protocol):
     def subscribers(self) -> int: ...
 
 
-def _when(value: datetime | None, tz: ZoneInfo) -> str:
+def _when(value: datetime | None, tz: ZoneInfo, tr: Translator) -> str:
     if value is None:
-        return "never"
+        return tr.gettext("never")
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def render_feed_block(entry: FeedCounts, tz: ZoneInfo) -> str:
-    """One feed: name and state, URL, last success and next poll, counts, last error."""
+def render_feed_block(entry: FeedCounts, tz: ZoneInfo, language: str = "en") -> str:
+    """One feed: name and state, URL, last success and next poll, counts, last error.
+    Feed text and errors as stored (the server's or the parser's words)."""
+    tr = translator(language)
+    _ = tr.gettext
     feed = entry.feed
-    state = "paused" if feed.paused else ("failing" if feed.consecutive_failures else "ok")
+    if feed.paused:
+        state = _("paused")
+    else:
+        state = _("failing") if feed.consecutive_failures else _("ok")
     lines = [
         f"<b>{feed.id}. {esc((feed.title or feed.url)[:100])}</b> — {state}",
         f"{esc(feed.url[:200])}",
     ]
     if feed.kind == "page":
-        lines.append(_page_line(feed))
+        lines.append(_page_line(feed, tr))
     lines += [
-        f"last success: {_when(feed.last_success_at, tz)}; next poll: "
-        f"{'—' if feed.paused else _when(feed.next_poll_at, tz)}",
-        f"statements: {entry.statements}; subscribers: {entry.subscribers}",
+        _("last success: {when}; next poll: {next}").format(
+            when=_when(feed.last_success_at, tz, tr),
+            next="—" if feed.paused else _when(feed.next_poll_at, tz, tr),
+        ),
+        _("statements: {statements}; subscribers: {subscribers}").format(
+            statements=entry.statements, subscribers=entry.subscribers
+        ),
     ]
     if feed.last_error:
         lines.append(
-            f"last error ({_when(feed.last_error_at, tz)}, "
-            f"{feed.consecutive_failures} in a row): {esc(feed.last_error[:300])}"
+            _("last error ({when}, {count} in a row): {error}").format(
+                when=_when(feed.last_error_at, tz, tr),
+                count=feed.consecutive_failures,
+                error=esc(feed.last_error[:300]),
+            )
         )
     return "\n".join(lines)
 
 
-def _page_line(feed: FeedHealth) -> str:
+def _page_line(feed: FeedHealth, tr: Translator) -> str:
     """A page source: how it is read, and what the last reading found."""
-    how = f"web page, read with {esc(feed.selectors[:200])}" if feed.selectors else "web page"
+    _ = tr.gettext
+    if feed.selectors:
+        how = _("web page, read with {selectors}").format(selectors=esc(feed.selectors[:200]))
+    else:
+        how = _("web page")
     if feed.detected_items is None:
-        return f"{how}; not read yet"
+        return _("{how}; not read yet").format(how=how)
     where = esc((feed.detected_signature or "")[:200])
-    return f"{how}; last read: {feed.detected_items} statement(s) in {where}"
+    return tr.ngettext(
+        "{how}; last read: {count} statement in {where}",
+        "{how}; last read: {count} statements in {where}",
+        feed.detected_items,
+    ).format(how=how, count=feed.detected_items, where=where)
 
 
 def render_feed_status(
-    entries: Sequence[FeedCounts], tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
+    entries: Sequence[FeedCounts],
+    tz: ZoneInfo,
+    limit: int = TELEGRAM_LIMIT,
+    *,
+    language: str = "en",
 ) -> list[str]:
     """Every page of /feedstatus, in feed order; one page when all fit in it."""
+    _ = translator(language).gettext
     if not entries:
-        return [NO_FEEDS]
-    blocks = [render_feed_block(entry, tz) for entry in entries]
+        return [_(NO_FEEDS)]
+    blocks = [render_feed_block(entry, tz, language) for entry in entries]
+
+    def heading(number: int, count: int) -> str:
+        return _("Feeds, page {number} of {count}").format(number=number, count=count)
+
     # Room for the longest heading a page can carry.
-    heading = f"Feeds, page {len(blocks)} of {len(blocks)}"
-    reserve = utf16_length(heading) + 2
+    reserve = utf16_length(heading(len(blocks), len(blocks))) + 2
     pages = split_messages(blocks, limit=limit - reserve, max_blocks=PAGE_FEEDS)
     if len(pages) == 1:
         return pages
     return [
-        f"<b>Feeds, page {number} of {len(pages)}</b>\n\n{page}"
+        f"<b>{heading(number, len(pages))}</b>\n\n{page}"
         for number, page in enumerate(pages, start=1)
     ]

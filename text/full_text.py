@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from text.i18n import N_, translator
 from text.markup import TELEGRAM_LIMIT, utf16_length
 
 # Parts sent for one press at most: about 120,000 characters, a 20,000-word
@@ -31,8 +32,8 @@ _SPACE = re.compile(r"\s")
 _WORD = re.compile(r"\S+")
 
 # User-visible strings.
-CUT_NOTE = "[The statement is too long for Telegram; the rest is on the source's page.]"
-CUT_NOTE_LINK = "[The statement is too long for Telegram; read the rest at {link}]"
+CUT_NOTE = N_("[The statement is too long for Telegram; the rest is on the source's page.]")
+CUT_NOTE_LINK = N_("[The statement is too long for Telegram; read the rest at {link}]")
 
 
 def adds_to_summary(summary: str, content: str) -> bool:
@@ -57,6 +58,7 @@ def full_text_parts(
     link: str | None = None,
     limit: int = TELEGRAM_LIMIT,
     max_parts: int = MAX_PARTS,
+    language: str = "en",
 ) -> list[str]:
     """The messages that carry `title` and `content` (plain text, not escaped).
 
@@ -74,7 +76,8 @@ def full_text_parts(
         return [text]
     # Room for the widest marker ("30/30\n"), so every part fits whatever its number.
     budget = limit - utf16_length(f"{max_parts}/{max_parts}\n")
-    note = "\n\n" + (CUT_NOTE_LINK.format(link=link) if link else CUT_NOTE)
+    _ = translator(language).gettext
+    note = "\n\n" + (_(CUT_NOTE_LINK).format(link=link) if link else _(CUT_NOTE))
     chunks = list(_chunks(text, budget, max_parts, note))
     count = len(chunks)
     return [f"{number}/{count}\n{chunk}" for number, chunk in enumerate(chunks, start=1)]

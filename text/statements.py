@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from text.dates import format_date
 from text.full_text import adds_to_summary
+from text.i18n import N_, Translator, translator
 from text.markup import (
     TELEGRAM_LIMIT,
     esc,
@@ -70,8 +71,8 @@ class Hit(Protocol):
     def snippet(self) -> str: ...
 
 
-UNTITLED = "Untitled statement"
-READ_LABEL = "Read the statement"
+UNTITLED = N_("Untitled statement")
+READ_LABEL = N_("Read the statement")
 
 # Caps on feed strings, in UTF-16 units: a title is a line, not an essay, and a
 # feed's name only labels the message.
@@ -111,18 +112,18 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _title(item: Statement, cap: int) -> str:
-    return truncate_text(_one_line(item.title) or UNTITLED, cap)
+def _title(item: Statement, cap: int, tr: Translator) -> str:
+    return truncate_text(_one_line(item.title) or tr.gettext(UNTITLED), cap)
 
 
-def _linked_title(item: Statement, cap: int) -> str:
-    return link(item.link or "", _title(item, cap))
+def _linked_title(item: Statement, cap: int, tr: Translator) -> str:
+    return link(item.link or "", _title(item, cap, tr))
 
 
-UPDATED_MARK = "✏️ Updated"
+UPDATED_MARK = N_("✏️ Updated")
 # Said instead of a "Full text" button when the source gave no more than the summary.
-SUMMARY_ONLY_NOTE = "ℹ️ The source gave only this summary."
-SUMMARY_ONLY_MARK = "summary only"
+SUMMARY_ONLY_NOTE = N_("ℹ️ The source gave only this summary.")
+SUMMARY_ONLY_MARK = N_("summary only")
 
 
 def render_item(
@@ -133,6 +134,7 @@ def render_item(
     alert: str | None = None,
     updated: bool = False,
     summary_only: bool = False,
+    language: str = "en",
 ) -> str:
     """The push message for one new statement.
 
@@ -141,23 +143,25 @@ def render_item(
     the message stays within ``limit`` visible characters. `alert` is the saved
     search that brought it (said first); `updated` marks a corrected message;
     `summary_only` says, where a "Full text" button would be, that the source gave
-    no more than the summary.
+    no more than the summary. In the reader's `language`.
     """
-    title = _title(item, min(TITLE_MAX, limit // 4))
-    meta = format_date(item.published_at, tz)
+    tr = translator(language)
+    _ = tr.gettext
+    title = _title(item, min(TITLE_MAX, limit // 4), tr)
+    meta = format_date(item.published_at, tz, language)
     feed_title = truncate_text(_one_line(item.feed_title), FEED_TITLE_MAX)
     if feed_title:
         meta = f"{meta} · {feed_title}"
-    link_line = link(item.link, READ_LABEL) if item.link and is_link_url(item.link) else ""
+    link_line = link(item.link, _(READ_LABEL)) if item.link and is_link_url(item.link) else ""
     if summary_only:
-        note = f"<i>{esc(SUMMARY_ONLY_NOTE)}</i>"
+        note = f"<i>{esc(_(SUMMARY_ONLY_NOTE))}</i>"
         link_line = f"{link_line}\n{note}" if link_line else note
 
     notes = []
     if updated:
-        notes.append(f"<i>{UPDATED_MARK}</i>")
+        notes.append(f"<i>{esc(_(UPDATED_MARK))}</i>")
     if alert is not None:
-        notes.append(f"🔔 Alert: «{_quoted_query(alert)}»")
+        notes.append(_("🔔 Alert: «{query}»").format(query=_quoted_query(alert)))
     head = "".join(f"{note}\n" for note in notes) + f"<b>{esc(title)}</b>\n{esc(meta)}"
     tail = f"\n\n{link_line}" if link_line else ""
     # Escaping does not change the visible length, so the summary's budget is
@@ -176,12 +180,20 @@ class Part(NamedTuple):
     shows: list[int]
 
 
-def _with_header(header: str, lines: Sequence[str], limit: int, sep: str) -> list[Part]:
+def _with_header(
+    header: str, lines: Sequence[str], limit: int, sep: str, tr: Translator
+) -> list[Part]:
     """Lines packed into messages under a bold header; "(part i of n)" when several."""
     count = len(lines)
+
+    def headed(number: int, of: int) -> str:
+        return tr.gettext("{header} (part {number} of {count})").format(
+            header=header, number=number, count=of
+        )
+
     # Reserve room for the longest header a part can carry, so packing the lines
     # first and adding headers afterwards can never overflow.
-    reserve = utf16_length(f"{header} (part {count} of {count})") + 2
+    reserve = utf16_length(headed(count, count)) + 2
     parts = pack_blocks(lines, limit=limit - reserve, sep=sep)
     if not parts:
         return [Part(f"<b>{esc(header)}</b>", [])]
@@ -189,21 +201,32 @@ def _with_header(header: str, lines: Sequence[str], limit: int, sep: str) -> lis
         text, shows = parts[0]
         return [Part(f"<b>{esc(header)}</b>\n\n{text}", shows)]
     return [
-        Part(f"<b>{esc(header)} (part {number} of {len(parts)})</b>\n\n{text}", shows)
+        Part(f"<b>{esc(headed(number, len(parts)))}</b>\n\n{text}", shows)
         for number, (text, shows) in enumerate(parts, start=1)
     ]
 
 
 def render_digest(
-    items: Sequence[Statement], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
+    items: Sequence[Statement],
+    feed_title: str,
+    tz: ZoneInfo,
+    limit: int = TELEGRAM_LIMIT,
+    *,
+    language: str = "en",
 ) -> list[str]:
     """A burst of new statements as one message (several at the limit); see
     `render_digest_parts`."""
-    return [part.text for part in render_digest_parts(items, feed_title, tz, limit)]
+    parts = render_digest_parts(items, feed_title, tz, limit, language=language)
+    return [part.text for part in parts]
 
 
 def render_digest_parts(
-    items: Sequence[Statement], feed_title: str, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT
+    items: Sequence[Statement],
+    feed_title: str,
+    tz: ZoneInfo,
+    limit: int = TELEGRAM_LIMIT,
+    *,
+    language: str = "en",
 ) -> list[Part]:
     """A burst of new statements as one message (several at the limit).
 
@@ -211,16 +234,19 @@ def render_digest_parts(
     and linked title. When it takes several messages each repeats the header with
     "(part i of n)".
     """
+    tr = translator(language)
     count = len(items)
-    noun = "statement" if count == 1 else "statements"
-    name = truncate_text(_one_line(feed_title), FEED_TITLE_MAX) or "a feed"
-    header = f"{count} new {noun} from {name}"
+    name = truncate_text(_one_line(feed_title), FEED_TITLE_MAX) or tr.gettext("a feed")
+    header = tr.ngettext(
+        "{count} new statement from {feed}", "{count} new statements from {feed}", count
+    ).format(count=count, feed=name)
     title_cap = min(DIGEST_TITLE_MAX, (limit - utf16_length(header) - 40) // 2)
     lines = [
-        f"{esc(format_date(item.published_at, tz))} — {_linked_title(item, title_cap)}"
+        f"{esc(format_date(item.published_at, tz, language))} — "
+        f"{_linked_title(item, title_cap, tr)}"
         for item in items
     ]
-    return _with_header(header, lines, limit, "\n")
+    return _with_header(header, lines, limit, "\n", tr)
 
 
 DAY_SUMMARY_MAX = 200  # the one line of summary a statement gets in the daily digest
@@ -232,26 +258,32 @@ def render_day_digest(
     *,
     alerts: Sequence[str | None] = (),
     limit: int = TELEGRAM_LIMIT,
+    language: str = "en",
 ) -> list[Part]:
     """The day's statements for a chat in digest mode: per statement its linked title,
     date and feed, and one line of its summary (and the alert that brought it, if
     one did; `alerts` runs parallel to `items`). Several messages only when
     Telegram's limit demands."""
+    tr = translator(language)
     count = len(items)
-    header = f"Your daily digest: {count} new statement{'s' if count != 1 else ''}"
+    header = tr.ngettext(
+        "Your daily digest: {count} new statement",
+        "Your daily digest: {count} new statements",
+        count,
+    ).format(count=count)
     blocks: list[str] = []
     for index, item in enumerate(items):
-        meta = format_date(item.published_at, tz)
+        meta = format_date(item.published_at, tz, language)
         feed_title = truncate_text(_one_line(item.feed_title), 40)
         if feed_title:
             meta = f"{meta} · {feed_title}"
         alert = alerts[index] if index < len(alerts) else None
         if alert is not None:
             meta = f"{meta} · 🔔 «{truncate_text(_one_line(alert), 40)}»"
-        block = f"{_linked_title(item, DIGEST_TITLE_MAX)}\n{esc(meta)}"
+        block = f"{_linked_title(item, DIGEST_TITLE_MAX, tr)}\n{esc(meta)}"
         first = truncate_text(_first_line(item.summary), DAY_SUMMARY_MAX)
         blocks.append(f"{block}\n{esc(first)}" if first else block)
-    return _with_header(header, blocks, limit, "\n\n")
+    return _with_header(header, blocks, limit, "\n\n", tr)
 
 
 # (title cap, text cap) pairs tried in turn until a list of entries fits: first
@@ -264,6 +296,7 @@ def _fit_entries(
     count: int,
     build: Callable[[int, int, int], str],
     limit: int,
+    tr: Translator,
 ) -> str:
     """Join a header and ``count`` entries, shrinking entries until they fit.
 
@@ -275,13 +308,17 @@ def _fit_entries(
         message = "\n\n".join([header, *entries])
         if visible_length(message) <= limit:
             return message
+
     # Only a very long list reaches this: keep what fits and say what was left.
+    def and_more(left: int) -> str:
+        return tr.ngettext("…and {count} more", "…and {count} more", left).format(count=left)
+
     kept = header
     for index, entry in enumerate(entries):
-        more = f"\n\n…and {count - index - 1} more" if index < count - 1 else ""
+        more = f"\n\n{and_more(count - index - 1)}" if index < count - 1 else ""
         candidate = f"{kept}\n\n{entry}"
         if visible_length(candidate + more) > limit:
-            return f"{kept}\n\n…and {count - index} more"
+            return f"{kept}\n\n{and_more(count - index)}"
         kept = candidate
     return kept
 
@@ -290,28 +327,31 @@ def render_latest(
     items: Sequence[Statement],
     tz: ZoneInfo,
     *,
-    title: str = "Latest statements",
+    title: str | None = None,
     limit: int = TELEGRAM_LIMIT,
     first_number: int | None = None,
+    language: str = "en",
 ) -> str:
     """The /latest reply: per statement its date, linked title and summary's first line.
 
     With `first_number`, the entries are numbered from it (for the "Full text N"
     buttons under the list), and a statement with no more text than its summary is
-    marked so (it has no button).
+    marked so (it has no button). `title` defaults to "Latest statements".
     """
+    tr = translator(language)
     if not items:
-        return render_no_statements()
+        return render_no_statements(language)
+    title = title if title is not None else tr.gettext("Latest statements")
     header = f"<b>{esc(truncate_text(_one_line(title), QUERY_MAX * 2))}</b>"
 
     # Tidy each feed string once; build() runs again for every tighter cap.
     metas: list[str] = []
     for index, item in enumerate(items):
         feed_title = truncate_text(_one_line(item.feed_title), 40)
-        date_text = format_date(item.published_at, tz)
+        date_text = format_date(item.published_at, tz, language)
         meta = esc(f"{date_text} · {feed_title}" if feed_title else date_text)
-        metas.append(_numbered(meta, item, first_number, index))
-    titles = [_one_line(item.title) or UNTITLED for item in items]
+        metas.append(_numbered(meta, item, first_number, index, tr))
+    titles = [_one_line(item.title) or tr.gettext(UNTITLED) for item in items]
     firsts = [_first_line(item.summary) for item in items]
 
     def build(index: int, title_cap: int, text_cap: int) -> str:
@@ -320,22 +360,26 @@ def render_latest(
         first = truncate_text(firsts[index], text_cap)
         return f"{entry}\n{esc(first)}" if first else entry
 
-    return _fit_entries(header, len(items), build, limit)
+    return _fit_entries(header, len(items), build, limit, tr)
 
 
-def _numbered(line: str, item: Statement, first_number: int | None, index: int) -> str:
+def _numbered(
+    line: str, item: Statement, first_number: int | None, index: int, tr: Translator
+) -> str:
     """An entry's first line (HTML) with its number in front, and "summary only" at
     the end when the statement has no more text; as it was without a number."""
     if first_number is None:
         return line
     if not adds_to_summary(item.summary, item.content):
-        line = f"{line} · <i>{esc(SUMMARY_ONLY_MARK)}</i>"
+        line = f"{line} · <i>{esc(tr.gettext(SUMMARY_ONLY_MARK))}</i>"
     return f"<b>{first_number + index}.</b> {line}"
 
 
-def render_no_statements() -> str:
+def render_no_statements(language: str = "en") -> str:
     """What /latest says when nothing is stored yet."""
-    return "No statements stored yet. Use /feeds to see the feeds and /subscribe to follow them."
+    return translator(language).gettext(
+        "No statements stored yet. Use /feeds to see the feeds and /subscribe to follow them."
+    )
 
 
 def bold_marks(snippet: str) -> str:
@@ -395,35 +439,50 @@ def render_search_results(
     total: int | None,
     limit: int = TELEGRAM_LIMIT,
     numbered: bool = False,
+    language: str = "en",
 ) -> str:
     """The /search reply: header, then date, linked title and bolded snippet per hit.
 
     `numbered`: each hit carries its rank (offset + 1 on), as `render_latest`'s
     `first_number` does, for the "Full text N" buttons."""
+    tr = translator(language)
     if not hits:
-        return render_no_results(query)
+        return render_no_results(query, language)
     first, last = offset + 1, offset + len(hits)
     span = f"{first}–{last}" if last > first else f"{first}"
-    of_total = f" of {total}" if total is not None else ""
-    header = f"<b>Results {span}{of_total} for «{_quoted_query(query)}»</b>"
+    if total is not None:
+        header = tr.gettext("Results {span} of {total} for «{query}»").format(
+            span=span, total=total, query=_quoted_query(query)
+        )
+    else:
+        header = tr.gettext("Results {span} for «{query}»").format(
+            span=span, query=_quoted_query(query)
+        )
+    header = f"<b>{header}</b>"
 
     def build(index: int, title_cap: int, text_cap: int) -> str:
         hit = hits[index]
+        date_text = esc(format_date(hit.item.published_at, tz, language))
         entry = _numbered(
-            f"{esc(format_date(hit.item.published_at, tz))} · {_linked_title(hit.item, title_cap)}",
+            f"{date_text} · {_linked_title(hit.item, title_cap, tr)}",
             hit.item,
             offset + 1 if numbered else None,
             index,
+            tr,
         )
         snippet = bold_marks(_clean_snippet(hit.snippet, text_cap))
         return f"{entry}\n{snippet}" if snippet.strip() else entry
 
-    return _fit_entries(header, len(hits), build, limit)
+    return _fit_entries(header, len(hits), build, limit, tr)
 
 
-def render_no_results(query: str) -> str:
+def render_no_results(query: str, language: str = "en") -> str:
     """The /search reply when nothing matches."""
     return (
-        f"No statements match «{_quoted_query(query)}».\n"
-        'Try fewer words, a "phrase in quotes", or a prefix like sanction*.'
+        translator(language)
+        .gettext(
+            "No statements match «{query}».\n"
+            'Try fewer words, a "phrase in quotes", or a prefix like sanction*.'
+        )
+        .format(query=_quoted_query(query))
     )

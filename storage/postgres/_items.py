@@ -93,7 +93,9 @@ class PgItemsMixin(PgStoreCore):
                     fresh.append(entry)
                     continue
                 item_id, title, summary, content = stored
-                if (title, summary) != (entry.title, entry.summary):
+                # A correction is the source's: a new title, or a new summary of a new
+                # text; a summary alone that differs is our summariser's (an upgrade).
+                if title != entry.title or (summary != entry.summary and content != entry.content):
                     corrected.append(item_id)
                 if (title, summary, content) != (entry.title, entry.summary, entry.content):
                     changed.append(

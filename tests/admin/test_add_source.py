@@ -334,7 +334,7 @@ async def test_a_page_source_is_run_like_a_feed(rig: Rig) -> None:
     assert text(status).splitlines()[:3] == [
         "1. Embassy news — ok",
         url,
-        "web page; last read: 5 statement(s) in div.news-list > div.news-item",
+        "web page; last read: 5 statements in div.news-list > div.news-item",
     ]
     paused = await rig.reply_to(ADMIN, ADMIN, "/pausefeed 1")
     assert text(paused).startswith("Feed 1, Embassy news, is paused")
