@@ -62,6 +62,37 @@ def find_binaries() -> Path:
     )
 
 
+def _reachable_by_others(folder: Path) -> bool:
+    """Whether a user other than the owner can reach `folder` (every parent o+x)."""
+    for part in [folder, *folder.parents]:
+        if not part.stat().st_mode & 0o001:
+            return False
+    return True
+
+
+def _usable_binaries(root: Path) -> Path:
+    """The binaries, where the unprivileged user can run them: as root, a clone kept
+    under /root (mode 0700) is out of its reach, so pgserver's tree is copied into
+    the server's own folder."""
+    found = find_binaries()
+    if os.geteuid() != 0 or _reachable_by_others(found):
+        return found
+    install = found.parent
+    if not (install / "share").is_dir():
+        raise PostgresUnavailable(
+            f"{found} cannot be run by the user {UNPRIVILEGED!r} (a parent folder is closed"
+            f" to others); set {BIN_ENV} to binaries elsewhere"
+        )
+    # The wheel's binaries find their libraries at $ORIGIN/../../../pgserver.libs:
+    # the copy keeps that layout.
+    copy = root / "pgserver" / "pginstall"
+    shutil.copytree(install, copy, symlinks=True, ignore=shutil.ignore_patterns("include"))
+    libs = install.parent.parent / "pgserver.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, root / "pgserver.libs", symlinks=True)
+    return copy / "bin"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -171,7 +202,7 @@ def start_server(*, durable: bool = False) -> PostgresServer:
     last: Exception | None = None
     for _ in range(3):
         server = PostgresServer(
-            bin=find_binaries(),
+            bin=_usable_binaries(root),
             root=root,
             port=_free_port(),
             password=secrets.token_hex(12),
