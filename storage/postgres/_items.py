@@ -23,7 +23,7 @@ from storage.postgres._index import INDEX_COLUMNS, index_params, index_statement
 from storage.postgres._index import index_word_forms as index_missing
 from storage.postgres._routing import load_saved_searches, queue_routed
 from storage.postgres.search import highlight_query, matched_forms, tsquery
-from storage.query import Query, TermKind, parse_query
+from storage.query import Query, parse_query
 
 log = logging.getLogger("storage.store")
 
@@ -306,16 +306,10 @@ class PgItemsMixin(PgStoreCore):
         try:
             # The most recent matches (all of them, when fewer), each ranked as it is
             # read, then the best of those: one scan, however common the word.
-            # A phrase or a prefix is costly to test row by row, and its selectivity
-            # is a guess: found through the GIN index, then sorted, not tested on the
-            # newest rows one by one until enough match (`i.id + 0` hides the order).
-            newest = (
-                "i.id + 0" if any(t.kind is not TermKind.WORD for t in parsed.include) else "i.id"
-            )
             rows = await self._fetchall(
                 f"SELECT {_ITEM_COLUMNS} FROM (SELECT i.id, ts_rank('{{0, 0.1, 0.3, 1.0}}',"
                 f" i.{rank_column}, %(q_rank)s::tsquery, 1) AS rank FROM items i WHERE {where}"
-                f" ORDER BY {newest} DESC LIMIT %(window)s) AS r"
+                " ORDER BY i.id DESC LIMIT %(window)s) AS r"
                 " JOIN items i ON i.id = r.id JOIN feeds f ON f.id = i.feed_id"
                 # The id breaks ties, so pages never repeat or skip a statement.
                 " ORDER BY r.rank DESC, r.id DESC LIMIT %(limit)s OFFSET %(offset)s",
