@@ -170,6 +170,7 @@ def add_handlers(app: App) -> None:
         ("feedstatus", admin.feedstatus),
         ("pollnow", admin.pollnow),
         ("addcounter", admin.addcounter),
+        ("countertext", admin.countertext),
         ("removecounter", admin.removecounter),
         ("stats", admin.stats),
         ("addchannel", channels.addchannel),

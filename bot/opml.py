@@ -24,13 +24,25 @@ from jobs.page_list import SelectorError, Selectors
 from jobs.urls import normalise_feed_url
 from storage.models import Feed, FeedKind, NewFeed
 from storage.store import Store
+from text.i18n import N_, translator
 from text.markup import esc
+from text.phrase import Phrase, say
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
 
+# Why an outline is refused: English as the command line prints it, and said in
+# each admin's language in the bot's reply.
+NOT_HTTP = N_("not an http(s) URL")
+NOT_AN_ADDRESS = N_("not a valid address")
+PRIVATE = N_("a private address (ALLOW_PRIVATE_FEEDS is off)")
+
 
 class OpmlError(ValueError):
-    pass
+    """A file that is not OPML; its message is a Phrase (`say(str(exc), tr)`)."""
+
+    def __init__(self, reason: Phrase) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +56,25 @@ class OpmlFeed:
 def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
     """Feeds in an OPML document, and (what, why) for each outline refused."""
     if len(content) > MAX_OPML_BYTES:
-        raise OpmlError(f"the file is too large (over {MAX_OPML_BYTES // 1024 // 1024} MB)")
+        raise OpmlError(
+            Phrase(
+                N_("the file is too large (over {size} MB)"),
+                size=MAX_OPML_BYTES // 1024 // 1024,
+            )
+        )
     try:
         # No DTD at all: OPML needs none, and entities are how XML bombs work.
         root = SafeET.fromstring(content, forbid_dtd=True)
     except DefusedXmlException:
         raise OpmlError(
-            "the file declares a DOCTYPE or entities, which OPML does not need"
+            Phrase(N_("the file declares a DOCTYPE or entities, which OPML does not need"))
         ) from None
     except ParseError as exc:
-        raise OpmlError(f"not an OPML file: {exc}") from None
+        raise OpmlError(Phrase(N_("not an OPML file: {error}"), error=str(exc))) from None
     if root.tag.lower() != "opml":
-        raise OpmlError(f"not an OPML file: the root element is <{root.tag[:40]}>")
+        raise OpmlError(
+            Phrase(N_("not an OPML file: the root element is <{element}>"), element=root.tag[:40])
+        )
     feeds: list[OpmlFeed] = []
     refused: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -71,7 +90,9 @@ def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
                 try:
                     selectors = Selectors.from_words(words)[0].to_words()
                 except SelectorError as exc:
-                    refused.append((url[:200], f"bad selectors: {exc}"))
+                    refused.append(
+                        (url[:200], Phrase(N_("bad selectors: {error}"), error=str(exc)))
+                    )
                     continue
         if not url:
             continue
@@ -80,7 +101,7 @@ def parse_opml(content: bytes) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
                 raise ValueError("the URL is too long")
             url = normalise_feed_url(url)
         except ValueError:
-            refused.append((url[:200], "not an http(s) URL"))
+            refused.append((url[:200], Phrase(NOT_HTTP)))
             continue
         if url in seen:
             continue
@@ -130,12 +151,12 @@ def refuse_private(
         try:
             address = parse_numeric_host(host)
         except ValueError:
-            refused.append((feed.url[:200], "not a valid address"))
+            refused.append((feed.url[:200], Phrase(NOT_AN_ADDRESS)))
             continue
         if host == "localhost" or host.endswith(".localhost"):
-            refused.append((feed.url[:200], "a private address (ALLOW_PRIVATE_FEEDS is off)"))
+            refused.append((feed.url[:200], Phrase(PRIVATE)))
         elif address is not None and is_forbidden_ip(address):
-            refused.append((feed.url[:200], "a private address (ALLOW_PRIVATE_FEEDS is off)"))
+            refused.append((feed.url[:200], Phrase(PRIVATE)))
         else:
             kept.append(feed)
     return kept, refused
@@ -181,24 +202,41 @@ async def import_opml(
 MAX_LISTED = 15
 
 
-def render_import_summary(result: ImportResult, filename: str) -> str:
-    """The Telegram reply to an imported file (HTML)."""
+def render_import_summary(result: ImportResult, filename: str, language: str = "en") -> str:
+    """The Telegram reply to an imported file (HTML), in `language`."""
+    tr = translator(language)
+    _ = tr.gettext
     lines = [
-        f"<b>Imported {esc(filename[:100])}</b>",
-        f"Added: {len(result.added)}; already there: {len(result.existing)}; "
-        f"refused: {len(result.refused)}.",
+        _("<b>Imported {name}</b>").format(name=esc(filename[:100])),
+        _("Added: {added}; already there: {existing}; refused: {refused}.").format(
+            added=len(result.added), existing=len(result.existing), refused=len(result.refused)
+        ),
     ]
     if result.added:
         shown = ", ".join(f"{f.id}. {esc((f.title or f.url)[:60])}" for f in result.added[:10])
-        more = f" and {len(result.added) - 10} more" if len(result.added) > 10 else ""
-        lines.append(f"New: {shown}{more}.")
+        if len(result.added) > 10:
+            left = len(result.added) - 10
+            lines.append(
+                tr.ngettext(
+                    "New: {feeds} and {count} more.", "New: {feeds} and {count} more.", left
+                ).format(feeds=shown, count=left)
+            )
+        else:
+            lines.append(_("New: {feeds}.").format(feeds=shown))
         lines.append(
-            "They are fetched on the next poll (/pollnow to do it now); what they hold "
-            "now is stored, not pushed."
+            _(
+                "They are fetched on the next poll (/pollnow to do it now); what they hold "
+                "now is stored, not pushed."
+            )
         )
     if result.refused:
-        lines.append("Refused:")
-        lines += [f"• {esc(url[:100])}: {esc(why)}" for url, why in result.refused[:MAX_LISTED]]
+        lines.append(_("Refused:"))
+        lines += [
+            f"• {esc(url[:100])}: {esc(say(why, tr))}" for url, why in result.refused[:MAX_LISTED]
+        ]
         if len(result.refused) > MAX_LISTED:
-            lines.append(f"…and {len(result.refused) - MAX_LISTED} more")
+            left = len(result.refused) - MAX_LISTED
+            lines.append(
+                tr.ngettext("…and {count} more", "…and {count} more", left).format(count=left)
+            )
     return "\n".join(lines)

@@ -25,13 +25,14 @@ from jobs.parse import (
     NotAFeedError,
     ParsedFeed,
     _absolute_link,
+    collect_entries,
     entry_identity,
     language_tag,
 )
 from storage.models import NewItem
 from text.date_parse import parse_iso_datetime
 from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
-from text.summary import summarise
+from text.summary import lead, summarise
 
 VERSIONS = frozenset(
     {
@@ -86,23 +87,13 @@ def parse_json_feed(
     if not items and not title:
         raise NotAFeedError("not a feed: a JSON Feed with no title and no items")
 
-    entries: list[NewItem] = []
-    seen: set[str] = set()
-    digests: dict[int, int] = {}
-    unchanged = 0
-    for raw in items:
-        key = _raw_key(raw)
-        if key is not None:
-            if key in digests:
-                continue  # the same id (or url) again: the first one counts
-            digests[key] = digest = _raw_digest(raw)
-            if (known or {}).get(key) == digest:
-                unchanged += 1
-                continue
-        entry = _entry(raw, base)
-        if entry is not None and entry.identity not in seen:
-            seen.add(entry.identity)
-            entries.append(entry)
+    entries, digests, unchanged = collect_entries(
+        items,
+        known or {},
+        key=_raw_key,
+        digest=_raw_digest,
+        normalise=lambda raw: _entry(raw, base),
+    )
     return ParsedFeed(
         title=title or None,
         link=_absolute_link(document.get("home_page_url"), base),
@@ -126,14 +117,16 @@ def _entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
     # max() keeps the first of equal lengths: full content before the summary.
     content, prose = max(candidates, key=lambda texts: len(texts[0]))
     summary = summarise(prose) or summarise(content)
+    # The lead, not the summary, names and titles an entry (see jobs.parse).
+    first = lead(prose) or lead(content)
     published_at = _date(raw.get("date_published")) or _date(raw.get("date_modified"))
     if not (guid or link or title or content):
         return None
     if not title:
-        title = first_words(summary)
+        title = first_words(first)
     published = published_at.isoformat() if published_at else None
     return NewItem(
-        identity=entry_identity(guid, link, title, published, summary),
+        identity=entry_identity(guid, link, title, published, first),
         guid=guid,
         link=link,
         title=title,

@@ -12,17 +12,17 @@ import hashlib
 import io
 import re
 import xml.sax
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from storage.models import NewItem
 from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
-from text.summary import summarise
+from text.summary import lead, summarise
 
 
 class NotAFeedError(ValueError):
@@ -171,23 +171,14 @@ def _parse(
             # whole backlog look new next time.
             raise NotAFeedError("not a feed: the body ends inside its first entry (cut off?)")
 
-    entries: list[NewItem] = []
-    seen: set[str] = set()
-    digests: dict[int, int] = {}
-    unchanged = 0
-    for raw in raw_entries:
-        key = _raw_key(raw)
-        if key is not None:
-            if key in digests:
-                continue  # the same guid (or link) again: the first one counts
-            digests[key] = digest = _raw_digest(raw)
-            if known.get(key) == digest:
-                unchanged += 1
-                continue
-        item = _normalise_entry(raw, base)
-        if item is not None and item.identity not in seen:
-            seen.add(item.identity)
-            entries.append(item)
+    collected = collect_entries(
+        raw_entries,
+        known,
+        key=_raw_key,
+        digest=_raw_digest,
+        normalise=lambda raw: _normalise_entry(raw, base),
+    )
+    entries, digests, unchanged = collected
     return ParsedFeed(
         title=one_line(title) or None,
         link=_absolute_link(feed.get("link"), base),
@@ -198,6 +189,43 @@ def _parse(
         whole=whole,
         language=language_tag(feed.get("language")),
     )
+
+
+# One entry as a format's parser gives it (feedparser's dict, a JSON object).
+RawEntry = TypeVar("RawEntry")
+
+
+def collect_entries(
+    raws: Iterable[RawEntry],
+    known: Mapping[int, int],
+    *,
+    key: Callable[[RawEntry], int | None],
+    digest: Callable[[RawEntry], int],
+    normalise: Callable[[RawEntry], NewItem | None],
+) -> tuple[list[NewItem], dict[int, int], int]:
+    """A feed's entries as statements, whatever the format: the first of repeated
+    keys (guid or link) counts; an entry whose digest `known` holds unchanged is left
+    out (stored already); statements repeated by identity once. Returns the
+    statements, every key's digest (for the next poll's `known`), and how many were
+    left out unchanged."""
+    entries: list[NewItem] = []
+    seen: set[str] = set()
+    digests: dict[int, int] = {}
+    unchanged = 0
+    for raw in raws:
+        entry_key = key(raw)
+        if entry_key is not None:
+            if entry_key in digests:
+                continue  # the same guid (or link) again: the first one counts
+            digests[entry_key] = entry_digest = digest(raw)
+            if known.get(entry_key) == entry_digest:
+                unchanged += 1
+                continue
+        item = normalise(raw)
+        if item is not None and item.identity not in seen:
+            seen.add(item.identity)
+            entries.append(item)
+    return entries, digests, unchanged
 
 
 # What expat says when the document ends before its root element is closed.
@@ -229,14 +257,18 @@ def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
     content, prose = _fullest_text(raw)
     # The lead is the first paragraph of prose: a photo's caption above it is not.
     summary = summarise(prose) or summarise(content)
+    # What names an entry that has no guid and no link, and the stand-in title of one
+    # without a title: its lead, which the summariser's version does not change (an
+    # upgrade must not make stored statements look new, nor retitle them).
+    first = lead(prose) or lead(content)
     published_at = _published_at(raw)
     if not (guid or link or title or content):
         return None
     if not title:
-        title = first_words(summary)
+        title = first_words(first)
     published = published_at.isoformat() if published_at else _as_str(raw.get("published"))
     return NewItem(
-        identity=entry_identity(guid, link, title, published, summary),
+        identity=entry_identity(guid, link, title, published, first),
         guid=guid,
         link=link,
         title=title,

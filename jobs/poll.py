@@ -40,22 +40,18 @@ from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Detection, Feed, NewItem
 from storage.store import PollOutcome, Store
 from text.dates import Clock
+from text.i18n import N_
+from text.phrase import Phrase
 
 log = logging.getLogger(__name__)
 
 # kind ('feed_failing', 'feed_recovered', 'feed_gone', 'page_layout_changed'), feed,
-# readable text
+# readable text (English; a text.phrase.Phrase when it can be said in other languages)
 AlertHook = Callable[[str, Feed, str], Awaitable[None]]
 
 # How a source never polled fails when its address is a web page with neither a feed
 # nor a list: what a feed's poll says of an HTML page, then why it is no source.
 NOT_A_FEED_BUT_HTML = "not a feed: the server sent an HTML page"
-# What admins are told when a page's list moved and holds nothing stored before.
-LIST_MOVED = (
-    "the list of statements is no longer where it was ({}), and it holds none of the"
-    " statements stored before: its statements were stored without being pushed. If"
-    " that is not the list, remove the page and add it again with /addpage selectors."
-)
 
 MAX_CONCURRENT_FETCHES = 20
 MAX_PER_HOST = 2
@@ -66,6 +62,24 @@ MAX_PER_HOST = 2
 PHASE_SLACK = 0.1
 # Float rounding must not push an on-phase poll a whole interval later.
 _EPSILON = 1e-3
+
+
+def list_moved(where: str, count: int) -> Phrase:
+    """What admins are told when a page's list moved (now `where`, holding `count`
+    statements) and holds nothing stored before; each reads it in their language."""
+    return Phrase.ngettext(
+        "the list of statements is no longer where it was (now {where}, {count} statement(s)),"
+        " and it holds none of the statements stored before: its statements were stored"
+        " without being pushed. If that is not the list, remove the page and add it again"
+        " with /addpage selectors.",
+        "the list of statements is no longer where it was (now {where}, {count} statement(s)),"
+        " and it holds none of the statements stored before: its statements were stored"
+        " without being pushed. If that is not the list, remove the page and add it again"
+        " with /addpage selectors.",
+        count,
+        where=where,
+        count=count,
+    )
 
 
 @dataclass(slots=True)
@@ -274,10 +288,16 @@ class Poller:
         outcome = await self._store_page(feed, result, read, fresh, url=url, push=verdict.push)
         self._log_new(feed, outcome)
         if verdict.layout_changed:
-            where = f"now {listing.explanation.signature}, {len(listing.items)} statement(s)"
-            log.warning("page %d (%s): its list moved (%s)", feed.id, feed.url, where)
+            where, count = listing.explanation.signature, len(listing.items)
+            log.warning(
+                "page %d (%s): its list moved (now %s, %d statement(s))",
+                feed.id,
+                feed.url,
+                where,
+                count,
+            )
             if not verdict.push:
-                await self._tell_admins("page_layout_changed", feed, LIST_MOVED.format(where))
+                await self._tell_admins("page_layout_changed", feed, list_moved(where, count))
         await self._recovered(feed, outcome.recovered)
         return outcome
 
@@ -338,16 +358,7 @@ class Poller:
         Raises FetchError / NotAFeedError (nothing stored) or FeedExistsError.
         """
         if found is None:
-            typed = url.strip()
-            try:
-                url = normalise_feed_url(url)
-            except ValueError as exc:
-                raise FetchError(f"refused: {exc}") from None
-            # Feeds added before URLs were normalised are stored as they were typed.
-            for spelling in dict.fromkeys((url, typed)):
-                existing = await self._store.feed_by_url(spelling)
-                if existing is not None:
-                    raise FeedExistsError(url, existing.id)
+            url = await self._finder.new_url(url)
             result = await self._fetch(url)
             if result.content is None:
                 raise FetchError("the server answered 304 to a request without validators")
@@ -515,16 +526,23 @@ class Poller:
         if pause:
             await self._tell_admins("feed_gone", feed, error)
         elif outcome.should_alert:
+            failures = outcome.consecutive_failures
             await self._tell_admins(
                 "feed_failing",
                 feed,
-                f"failed {outcome.consecutive_failures} times in a row: {error}",
+                Phrase.ngettext(
+                    "failed {count} time in a row: {error}",
+                    "failed {count} times in a row: {error}",
+                    failures,
+                    count=failures,
+                    error=error,
+                ),
             )
 
     async def _recovered(self, feed: Feed, recovered: bool) -> None:
         if recovered:
             log.info("feed %d (%s) recovered", feed.id, feed.url)
-            await self._tell_admins("feed_recovered", feed, "works again")
+            await self._tell_admins("feed_recovered", feed, Phrase(N_("works again")))
 
     async def _tell_admins(self, kind: str, feed: Feed, text: str) -> None:
         if self._alert is None:

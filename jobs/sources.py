@@ -82,7 +82,7 @@ class SourceFinder:
         refused), FeedExistsError (it, or every feed it names, is a source
         already), NotAFeedError (neither a feed nor a web page), PageListError
         (NotAListError: a page with no feed and no list; SelectorError)."""
-        url = await self._new_url(typed)
+        url = await self.new_url(typed)
         result = await self._fetch(url)
         if result.content is None:
             raise FetchError("the server answered 304 to a request without validators")
@@ -177,7 +177,7 @@ class SourceFinder:
             return None
         return FeedFound(stored_url, result, parsed, via)
 
-    async def _new_url(self, typed: str) -> str:
+    async def new_url(self, typed: str) -> str:
         """The address normalised; FeedExistsError when a source has it already."""
         typed = typed.strip()
         try:

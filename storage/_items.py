@@ -115,8 +115,13 @@ class ItemsMixin(StoreCore):
                 seen.add(entry.identity)
                 stored = existing.get(entry.identity)
                 if stored is not None:
-                    item_id, title, summary = stored
-                    if (title, summary) != (entry.title, entry.summary):
+                    item_id, title, summary, content = stored
+                    # A correction is the source's: a new title, or a new summary of a
+                    # new text. A summary alone that differs is our summariser's (an
+                    # upgrade): the archive follows, sent messages stay as they are.
+                    if title != entry.title or (
+                        summary != entry.summary and content != entry.content
+                    ):
                         corrected.append(item_id)
                     changed.append(
                         {
@@ -440,19 +445,20 @@ CORRECTION_WINDOW = timedelta(hours=48)
 
 async def _stored_texts(
     db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
-) -> dict[str, tuple[int, str, str]]:
-    """identity → (item id, title, summary), for those of `identities` stored for the feed."""
-    found: dict[str, tuple[int, str, str]] = {}
+) -> dict[str, tuple[int, str, str, str]]:
+    """identity → (item id, title, summary, content), for those of `identities` stored
+    for the feed."""
+    found: dict[str, tuple[int, str, str, str]] = {}
     unique = list(dict.fromkeys(identities))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = await db.execute_fetchall(
-            "SELECT identity, id, title, summary FROM items"
+            "SELECT identity, id, title, summary, content FROM items"
             f" WHERE feed_id = ? AND identity IN ({marks})",
             [feed_id, *chunk],
         )
-        found.update((str(r[0]), (int(r[1]), str(r[2]), str(r[3]))) for r in rows)
+        found.update((str(r[0]), (int(r[1]), str(r[2]), str(r[3]), str(r[4]))) for r in rows)
     return found
 
 

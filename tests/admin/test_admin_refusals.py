@@ -49,6 +49,7 @@ COMMANDS = [
     "/feedstatus",
     "/pollnow",
     "/addcounter 2020-01-01 {days} days",
+    "/countertext 1 ru прошло {days} {день|дня|дней}",
     "/removecounter 1",
     "/stats",
     "/addchannel @newschan all",

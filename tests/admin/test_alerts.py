@@ -1,7 +1,8 @@
 """Alerts reach the admins: a feed that starts failing (once, after 3 failures in a
 row) and recovers, deliveries that fail for good, unhandled errors. They go to
-ADMIN_CHAT_ID if set, else to each admin's private chat; a storm of errors sends
-a few grouped messages, not thousands; the token never appears in one."""
+ADMIN_CHAT_ID if set, else to each admin's private chat, each in its chat's
+language; a storm of errors sends a few grouped messages, not thousands; the token
+never appears in one."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ import pytest
 
 from bot.alerts import MAX_LISTED, render_summary
 from emulator import ServerError
+from jobs.poll import list_moved
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import sample_feed
+from tests.support.languages import speak
 from tests.support.rig import ADMIN, OTHER, USER, Rig, start_rig, stop_rig
+from text.i18n import translator
+from text.phrase import say
 
 ADMIN_GROUP = -1009876543210
 
@@ -209,3 +214,80 @@ async def test_without_admin_chat_id_each_admin_gets_them(
         assert await _alerts(rig, USER) == []
     finally:
         await stop_rig(rig)
+
+
+@pytest.fixture
+async def two_admins(
+    tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> AsyncIterator[Rig]:
+    """ADMIN reads Russian, OTHER English; alerts are not paced (grouping is tested)."""
+    running = await start_rig(
+        tmp_path,
+        fake_bot_api,
+        feed_server,
+        env={"ADMIN_IDS": f"{ADMIN},{OTHER}"},
+        chat_pacing=False,
+    )
+    await speak(running, ADMIN, "ru")
+    await speak(running, OTHER, "en")
+    try:
+        yield running
+    finally:
+        await stop_rig(running)
+
+
+async def test_each_admin_reads_alerts_in_their_chats_language(two_admins: Rig) -> None:
+    rig = two_admins
+    rig.feeds.set("/feed.xml", sample_feed(1), etag='"1"')
+    await rig.reply_to(ADMIN, ADMIN, f"/addfeed {rig.feeds.url('/feed.xml')} Министерство <МИД>")
+    before = len(await _alerts(rig))
+    rig.feeds.set_status("/feed.xml", 503)
+    for _ in range(3):
+        await _poll(rig)
+    rig.feeds.set("/feed.xml", sample_feed(1), etag='"1"')
+    await _poll(rig, minutes=24 * 60)
+
+    failing, recovered = (await _alerts(rig, ADMIN))[before:]
+    # The server's words stay as they came, inside a Russian frame.
+    assert failing.startswith("⚠️ Сбой ленты\nлента 1, Министерство <МИД>: 3 сбоя подряд: HTTP 503")
+    assert "<b>Министерство &lt;МИД&gt;</b>" in (rig.api.messages(ADMIN)[before].text or "")
+    assert recovered == "✅ Лента снова работает\nлента 1, Министерство <МИД>: снова работает"
+    english = await _alerts(rig, OTHER)
+    assert english[0].startswith(
+        "⚠️ Feed failing\nfeed 1, Министерство <МИД>: failed 3 times in a row: HTTP 503"
+    )
+    assert english[1] == "✅ Feed recovered\nfeed 1, Министерство <МИД>: works again"
+
+
+async def test_errors_and_their_summary_in_russian(two_admins: Rig) -> None:
+    rig = two_admins
+    for n in range(13):
+        await rig.app.process_error(None, ValueError(f"boom {n}"))
+    rig.clock.advance(minutes=11)
+    await rig.run_job("daily")
+    first, summary = await _alerts(rig, ADMIN)
+    assert first == "🐞 Непредвиденная ошибка\nValueError: boom 0 (подробности в журнале бота)"
+    lines = summary.splitlines()
+    assert lines[0] == "🐞 Непредвиденная ошибка ×12 (за последние 10 мин)"
+    assert lines[1] == "• ValueError: boom 1 (подробности в журнале бота)"
+    assert lines[-1] == f"…и ещё {12 - MAX_LISTED}"
+    first, summary = await _alerts(rig, OTHER)
+    assert first == "🐞 Unexpected error\nValueError: boom 0 (details in the bot's log)"
+    assert summary.splitlines()[0] == "🐞 Unexpected error ×12 (in the last 10 min)"
+    assert summary.splitlines()[-1] == f"…and {12 - MAX_LISTED} more"
+
+
+def test_a_page_layout_alert_is_said_in_each_language() -> None:
+    moved = list_moved("div.news > div.item", 5)
+    assert moved.startswith(
+        "the list of statements is no longer where it was (now div.news > div.item,"
+        " 5 statement(s)), and it holds none"
+    )
+    russian = say(moved, translator("ru"))
+    assert russian.startswith(
+        "список заявлений уже не там, где был (теперь div.news > div.item, 5 заявлений)"
+    )
+    assert "/addpage" in russian
+    assert "(теперь li, 1 заявление)" in say(list_moved("li", 1), translator("ru"))
+    text = render_summary("page_layout_changed", ["x"], 3, timedelta(minutes=10), translator("ru"))
+    assert text == "<b>🔀 Изменилась вёрстка страницы ×3</b> (за последние 10 мин)\n• x\n…и ещё 2"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from emulator import Delay
+from storage.models import NewItem
 from tests.support.commands import text
 from tests.support.delivery import outbox
 from tests.support.feeds import Entry
@@ -118,3 +119,34 @@ async def test_corrections_are_paced_like_sends(rig: Rig) -> None:
     edits = [r for r in outbox(rig) if r.item_id is None]
     assert [(r.chat_id, r.state) for r in edits] == [(USER, "sent"), (OTHER, "sent")]
     assert all(r.message_id is not None for r in edits)
+
+
+async def test_a_new_summariser_is_no_correction(rig: Rig) -> None:
+    """After an upgrade the summariser may word a stored statement's summary anew: the
+    source did not change, so the messages sent stay as they are (the archive follows)."""
+    await pushed(rig)
+    store = rig.services.store
+    [item] = await store.latest_items(1)
+    resummarised = NewItem(
+        identity=item.identity,
+        guid=item.guid,
+        link=item.link,
+        title=item.title,
+        summary="A summary worded by a newer summariser.",
+        content=item.content,
+        published_at=item.published_at,
+    )
+    feed = await store.get_feed(item.feed_id)
+    await store.record_poll(
+        feed.id,
+        [resummarised],
+        feed_title=feed.title,
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        next_poll_at=rig.clock.now,
+    )
+    await rig.wait_delivered()
+    assert rig.api.calls_to("editMessageText") == []
+    [stored] = await store.latest_items(1)
+    assert stored.summary == "A summary worded by a newer summariser."

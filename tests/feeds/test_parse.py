@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from jobs.parse import NotAFeedError, ParsedFeed, entry_identity, parse_feed
 from tests.support.feeds import PARSE_CORPUS, big_feed
 from text.plain import first_words, html_to_text
-from text.summary import summarise
+from text.summary import lead, summarise
 
 SEED_FEED = Path(__file__).parents[2] / "bot" / "data" / "seed_feed.xml"
 SEED_EXPECTED = PARSE_CORPUS / "seed_expected.tsv"
@@ -651,3 +651,22 @@ def test_an_entry_that_is_only_a_figure_takes_its_caption_as_the_lead() -> None:
     )
     [entry] = parse_feed(body, url="https://x.example/rss", headers={}).entries
     assert entry.summary == "The Ambassador laid a wreath."
+
+
+def test_a_statement_without_guid_or_link_is_named_by_its_lead_not_its_summary() -> None:
+    """The summariser may change between versions; what names a statement must not,
+    or an upgrade would make stored statements look new."""
+    greeting = "Thank you for inviting me. I am glad to be here today with all of you."
+    speech = " ".join(
+        f"Point {n}: the transition to a multipolar world order continues." for n in range(40)
+    )
+    body = f"<p>{greeting}</p><p>{speech}</p>"
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        f"<description><![CDATA[{body}]]></description></item></channel></rss>"
+    ).encode()
+    [entry] = parse_feed(feed, url="https://x.example/", headers={}).entries
+    assert entry.summary != lead(html_to_text(body))  # a real extractive summary …
+    # … but the identity and the stand-in title come from the lead, as always.
+    assert entry.identity == entry_identity(None, None, entry.title, None, lead(html_to_text(body)))
+    assert entry.title.startswith("Thank you for inviting me.")

@@ -161,8 +161,8 @@ async def test_a_page_that_takes_too_long_is_given_up_and_its_worker_killed() ->
         await parser.parse(FEED, url="https://x.example/", headers={})  # starts the worker
         assert parser._pool is not None
         workers = list(parser._pool._processes.values())
-        parser._timeout = 0.001  # any page takes longer in another process
-        page = html_list(statements_of_the_seed(8))
+        parser._timeout = 0.001  # a page of hundreds of statements takes far longer
+        page = html_list(statements_of_the_seed(400))
         with pytest.raises(PageListError, match=r"the page took longer than 0.001 s to parse"):
             await parser.read_list(
                 page, url="https://x.example/", headers={}, selectors=None, zone=None

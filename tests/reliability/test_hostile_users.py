@@ -213,6 +213,7 @@ async def test_admin_commands_from_anyone_else_are_refused(
         "pausefeed": "1",
         "resumefeed": "1",
         "addcounter": "2020-01-01 {days} days",
+        "countertext": "1 ru прошло {days} {день|дня|дней}",
         "removecounter": "1",
         "addchannel": "@somechannel all",
         "removechannel": "@somechannel",

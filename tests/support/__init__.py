@@ -27,6 +27,8 @@ nouns (``outbox``, ``texts``).
 * delivery: a rig that sends several messages at once with short waits, what each
   chat received, and the outbox as stored.
 * polling: a real Store and Poller against the feed server, without Telegram.
-* counters: the seed page's counters and its daily message (``GOLDEN``).
+* counters: the seed page's counters and its daily message (``GOLDEN``), and their
+  Russian texts and message (``GOLDEN_RU``).
+* languages: a chat that reads the bot in a language (``speak``).
 * child: the loopback guard every process the tests start loads first.
 """
