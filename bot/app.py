@@ -89,6 +89,7 @@ ADMIN_COMMANDS = [
     BotCommand("pollnow", N_("Poll every feed now")),
     BotCommand("addcounter", N_("YYYY-MM-DD [Area/City] TEMPLATE")),
     BotCommand("removecounter", N_("COUNTER_ID: remove a counter")),
+    BotCommand("countertext", N_("COUNTER_ID LANG TEMPLATE: a counter's text in another language")),
     BotCommand("stats", N_("Chats, deliveries, queue, failures")),
     BotCommand("addchannel", N_("@name [FEED_ID|all]: post to a channel")),
     BotCommand("removechannel", N_("@name [FEED_ID]: stop posting to a channel")),

@@ -80,7 +80,10 @@ USER_HELP = [
     ("/counters", N_("the daily counter message, now"), "/counters"),
     (
         "/settings",
-        N_("this chat's daily time, time zone, daily message on or off, instant or digest"),
+        N_(
+            "this chat's daily time, time zone, daily message on or off, instant or digest,"
+            " language"
+        ),
         None,
     ),
     ("/help", N_("this list"), "/help"),
@@ -124,6 +127,14 @@ ADMIN_HELP = [
         "/addcounter 2018-03-04 Europe/Moscow {days} days have passed since the Salisbury incident",
     ),
     ("/removecounter COUNTER_ID", N_("remove a counter"), "/removecounter 1"),
+    (
+        "/countertext COUNTER_ID LANG TEMPLATE",
+        N_(
+            "a counter's text in another language (ru or en); {one|few|many} choose"
+            " the form the number needs"
+        ),
+        "/countertext 1 ru С инцидента в Солсбери {прошёл|прошло|прошло} {days} {день|дня|дней}",
+    ),
     ("/stats", N_("chats, subscriptions, deliveries, queue, failures"), "/stats"),
     (
         "/addchannel @name [FEED_ID|all]",

@@ -217,7 +217,6 @@ async def can_manage_chat(update: Update, context: Context) -> bool:
 GROUP_ADMINS_ONLY = N_(
     "Only the group's admins can change this group's subscriptions and settings."
 )
-ADMINS_ONLY = N_("Sorry, only the bot's admins can do that.")
 
 
 def args_of(context: Context) -> list[str]:
