@@ -308,13 +308,15 @@ async def test_alerts_filters_and_digest_mode_work_in_the_console(tmp_path: Path
 
 
 async def test_the_console_speaks_russian(tmp_path: Path) -> None:
-    """The terminal's user has no Telegram language: the console reads
-    DEFAULT_LANGUAGE, and `/settings language` switches it like any chat."""
+    """`/settings language ru` in the console: the replies, dates, clocks and the
+    seed's counters in Russian from then on."""
     done, started = run_console(
-        tmp_path, "/counters\n/latest 1\n/settings language en\n/latest 1\n", DEFAULT_LANGUAGE="ru"
+        tmp_path, "/latest 1\n/settings language ru\n/counters\n/latest 1\n/help\n"
     )
     assert done.returncode == 0, done.stderr
-    counters, latest, switched, english = blocks(done.stdout)
+    english, switched, counters, latest, help_text = blocks(done.stdout)
+    assert english.startswith("Latest statements (1–1)\n\n1. 3 December 2021 · Consular news")
+    assert switched.startswith("Язык: Русский")
     lines = counters.split("\n")
     assert lines[1].startswith("Москва: ") and lines[2].startswith("Лондон: ")
     # The seed's counters in the embassy's own Russian wording, the plural form chosen.
@@ -324,8 +326,14 @@ async def test_the_console_speaks_russian(tmp_path: Path) -> None:
         for days in seed_days(started)
     }, lines[4]
     assert latest.startswith("Последние заявления (1–1)\n\n1. 3 декабря 2021 · Consular news")
-    assert switched.startswith("Language: English")
-    assert english.startswith("Latest statements (1–1)\n\n1. 3 December 2021 · Consular news")
+    assert help_text.startswith("Что умеет Communique")
+
+
+async def test_the_console_starts_in_the_default_language(tmp_path: Path) -> None:
+    """The terminal's user has no Telegram language: the console reads DEFAULT_LANGUAGE."""
+    done, _ = run_console(tmp_path, "/latest 1\n", DEFAULT_LANGUAGE="ru")
+    assert done.returncode == 0, done.stderr
+    assert blocks(done.stdout)[0].startswith("Последние заявления (1–1)")
 
 
 def seed_days(since: datetime) -> set[int]:
