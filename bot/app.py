@@ -45,6 +45,7 @@ from bot.health import HEARTBEAT_EVERY, beat, clear_heartbeat, heartbeat_path, w
 from bot.limits import PerUserLimit
 from bot.logs import hide_secrets
 from bot.reading import SEARCHES_PER_MINUTE
+from bot.replies import language_of
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.updates import PerChatUpdateProcessor
 from jobs.daily import DailyScheduler
@@ -56,6 +57,7 @@ from jobs.paced_replies import PacedReplies
 from jobs.poll import Poller
 from storage.api import open_store
 from text.dates import Clock, utcnow
+from text.i18n import LANGUAGES, N_, translator
 
 log = logging.getLogger(__name__)
 
@@ -64,34 +66,42 @@ App = Application[Any, Any, Any, Any, Any, Any]
 POLL_TICK = 10.0  # seconds between looks for due feeds
 DAILY_TICK = 60.0  # the daily message is checked once a minute
 
+# The command menus, their descriptions in English (translated when published).
 USER_COMMANDS = [
-    BotCommand("latest", "The newest statements"),
-    BotCommand("search", "Search every statement"),
-    BotCommand("feeds", "Feeds, with subscribe buttons"),
-    BotCommand("subscribe", "Follow a feed, or all"),
-    BotCommand("unsubscribe", "Stop following a feed"),
-    BotCommand("alert", "QUERY: statements that match, from any feed"),
-    BotCommand("alerts", "This chat's alerts"),
-    BotCommand("filter", "FEED_ID QUERY: only what matches from a feed"),
-    BotCommand("counters", "The daily counter message, now"),
-    BotCommand("settings", "Daily time, time zone, daily on/off"),
-    BotCommand("help", "Every command, with examples"),
+    BotCommand("latest", N_("The newest statements")),
+    BotCommand("search", N_("Search every statement")),
+    BotCommand("feeds", N_("Feeds, with subscribe buttons")),
+    BotCommand("subscribe", N_("Follow a feed, or all")),
+    BotCommand("unsubscribe", N_("Stop following a feed")),
+    BotCommand("alert", N_("QUERY: statements that match, from any feed")),
+    BotCommand("alerts", N_("This chat's alerts")),
+    BotCommand("filter", N_("FEED_ID QUERY: only what matches from a feed")),
+    BotCommand("counters", N_("The daily counter message, now")),
+    BotCommand("settings", N_("Daily time, time zone, daily on/off")),
+    BotCommand("help", N_("Every command, with examples")),
 ]
 ADMIN_COMMANDS = [
-    BotCommand("addfeed", "URL [TITLE]: add a feed, or a web page's statements"),
-    BotCommand("addpage", "URL item=CSS … [TITLE]: a web page, with selectors"),
-    BotCommand("removefeed", "FEED_ID: remove a feed"),
-    BotCommand("pausefeed", "FEED_ID: stop polling a feed"),
-    BotCommand("resumefeed", "FEED_ID: poll a feed again"),
-    BotCommand("feedstatus", "Health of every feed"),
-    BotCommand("pollnow", "Poll every feed now"),
-    BotCommand("addcounter", "YYYY-MM-DD [Area/City] TEMPLATE"),
-    BotCommand("removecounter", "COUNTER_ID: remove a counter"),
-    BotCommand("stats", "Chats, deliveries, queue, failures"),
-    BotCommand("addchannel", "@name [FEED_ID|all]: post to a channel"),
-    BotCommand("removechannel", "@name [FEED_ID]: stop posting to a channel"),
-    BotCommand("exportopml", "Every feed as an OPML file (send one back to import)"),
+    BotCommand("addfeed", N_("URL [TITLE]: add a feed, or a web page's statements")),
+    BotCommand("addpage", N_("URL item=CSS … [TITLE]: a web page, with selectors")),
+    BotCommand("removefeed", N_("FEED_ID: remove a feed")),
+    BotCommand("pausefeed", N_("FEED_ID: stop polling a feed")),
+    BotCommand("resumefeed", N_("FEED_ID: poll a feed again")),
+    BotCommand("feedstatus", N_("Health of every feed")),
+    BotCommand("pollnow", N_("Poll every feed now")),
+    BotCommand("addcounter", N_("YYYY-MM-DD [Area/City] TEMPLATE")),
+    BotCommand("removecounter", N_("COUNTER_ID: remove a counter")),
+    BotCommand("countertext", N_("COUNTER_ID LANG TEMPLATE: a counter's text in another language")),
+    BotCommand("stats", N_("Chats, deliveries, queue, failures")),
+    BotCommand("addchannel", N_("@name [FEED_ID|all]: post to a channel")),
+    BotCommand("removechannel", N_("@name [FEED_ID]: stop posting to a channel")),
+    BotCommand("exportopml", N_("Every feed as an OPML file (send one back to import)")),
 ]
+
+
+def menu(commands: list[BotCommand], language: str) -> list[BotCommand]:
+    """A command menu with its descriptions in `language`."""
+    _ = translator(language).gettext
+    return [BotCommand(command.command, _(command.description)) for command in commands]
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,16 +498,29 @@ async def _post_shutdown(app: App) -> None:
 
 
 async def _publish_commands(app: App, settings: Settings) -> None:
-    """The command menu: user commands for everyone, admin ones in admins' chats."""
-    try:
-        await app.bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
-        for admin_id in sorted(settings.admin_ids):
-            await app.bot.set_my_commands(
-                USER_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
-            )
-    except TelegramError as exc:
-        # An admin who never opened a chat with the bot makes this fail; not fatal.
-        log.warning("could not publish the command menu: %s", exc)
+    """The command menu: user commands for everyone, admin ones in admins' chats,
+    each in every language. Telegram shows a user the menu of their app's language
+    when there is one, else the one without a language: that one is in
+    DEFAULT_LANGUAGE, as the chats of users whose language is not ours are."""
+    default = settings.default_language
+    menus: list[tuple[BotCommandScopeDefault | BotCommandScopeChat, list[BotCommand]]] = [
+        (BotCommandScopeDefault(), USER_COMMANDS)
+    ]
+    menus += [
+        (BotCommandScopeChat(admin_id), USER_COMMANDS + ADMIN_COMMANDS)
+        for admin_id in sorted(settings.admin_ids)
+    ]
+    for scope, listed in menus:
+        for code in (None, *(other for other in LANGUAGES if other != default)):
+            try:
+                await app.bot.set_my_commands(
+                    menu(listed, code or default), scope=scope, language_code=code
+                )
+            except TelegramError as exc:
+                # An admin who never opened a chat with the bot makes this fail; not
+                # fatal, and the other menus are still published.
+                log.warning("could not publish the command menu (%s): %s", scope.type, exc)
+                break
 
 
 async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -550,15 +573,28 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(svc, Services):
         await svc.alerts.error(context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        _ = translator(await _language_after_error(update, context)).gettext
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer("Sorry, something went wrong.")
+                await update.callback_query.answer(_("Sorry, something went wrong."))
             else:
                 await update.effective_chat.send_message(
-                    "Sorry, something went wrong on our side. The admins have been told."
+                    _("Sorry, something went wrong on our side. The admins have been told.")
                 )
         except TelegramError:
             pass
+
+
+async def _language_after_error(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The chat's language for the apology, or DEFAULT_LANGUAGE when even that cannot
+    be read (the error may be the database's own)."""
+    svc = context.application.bot_data.get(SERVICES_KEY)
+    fallback = svc.settings.default_language if isinstance(svc, Services) else "en"
+    try:
+        return await language_of(update, context)
+    except Exception:
+        log.debug("no language for the apology; using %s", fallback, exc_info=True)
+        return fallback
 
 
 async def start_application(app: App) -> None:

@@ -31,6 +31,7 @@ from jobs.page_list import detect_list
 from jobs.parse import parse_feed
 from storage.models import Detection
 from storage.store import Store
+from text.i18n import N_, translator
 
 CONSOLE_TOKEN = "1000000001:console-mode-has-no-real-token-xx"
 CONSOLE_USER = 1000000002
@@ -51,6 +52,14 @@ SEED_COUNTERS = [
         "{days} days have passed since the death of Nikolay Glushkov on British soil - "
         "no credible information or response from the British authorities",
     ),
+]
+# The seed counters' Russian texts (the embassy's own wording on its Russian page),
+# in SEED_COUNTERS' order: a console switched to Russian reads them so.
+SEED_COUNTER_TEXTS_RU = [
+    "С инцидента в Солсбери {прошёл|прошло|прошло} {days} {день|дня|дней} - никакой "
+    "достоверной информации или ответа от британских властей",
+    "Со дня гибели Николая Глушкова на британской земле {прошёл|прошло|прошло} {days} "
+    "{день|дня|дней} - никакой достоверной информации или ответа от британских властей",
 ]
 # How long leaving waits for queued messages (pushes, the daily message) to show.
 DRAIN_SECONDS = 10.0
@@ -183,8 +192,10 @@ async def seed(store: Store, chat_id: int) -> None:
     # Offline: neither is fetched until an admin resumes it (/resumefeed 1).
     for source in (feed.id, page):
         await store.set_feed_paused(source, True)
-    for start, zone, template in SEED_COUNTERS:
-        await store.add_counter(start, zone, template)
+    for (start, zone, template), russian in zip(SEED_COUNTERS, SEED_COUNTER_TEXTS_RU, strict=True):
+        counter = await store.add_counter(start, zone, template)
+        await store.set_counter_text(counter.id, "ru", russian)
+    # In DEFAULT_LANGUAGE until `/settings language` says otherwise.
     await store.upsert_chat(chat_id, "private", CONSOLE_NAME)
     await store.subscribe(chat_id, [feed.id, page])
 
@@ -258,7 +269,7 @@ class Console:
         return printed
 
     def note(self, text: str) -> None:
-        """A line from the console itself, not from the bot."""
+        """A line from the console itself, not from the bot (already translated)."""
         self._write((f"{DIM}({text}){RESET}" if self.ansi else f"({text})") + "\n\n")
 
     def translate(self, line: str) -> tuple[str, str] | None:
@@ -279,25 +290,39 @@ class Console:
         return sum(1 + len(m.edits) for m in self.emulator.messages(CONSOLE_USER))
 
 
-def _banner(settings: Settings, seeded: bool, ansi: bool) -> str:
-    title = "Communique console"
+NO_SUCH_BUTTON = N_("there is no button {number}; the last message has 1-{count}")
+COMMANDS_ONLY = N_("the bot answers commands such as /latest; /help lists them")
+
+
+def _banner(settings: Settings, seeded: bool, ansi: bool, language: str = "en") -> str:
+    """What the console says at start, in the console chat's language."""
+    _ = translator(language).gettext
+    title = _("Communique console")
     if ansi:
         title = f"{BOLD}{title}{RESET}"
     lines = [
-        f"{title}: the real bot, offline; nothing leaves this computer.",
-        f"Database: {settings.database_path}. You are an admin here.",
+        _("{title}: the real bot, offline; nothing leaves this computer.").format(title=title),
+        _("Database: {path}. You are an admin here.").format(path=settings.database_path),
     ]
     if seeded:
         lines.append(
-            "First start: loaded the sample feed's statements (paused, as there is no "
-            "network) and the seed's two counters, and subscribed you."
+            _(
+                "First start: loaded the sample feed's statements (paused, as there is no "
+                "network) and the seed's two counters, and subscribed you."
+            )
         )
     lines += [
-        "Try /latest, /search Salisbury, /counters, /feeds, /stats; /help lists everything.",
-        "Type a number to press a button. Ctrl-D (end of input) leaves.",
+        _("Try /latest, /search Salisbury, /counters, /feeds, /stats; /help lists everything."),
+        _("Type a number to press a button. Ctrl-D (end of input) leaves."),
         "",
     ]
     return "\n".join(lines) + "\n"
+
+
+async def _language(svc: Services) -> str:
+    """The console chat's language, as it is now (`/settings language` changes it)."""
+    chat = await svc.store.find_chat(CONSOLE_USER)
+    return chat.language if chat is not None else svc.store.default_language
 
 
 def _start_reader(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
@@ -334,7 +359,8 @@ async def run_console(
         return 2
 
     emulator = BotApiEmulator(CONSOLE_TOKEN, username="CommuniqueBot")
-    emulator.add_user(CONSOLE_USER, CONSOLE_NAME)
+    # No Telegram language: the console chat starts in DEFAULT_LANGUAGE.
+    emulator.add_user(CONSOLE_USER, CONSOLE_NAME, language_code=None)
     console_settings = dataclasses.replace(
         settings,
         token=CONSOLE_TOKEN,
@@ -362,7 +388,7 @@ async def run_console(
         loop.add_signal_handler(signal.SIGTERM, lines.put_nowait, None)
     try:
         if interactive:
-            stdout.write(_banner(settings, seeded, ansi))
+            stdout.write(_banner(settings, seeded, ansi, await _language(svc)))
         # Today's daily message, if its time has passed, comes first and always in the
         # same place, as a bot that starts late sends it (the job would, 0.5 s later).
         if interactive and app.job_queue is not None:
@@ -392,12 +418,12 @@ async def _handle_line(app: App, console: Console, line: str, *, interactive: bo
         return
     kind, value = action
     emulator = console.emulator
+    svc = services_of(app)
     if kind == "button":
         choice = console.choice(value)
         if choice is None:
-            console.note(
-                f"there is no button {value}; the last message has 1-{len(console.choices)}"
-            )
+            _ = translator(await _language(svc)).gettext
+            console.note(_(NO_SUCH_BUTTON).format(number=value, count=len(console.choices)))
             return
         raw = emulator.press_button(CONSOLE_USER, CONSOLE_USER, choice.message_id, choice.data)
     else:
@@ -412,9 +438,9 @@ async def _handle_line(app: App, console: Console, line: str, *, interactive: bo
     # A full text goes out part by part after its press was answered: the next line
     # waits for it, so a script gets every part before its next command's reply.
     with contextlib.suppress(TimeoutError):
-        await services_of(app).replies.wait_idle(REPLY_SECONDS)
+        await svc.replies.wait_idle(REPLY_SECONDS)
     if not console.show_new() and interactive and not value.startswith("/"):
-        console.note("the bot answers commands such as /latest; /help lists them")
+        console.note(translator(await _language(svc)).gettext(COMMANDS_ONLY))
 
 
 async def _watch(console: Console) -> None:

@@ -18,14 +18,15 @@ from telegram.ext import ContextTypes
 
 from bot.services import services
 from storage.models import Chat as StoredChat
-from text.i18n import Translator, supported, translator
+from text.i18n import N_, Translator, supported, translator
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-# The answer to a button press whose data is not (or no longer) understood.
-STALE_BUTTON = "That button is no longer valid. Send the command again."
+# The answer to a button press whose data is not (or no longer) understood. These
+# shared refusals are marked here and translated where they are said: `_(STALE_BUTTON)`.
+STALE_BUTTON = N_("That button is no longer valid. Send the command again.")
 
 
 async def reply(
@@ -140,9 +141,11 @@ def starting_language(update: Update) -> str | None:
 
 async def language_of(update: Update, context: Context) -> str:
     """The interface language to answer this update in: its chat's (or forum topic's),
-    as stored; for a chat not seen yet, the one it will start in."""
+    as stored; for a chat not seen yet, the one it will start in. An update from no
+    chat (an inline query, a press under a shared inline message) is answered in
+    the language of the user's private chat with the bot, else their own."""
     store = services(context).store
-    chat = update.effective_chat
+    chat, user = update.effective_chat, update.effective_user
     if chat is not None:
         thread = topic_of(update)
         if thread is not None:
@@ -151,6 +154,11 @@ async def language_of(update: Update, context: Context) -> str:
         found = await store.find_chat(chat.id)
         if found is not None:
             return found.language
+    elif user is not None:
+        found = await store.find_chat(user.id)
+        if found is not None:
+            return found.language
+        return supported(user.language_code) or store.default_language
     return starting_language(update) or store.default_language
 
 
@@ -206,8 +214,9 @@ async def can_manage_chat(update: Update, context: Context) -> bool:
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
-GROUP_ADMINS_ONLY = "Only the group's admins can change this group's subscriptions and settings."
-ADMINS_ONLY = "Sorry, only the bot's admins can do that."
+GROUP_ADMINS_ONLY = N_(
+    "Only the group's admins can change this group's subscriptions and settings."
+)
 
 
 def args_of(context: Context) -> list[str]:

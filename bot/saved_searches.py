@@ -15,6 +15,7 @@ from bot.replies import (
     button_is_genuine,
     can_manage_chat,
     edit,
+    language_of,
     remember_chat,
     reply,
     subscriber_id,
@@ -31,18 +32,19 @@ from storage.errors import (
 from storage.models import Alert, Feed
 from storage.query import parse_saved_query
 from storage.store import MAX_ALERTS
+from text.i18n import N_, translator
 from text.markup import esc, truncate_text
 from text.statements import feed_name
 
 QUERY_SHOWN = 100  # characters of a query shown in a reply or a button
 
-FILTER_USAGE = (
+FILTER_USAGE = N_(
     "Usage: /filter FEED_ID QUERY — from now on this chat gets only that feed's new "
     'statements that match QUERY: words, "phrases", prefix*, and -word to leave out. '
     "For example <code>/filter 2 sanctions -consular</code>; <code>/filter 2</code> "
     "shows the filter, <code>/unfilter 2</code> removes it."
 )
-ALERT_USAGE = (
+ALERT_USAGE = N_(
     "Usage: /alert QUERY — every new statement, from any feed, that matches QUERY comes "
     'here, followed or not: words, "phrases", prefix*, and -word to leave out. '
     'For example <code>/alert Salisbury</code> or <code>/alert "chemical weapons" '
@@ -59,10 +61,10 @@ def _feed_id(arg: str) -> int | None:
     return int(arg) if arg.isdecimal() and arg.isascii() and len(arg) < 10 else None
 
 
-async def _allowed(update: Update, context: Context) -> bool:
+async def _allowed(update: Update, context: Context, language: str) -> bool:
     if await can_manage_chat(update, context):
         return True
-    await reply(update, GROUP_ADMINS_ONLY)
+    await reply(update, translator(language).gettext(GROUP_ADMINS_ONLY))
     return False
 
 
@@ -75,16 +77,18 @@ async def _find_feed(context: Context, feed_id: int) -> Feed | None:
 
 async def filter_command(update: Update, context: Context) -> None:
     """`/filter FEED_ID QUERY` sets a filter; `/filter FEED_ID` shows it."""
+    language = await language_of(update, context)
+    _ = translator(language).gettext
     args = args_of(context)
     feed_id = _feed_id(args[0]) if args else None
     if feed_id is None:
-        await reply(update, FILTER_USAGE)
+        await reply(update, _(FILTER_USAGE))
         return
     chat_id = await subscriber_id(update, context)
     store = services(context).store
     feed = await _find_feed(context, feed_id)
     if feed is None:
-        await reply(update, f"There is no feed {feed_id}. /feeds lists them.")
+        await reply(update, _("There is no feed {id}. /feeds lists them.").format(id=feed_id))
         return
     name = esc(feed_name(feed, 100))
     # The query as typed, quotes and spacing kept: everything after the feed id.
@@ -92,69 +96,79 @@ async def filter_command(update: Update, context: Context) -> None:
     if not query_text:
         current = await store.get_filter(chat_id, feed_id)
         if current is None:
-            await reply(update, f"No filter on feed {feed_id}, <b>{name}</b>: every new "
-                        "statement from it arrives. " + FILTER_USAGE)  # fmt: skip
+            text = _(
+                "No filter on feed {id}, <b>{feed}</b>: every new statement from it arrives. "
+                "{usage}"
+            ).format(id=feed_id, feed=name, usage=_(FILTER_USAGE))
         else:
-            await reply(
-                update,
-                f"Filter on feed {feed_id}, <b>{name}</b>: «{_shown(current.query)}». "
-                f"<code>/unfilter {feed_id}</code> removes it.",
-            )
+            text = _(
+                "Filter on feed {id}, <b>{feed}</b>: «{query}». "
+                "<code>/unfilter {id}</code> removes it."
+            ).format(id=feed_id, feed=name, query=_shown(current.query))
+        await reply(update, text)
         return
-    if not await _allowed(update, context):
+    if not await _allowed(update, context, language):
         return
     try:
         query = parse_saved_query(query_text)
     except InvalidSearchQueryError as exc:
-        await reply(update, f"I can't filter on that: {esc(str(exc))}.\n{FILTER_USAGE}")
+        text = _("I can't filter on that: {reason}.\n{usage}")
+        await reply(update, text.format(reason=esc(str(exc)), usage=_(FILTER_USAGE)))
         return
     await remember_chat(update, context, reactivate=False)
     try:
         await store.set_filter(chat_id, feed_id, str(query))
     except NotSubscribedError:
-        await reply(
-            update,
-            f"This chat does not follow feed {feed_id}, <b>{name}</b>: "
-            f"<code>/subscribe {feed_id}</code> first, then set the filter. Nothing changed.",
+        text = _(
+            "This chat does not follow feed {id}, <b>{feed}</b>: "
+            "<code>/subscribe {id}</code> first, then set the filter. Nothing changed."
         )
+        await reply(update, text.format(id=feed_id, feed=name))
         return
-    meaning = (
-        "everything but what mentions it"
-        if not query.include
-        else "only the statements that match it"
-    )
-    await reply(
-        update,
-        f"Filter set on feed {feed_id}, <b>{name}</b>: «{_shown(str(query))}». From now on "
-        f"this chat gets {meaning}. <code>/unfilter {feed_id}</code> removes it.",
-    )
+    if query.include:
+        text = _(
+            "Filter set on feed {id}, <b>{feed}</b>: «{query}». From now on this chat gets "
+            "only the statements that match it. <code>/unfilter {id}</code> removes it."
+        )
+    else:
+        text = _(
+            "Filter set on feed {id}, <b>{feed}</b>: «{query}». From now on this chat gets "
+            "everything but what mentions it. <code>/unfilter {id}</code> removes it."
+        )
+    await reply(update, text.format(id=feed_id, feed=name, query=_shown(str(query))))
 
 
 async def unfilter(update: Update, context: Context) -> None:
     """`/unfilter FEED_ID`: every new statement of the feed arrives again."""
+    language = await language_of(update, context)
+    _ = translator(language).gettext
     args = args_of(context)
     feed_id = _feed_id(args[0]) if len(args) == 1 else None
     if feed_id is None:
-        await reply(update, "Usage: /unfilter FEED_ID — for example <code>/unfilter 2</code>.")
+        await reply(update, _("Usage: /unfilter FEED_ID — for example <code>/unfilter 2</code>."))
         return
-    if not await _allowed(update, context):
+    if not await _allowed(update, context, language):
         return
     chat_id = await subscriber_id(update, context)
     if not await services(context).store.remove_filter(chat_id, feed_id):
-        await reply(update, f"There is no filter on feed {feed_id} here. Nothing changed.")
+        text = _("There is no filter on feed {id} here. Nothing changed.")
+        await reply(update, text.format(id=feed_id))
         return
-    await reply(update, f"Filter removed: every new statement of feed {feed_id} arrives again.")
+    text = _("Filter removed: every new statement of feed {id} arrives again.")
+    await reply(update, text.format(id=feed_id))
 
 
 # -------------------------------------------------------------------- alerts
 
 
-def render_alerts(alerts: list[Alert]) -> str:
+def render_alerts(alerts: list[Alert], language: str = "en") -> str:
+    _ = translator(language).gettext
     if not alerts:
-        return "This chat has no alerts. " + ALERT_USAGE
-    lines = [f"<b>Alerts</b> ({len(alerts)} of at most {MAX_ALERTS})"]
+        return _("This chat has no alerts. {usage}").format(usage=_(ALERT_USAGE))
+    heading = _("<b>Alerts</b> ({count} of at most {max})")
+    lines = [heading.format(count=len(alerts), max=MAX_ALERTS)]
     lines += [f"{a.id}. «{_shown(a.query)}»" for a in alerts]
-    lines.append("\nTap one to remove it, or send /unalert ALERT_ID.")
+    lines.append("\n" + _("Tap one to remove it, or send /unalert ALERT_ID."))
     return "\n".join(lines)
 
 
@@ -173,71 +187,78 @@ def alerts_keyboard(alerts: list[Alert]) -> InlineKeyboardMarkup | None:
 
 async def alert(update: Update, context: Context) -> None:
     """`/alert QUERY`: new statements from any feed that match come here."""
+    language = await language_of(update, context)
+    _ = translator(language).gettext
     query_text = text_after_command(update)
     if not query_text:
-        await reply(update, ALERT_USAGE)
+        await reply(update, _(ALERT_USAGE))
         return
-    if not await _allowed(update, context):
+    if not await _allowed(update, context, language):
         return
     try:
         query = parse_saved_query(query_text)
     except InvalidSearchQueryError as exc:
-        await reply(update, f"I can't watch for that: {esc(str(exc))}.\n{ALERT_USAGE}")
+        text = _("I can't watch for that: {reason}.\n{usage}")
+        await reply(update, text.format(reason=esc(str(exc)), usage=_(ALERT_USAGE)))
         return
     if not query.include:
-        await reply(
-            update,
+        text = _(
             "An alert needs at least one word to look for (-word alone would bring "
-            f"everything else). {ALERT_USAGE}",
+            "everything else). {usage}"
         )
+        await reply(update, text.format(usage=_(ALERT_USAGE)))
         return
     chat_id = await subscriber_id(update, context)
     await remember_chat(update, context, reactivate=True)
     try:
         saved = await services(context).store.add_alert(chat_id, query_text, query.canonical)
     except AlertExistsError as exc:
-        await reply(
-            update, f"This chat already has that alert: alert {exc.alert_id}. Nothing changed."
-        )
+        text = _("This chat already has that alert: alert {id}. Nothing changed.")
+        await reply(update, text.format(id=exc.alert_id))
         return
     except AlertLimitError:
-        await reply(
-            update,
-            f"This chat already has {MAX_ALERTS} alerts, the most it can have. Remove one "
-            "with /alerts first. Nothing changed.",
+        text = _(
+            "This chat already has {max} alerts, the most it can have. Remove one "
+            "with /alerts first. Nothing changed."
         )
+        await reply(update, text.format(max=MAX_ALERTS))
         return
-    await reply(
-        update,
-        f"Alert {saved.id} saved: «{_shown(str(query))}». Every new statement that matches, "
+    text = _(
+        "Alert {id} saved: «{query}». Every new statement that matches, "
         "from any feed, will arrive here. /alerts lists them; "
-        f"<code>/unalert {saved.id}</code> removes it.",
+        "<code>/unalert {id}</code> removes it."
     )
+    await reply(update, text.format(id=saved.id, query=_shown(str(query))))
 
 
 async def alerts(update: Update, context: Context) -> None:
     """`/alerts`: this chat's alerts, with remove buttons."""
+    language = await language_of(update, context)
     chat_id = await subscriber_id(update, context)
     found = await services(context).store.chat_alerts(chat_id)
-    await reply(update, render_alerts(found), alerts_keyboard(found))
+    await reply(update, render_alerts(found, language), alerts_keyboard(found))
 
 
 async def unalert(update: Update, context: Context) -> None:
     """`/unalert ALERT_ID`."""
+    language = await language_of(update, context)
+    _ = translator(language).gettext
     args = args_of(context)
     alert_id = _feed_id(args[0]) if len(args) == 1 else None
     if alert_id is None:
-        await reply(update, "Usage: /unalert ALERT_ID — /alerts lists them.")
+        await reply(update, _("Usage: /unalert ALERT_ID — /alerts lists them."))
         return
-    if not await _allowed(update, context):
+    if not await _allowed(update, context, language):
         return
     chat_id = await subscriber_id(update, context)
     try:
         removed = await services(context).store.remove_alert(chat_id, alert_id)
     except AlertNotFoundError:
-        await reply(update, f"This chat has no alert {alert_id}. /alerts lists them.")
+        text = _("This chat has no alert {id}. /alerts lists them.")
+        await reply(update, text.format(id=alert_id))
         return
-    await reply(update, f"Alert {removed.id} removed: «{_shown(removed.query)}».")
+    text = _("Alert {id} removed: «{query}».")
+    await reply(update, text.format(id=removed.id, query=_shown(removed.query)))
 
 
 async def alerts_button(update: Update, context: Context) -> None:
@@ -246,19 +267,21 @@ async def alerts_button(update: Update, context: Context) -> None:
     assert query is not None
     kind, _, value = (query.data or "").removeprefix(PREFIX).partition(":")
     alert_id = _feed_id(value)
+    language = await language_of(update, context)
+    _ = translator(language).gettext
     if not button_is_genuine(query) or kind != "rm" or alert_id is None:
-        await query.answer(STALE_BUTTON)
+        await query.answer(_(STALE_BUTTON))
         return
     if not await can_manage_chat(update, context):
-        await query.answer(GROUP_ADMINS_ONLY, show_alert=True)
+        await query.answer(_(GROUP_ADMINS_ONLY), show_alert=True)
         return
     chat_id = await subscriber_id(update, context)
     store = services(context).store
     try:
         await store.remove_alert(chat_id, alert_id)
-        note = f"Alert {alert_id} removed"
+        note = _("Alert {id} removed").format(id=alert_id)
     except AlertNotFoundError:
-        note = "That alert was already removed"
+        note = _("That alert was already removed")
     left = await store.chat_alerts(chat_id)
-    await edit(query, render_alerts(left), alerts_keyboard(left))
+    await edit(query, render_alerts(left, language), alerts_keyboard(left))
     await query.answer(note)

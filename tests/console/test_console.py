@@ -40,8 +40,11 @@ def console_env(database: Path) -> dict[str, str]:
     return env
 
 
-def run_console(tmp_path: Path, typed: str) -> tuple[subprocess.CompletedProcess[str], datetime]:
-    """Run the console with `typed` on stdin; also returns when it started."""
+def run_console(
+    tmp_path: Path, typed: str, **env: str
+) -> tuple[subprocess.CompletedProcess[str], datetime]:
+    """Run the console with `typed` on stdin (and settings `env`); also returns when
+    it started."""
     started = datetime.now(UTC)
     # cwd=tmp_path: a developer's .env in the repository must not leak in.
     done = subprocess.run(
@@ -50,7 +53,7 @@ def run_console(tmp_path: Path, typed: str) -> tuple[subprocess.CompletedProcess
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=console_env(tmp_path / "data" / "console.sqlite3"),
+        env=console_env(tmp_path / "data" / "console.sqlite3") | env,
         timeout=60,
     )
     return done, started
@@ -302,3 +305,50 @@ async def test_alerts_filters_and_digest_mode_work_in_the_console(tmp_path: Path
     assert shown[3].startswith("Filter on feed 1,") and "«sanctions -consular»" in shown[3]
     assert shown[4].startswith("New statements: one digest a day")
     assert shown[5] == "Alert 1 removed: «Salisbury»."
+
+
+async def test_the_console_speaks_russian(tmp_path: Path) -> None:
+    """`/settings language ru` in the console: the replies, dates, clocks and the
+    seed's counters in Russian from then on."""
+    done, started = run_console(
+        tmp_path, "/latest 1\n/settings language ru\n/counters\n/latest 1\n/help\n"
+    )
+    assert done.returncode == 0, done.stderr
+    english, switched, counters, latest, help_text = blocks(done.stdout)
+    assert english.startswith("Latest statements (1–1)\n\n1. 3 December 2021 · Consular news")
+    assert switched.startswith("Язык: Русский")
+    lines = counters.split("\n")
+    assert lines[1].startswith("Москва: ") and lines[2].startswith("Лондон: ")
+    # The seed's counters in the embassy's own Russian wording, the plural form chosen.
+    assert lines[4] in {
+        f"С инцидента в Солсбери {russian_days(days)} - никакой достоверной информации"
+        " или ответа от британских властей"
+        for days in seed_days(started)
+    }, lines[4]
+    assert latest.startswith("Последние заявления (1–1)\n\n1. 3 декабря 2021 · Consular news")
+    assert help_text.startswith("Что умеет Communique")
+
+
+async def test_the_console_starts_in_the_default_language(tmp_path: Path) -> None:
+    """The terminal's user has no Telegram language: the console reads DEFAULT_LANGUAGE."""
+    done, _ = run_console(tmp_path, "/latest 1\n", DEFAULT_LANGUAGE="ru")
+    assert done.returncode == 0, done.stderr
+    assert blocks(done.stdout)[0].startswith("Последние заявления (1–1)")
+
+
+def seed_days(since: datetime) -> set[int]:
+    """The Salisbury counter's number of days from `since` to now (two around midnight)."""
+    start = SEED_COUNTERS[0][0]
+    moscow = ZoneInfo("Europe/Moscow")
+    return {
+        (moment.astimezone(moscow).date() - start).days for moment in (since, datetime.now(UTC))
+    }
+
+
+def russian_days(n: int) -> str:
+    """ "прошёл 1 день", "прошло 2 дня", "прошло 5 дней": CLDR's Russian rule, by hand."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"прошёл {n} день"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"прошло {n} дня"
+    return f"прошло {n} дней"
