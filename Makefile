@@ -29,10 +29,10 @@ test: $(STAMP) $(COMPILED)
 # After changing user-visible strings: the template again, and each catalog
 # updated from it (then translate what `make test` says is missing).
 translations: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location -w 100 \
 		--project communique --copyright-holder Communique -o text/locale/communique.pot .
 	$(BIN)/pybabel -q update -D communique -i text/locale/communique.pot -d text/locale \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete -w 100
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot emulator jobs storage text tests benchmarks
