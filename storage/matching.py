@@ -4,8 +4,9 @@ answered in memory, with exactly the meaning the same query has in /search.
 A statement is read once into a `Document`: the tokens of its title, lead and
 text as FTS5 indexes them, and their stems (storage/words.py), so a word term
 matches what its stem would find in `items_fts_stems`, and a phrase or a prefix
-what it would find in `items_fts`. Phrases never span two fields, as FTS5
-phrases never span two columns.
+what it would find in `items_fts` (with ё read as е, as the search looks a phrase
+up in each spelling). Phrases never span two fields, as FTS5 phrases never span
+two columns.
 
 `QueryIndex` holds many queries under opaque integer keys. Each query that looks
 for something is filed under one of its required words, the one likely rarest
@@ -21,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from storage.query import Query, Term, TermKind
-from storage.words import stems, words
+from storage.words import fold_yo, stems, words
 
 __all__ = ["Document", "QueryIndex", "matches"]
 
@@ -38,7 +39,12 @@ _Key = tuple[str, tuple[str, ...]]  # what a term asks of a document
 def _key(term: Term) -> _Key:
     if term.kind is TermKind.WORD:
         return ("s", term.stems)
-    return ("e" if term.kind is TermKind.PHRASE else "p", term.tokens)
+    return ("e" if term.kind is TermKind.PHRASE else "p", _folded(term))
+
+
+def _folded(term: Term) -> tuple[str, ...]:
+    """A phrase's or prefix's tokens with ё read as е, as a Document holds its words."""
+    return tuple(fold_yo(t) for t in term.tokens)
 
 
 class Document:
@@ -47,7 +53,11 @@ class Document:
     __slots__ = ("_answers", "_positions", "_sorted", "exact", "fields", "stem_fields", "stemmed")
 
     def __init__(self, title: str, summary: str = "", content: str = "") -> None:
-        self.fields: tuple[list[str], ...] = (words(title), words(summary), words(content))
+        # The words with ё read as е (what a phrase or prefix is compared with; the
+        # stems are the same either way).
+        self.fields: tuple[list[str], ...] = tuple(
+            words(fold_yo(text)) for text in (title, summary, content)
+        )
         self.stem_fields: tuple[list[str], ...] = tuple(stems(f) for f in self.fields)
         self.exact: frozenset[str] = frozenset().union(*self.fields)
         self.stemmed: frozenset[str] = frozenset().union(*self.stem_fields)
@@ -122,11 +132,12 @@ def _anchor(query: Query) -> tuple[str, str] | None:
         if term.kind is TermKind.WORD:
             options = [(_rarity(s), ("s", s)) for s in term.stems]
         else:
-            exact = term.tokens[:-1] if term.kind is TermKind.PREFIX else term.tokens
+            tokens = _folded(term)
+            exact = tokens[:-1] if term.kind is TermKind.PREFIX else tokens
             options = [(_rarity(t), ("e", t)) for t in exact]
             if term.kind is TermKind.PREFIX:
                 # Any word starting so-and-so: less telling than a whole word.
-                options.append((_rarity(term.tokens[-1]) - 3, ("p", term.tokens[-1])))
+                options.append((_rarity(tokens[-1]) - 3, ("p", tokens[-1])))
         for option in options:
             if best is None or option[0] > best[0]:
                 best = option

@@ -3,7 +3,7 @@
 `items_fts` indexes the words as written (folded by `unicode61 remove_diacritics
 2`); `items_fts_stems` indexes the shadow text of their stems (storage/words.py).
 Words are looked up by stem in the second; "phrases" and prefix* by their exact
-forms in the first. Every term is emitted as an FTS5 string built from the
+forms in the first (in each spelling with е or ё: storage/words.py). Every term is emitted as an FTS5 string built from the
 query's own tokens, so nothing a user types is ever FTS5 syntax: operators,
 column filters, brackets and stray quotes cannot change the meaning of a query
 or make it fail.
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storage.query import MAX_QUERY_CHARS, Query, Term, TermKind, parse_query
-from storage.words import stems, words
+from storage.words import spellings, stems, words
 
 __all__ = [
     "EXACT_TABLE",
@@ -76,13 +76,15 @@ def _string(tokens: Iterable[str]) -> str:
 def _render(term: Term) -> str:
     if term.kind is TermKind.WORD:
         return _string(term.stems)
-    if term.kind is TermKind.PHRASE:
-        return _string(term.tokens)
-    return _string(term.tokens) + "*"
+    # Forms as written, each way they may be spelt with е or ё.
+    star = "*" if term.kind is TermKind.PREFIX else ""
+    options = [_string(spelt) + star for spelt in spellings(term.tokens)]
+    return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 
 def _all(terms: list[Term], excluded: list[Term]) -> str:
-    expression = "(" + " ".join(_render(t) for t in terms) + ")"
+    # AND written out: FTS5 reads "a" "b" as both, but not "a" ("b" OR "c").
+    expression = "(" + " AND ".join(_render(t) for t in terms) + ")"
     return expression + "".join(f" NOT {_render(t)}" for t in excluded)
 
 

@@ -14,20 +14,25 @@ one, anything else (numbers, other scripts) stays as it is. A stem then depends
 on the word alone, so a query word and the same word in any statement always get
 the same stem, whatever language the feed says it is in, and an English name in a
 Russian statement (or a Russian word quoted in an English one) is still found.
-Russian `ё` is written `е` before stemming, so the two match each other.
+Russian `ё` is written `е` before stemming, so the two match each other. The
+index keeps the words as written with their `ё`, so a phrase or a prefix (matched
+by its forms, not its stems) is looked up in each way it may be spelt with `е` or
+`ё` (`spellings`), and the saved-query matcher compares them with `ё` read as `е`
+(`fold_yo`): "ещё раз" and "еще раз" find each other.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import Stemmer  # PyStemmer: Snowball's C stemmers
 
 from storage import _unicode61
 
-__all__ = ["stem", "stem_text", "stems", "words"]
+__all__ = ["fold_yo", "spellings", "stem", "stem_text", "stems", "words"]
 
 
 def _table() -> dict[int, str]:
@@ -53,6 +58,10 @@ _TABLE = _table()
 _CYRILLIC = re.compile("[\u0400-\u052f]")
 _LATIN = re.compile("[a-z]")
 _YO = str.maketrans("ё", "е")
+_YO_TEXT = str.maketrans("ёЁ", "еЕ")
+# The most spellings a phrase or prefix is looked up in: 2 ** (its е and ё), within
+# this; beyond it, as typed and with every ё read as е.
+MAX_SPELLINGS = 64
 
 _SLICE = 65_536
 # Stems of words seen lately: a statement repeats its words and the next statement
@@ -125,6 +134,44 @@ def stems(tokens: Iterable[str]) -> list[str]:
         found = get(token)
         out.append(stem(token) if found is None else found)
     return out
+
+
+def fold_yo(text: str) -> str:
+    """`text` with every ё (either case) read as е."""
+    return text.translate(_YO_TEXT)
+
+
+def _token_spellings(token: str) -> list[str]:
+    folded = fold_yo(token)
+    places = [i for i, ch in enumerate(folded) if ch == "е"]
+    if not places:
+        return [token]
+    if 2 ** len(places) > MAX_SPELLINGS:
+        return list(dict.fromkeys([token, folded]))
+    out = []
+    for mask in range(2 ** len(places)):
+        letters = list(folded)
+        for bit, at in enumerate(places):
+            if mask >> bit & 1:
+                letters[at] = "ё"
+        out.append("".join(letters))
+    return out
+
+
+def spellings(tokens: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every way the token sequence may be written with е or ё where it has either,
+    as typed first: ("еще", "раз") -> ("еще", "раз"), ("ещё", "раз"), ("ёще", "раз"),
+    ("ёщё", "раз"). At most MAX_SPELLINGS; a longer list is cut to the tokens as
+    typed and with every ё read as е."""
+    typed = tuple(tokens)
+    options = [_token_spellings(t) for t in typed]
+    count = 1
+    for choice in options:
+        count *= len(choice)
+    if count > MAX_SPELLINGS:
+        return list(dict.fromkeys([typed, tuple(fold_yo(t) for t in typed)]))
+    out = [typed, *itertools.product(*options)]
+    return list(dict.fromkeys(out))
 
 
 def stem_text(text: str) -> str:

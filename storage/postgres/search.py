@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from storage.query import Query, Term, TermKind
-from storage.words import stems, words
+from storage.words import fold_yo, spellings, stems, words
 
 __all__ = ["Tsvectors", "highlight_query", "index_texts", "tsquery"]
 
@@ -95,10 +95,17 @@ def _sequence(tokens: Sequence[str], *, prefix: bool = False) -> str:
     return f"({body})" if len(parts) > 1 else body
 
 
+def _forms(tokens: Sequence[str], *, prefix: bool) -> str:
+    """Forms as written, each way they may be spelt with е or ё (storage/words.py):
+    the same spellings SQLite's search looks up, one phrase of alternatives each."""
+    options = [_sequence(spelt, prefix=prefix) for spelt in spellings(tokens)]
+    return options[0] if len(options) == 1 else "(" + " | ".join(options) + ")"
+
+
 def _render(term: Term) -> str:
     if term.kind is TermKind.WORD:
         return _sequence(term.stems)
-    return _sequence(term.tokens, prefix=term.kind is TermKind.PREFIX)
+    return _forms(term.tokens, prefix=term.kind is TermKind.PREFIX)
 
 
 def _all(included: Iterable[Term], excluded: Iterable[Term]) -> str | None:
@@ -179,10 +186,11 @@ def matched_forms(query: Query, text: str) -> set[tuple[str, ...]]:
         return set()
     stemmed = stems(tokens)
     found: set[tuple[str, ...]] = set()
+    folded = [fold_yo(t) for t in tokens]
     for term in query.include:
         n = len(term.tokens) if term.kind is not TermKind.WORD else len(term.stems)
-        wanted = term.stems if term.kind is TermKind.WORD else term.tokens
-        seen = stemmed if term.kind is TermKind.WORD else tokens
+        wanted = term.stems if term.kind is TermKind.WORD else tuple(map(fold_yo, term.tokens))
+        seen = stemmed if term.kind is TermKind.WORD else folded
         for i in range(len(tokens) - n + 1):
             window = seen[i : i + n]
             if term.kind is TermKind.PREFIX:

@@ -127,7 +127,12 @@ def test_every_term_reaches_fts5_as_a_quoted_string_of_its_tokens() -> None:
     assert plan.table == "items_fts_stems"
     assert plan.match == '("sanction") NOT "consular"'
     assert plan.filters == (
-        ("IN", "items_fts", '("visa rules" "sanct"*) NOT "new rules" NOT "vis"*'),
+        ("IN", "items_fts", '("visa rules" AND "sanct"*) NOT "new rules" NOT "vis"*'),
+    )
+    # A phrase or prefix with е or ё: each way it may be spelt.
+    spelt = plan_match(parse_query('"Еще раз" -ёлк*'))
+    assert spelt.match == (
+        '(("еще раз" OR "ёще раз" OR "ещё раз" OR "ёщё раз")) NOT ("ёлк"* OR "елк"*)'
     )
     only_forms = plan_match(parse_query('"visa rules" -consular'))
     assert (only_forms.table, only_forms.match) == ("items_fts", '("visa rules")')

@@ -1,5 +1,5 @@
 """Search by word forms through the store: a word finds its other forms in English
-and Russian, ё and е match, "phrases" stay exact, snippets mark the words as the
+and Russian, ё and е match (in phrases and prefixes too), "phrases" stay exact, snippets mark the words as the
 statement writes them, -terms exclude, edited statements are found by their new
 words only; and on the relevance set, stemming finds more of what is relevant."""
 
@@ -88,6 +88,19 @@ async def test_phrases_and_prefixes_match_the_forms_as_written(store: Store) -> 
     assert await keys(store, "sanctioned*") == {"sanctioned"}
     # A phrase and a word together: both must match.
     assert await keys(store, '"visa rules" rule') == {"visa"}
+
+
+async def test_phrases_and_prefixes_read_yo_and_ye_alike(store: Store) -> None:
+    # "Ещё на полгода." is found however the query spells it, and still exactly.
+    assert await keys(store, '"еще на полгода"') == {"accusative"}
+    assert await keys(store, '"ЕЩЁ на полгода"') == {"accusative"}
+    assert await keys(store, '"еще на полгод"') == set()
+    assert await keys(store, "елк*") == {"yo", "ye"}
+    assert await keys(store, "ёлк*") == {"yo", "ye"}
+    assert await keys(store, '"новогодняя ёлка"') == {"ye"}
+    assert await keys(store, 'санкции -"еще на полгода"') == {"plural", "instrumental"}
+    (hit,) = await store.search('"еще на"', marks=("[", "]"))
+    assert "[Ещё на]" in hit.snippet
 
 
 async def test_exclusions_leave_statements_out(store: Store) -> None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage import _unicode61
-from storage.words import stem, stem_text, stems, words
+from storage.words import MAX_SPELLINGS, fold_yo, spellings, stem, stem_text, stems, words
 from tests.support.unicode61_probe import probe, render
 
 
@@ -109,3 +109,20 @@ def test_the_stem_text_has_one_stem_per_token_in_order(fts: sqlite3.Connection) 
         assert len(shadow.split(" ")) == len(words(text)) or shadow == ""
         # FTS5 reads the shadow text back as exactly these stems.
         assert fts_tokens(fts, shadow) == stems(words(text))
+
+
+def test_spellings_with_ye_and_yo() -> None:
+    assert spellings(("еще", "раз")) == [
+        ("еще", "раз"),
+        ("ёще", "раз"),
+        ("ещё", "раз"),
+        ("ёщё", "раз"),
+    ]
+    # As typed first, whichever way it was typed; nothing to vary: itself alone.
+    assert spellings(("ёлка",))[0] == ("ёлка",) and ("елка",) in spellings(("ёлка",))
+    assert spellings(("visa", "rules")) == [("visa", "rules")]
+    assert fold_yo("Ёлка ещё") == "Елка еще"
+    # A phrase with too many е to spell every way: as typed and with ё as е.
+    long = ("переселенческое", "переселение", "ещё")
+    assert spellings(long) == [long, ("переселенческое", "переселение", "еще")]
+    assert len(spellings(("переселён",))) == 16 <= MAX_SPELLINGS
