@@ -3,14 +3,14 @@
 `items_fts` indexes the words as written (folded by `unicode61 remove_diacritics
 2`); `items_fts_stems` indexes the shadow text of their stems (storage/words.py).
 Words are looked up by stem in the second; "phrases" and prefix* by their exact
-forms in the first (in each spelling with е or ё: storage/words.py). Every term
-is emitted as an FTS5 string built from the query's own tokens, so nothing a user types is ever FTS5 syntax: operators,
-column filters, brackets and stray quotes cannot change the meaning of a query
-or make it fail.
+forms in the first (in each spelling with е or ё: storage/words.py). Every term is
+emitted as an FTS5 string built from the query's own tokens, so nothing a user types
+is ever FTS5 syntax: operators, column filters, brackets and stray quotes cannot
+change the meaning of a query or make it fail.
 
-A query whose terms all sit in one table is one MATCH there (exclusions as NOT);
-one with terms in both is found in the stem table and filtered by the other;
-one of exclusions only (a filter) is every statement minus what they find.
+A query whose terms all sit in one table is one MATCH there (exclusions as NOT); one
+with terms in both is found in the stem table and filtered by the other; one of
+exclusions only (a filter) is every statement minus what they find.
 """
 
 from __future__ import annotations

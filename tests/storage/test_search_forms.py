@@ -1,7 +1,8 @@
-"""Search by word forms through the store: a word finds its other forms in English
-and Russian, ё and е match (in phrases and prefixes too), "phrases" stay exact,
-snippets mark the words as the statement writes them, -terms exclude, edited statements are found by their new
-words only; and on the relevance set, stemming finds more of what is relevant."""
+"""Search by word forms through the store: a word finds its other forms in English and
+Russian, ё and е match (in phrases and prefixes too), "phrases" stay exact, snippets
+mark the words as the statement writes them, -terms exclude, edited statements are
+found by their new words only; and on the relevance set, stemming finds more of what
+is relevant."""
 
 from __future__ import annotations
 
