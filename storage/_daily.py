@@ -28,7 +28,7 @@ class DailyMixin(StoreCore):
     ) -> Counter:
         """A counter; `language` is the one `template` is written in."""
         now = _ts(self.now())
-        async with self._write() as db:
+        async with self._write_native() as db:
             async with db.execute(
                 "INSERT INTO counters (start_date, timezone, template, language, position,"
                 " created_at) VALUES (:d, :tz, :tpl, :lang,"
@@ -47,14 +47,14 @@ class DailyMixin(StoreCore):
         return counters[int(row[0])]
 
     async def remove_counter(self, counter_id: int) -> None:
-        async with self._write() as db:
+        async with self._write_native() as db:
             cur = await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id})
             if cur.rowcount == 0:
                 raise CounterNotFoundError(counter_id)
 
     async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
         """The counter's text in `language` (replacing one it had)."""
-        async with self._write() as db:
+        async with self._write_native() as db:
             found = await db.execute_fetchall(
                 "SELECT 1 FROM counters WHERE id = :id", {"id": counter_id}
             )
@@ -132,7 +132,7 @@ class DailyMixin(StoreCore):
             "now": now,
         }
         in_due_group = _IN_DUE_GROUP
-        async with self._write() as db:
+        async with self._write_native() as db:
             async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cur:
                 row = await cur.fetchone()
                 params["before"] = int(row[0]) if row else 0
@@ -177,7 +177,7 @@ class DailyMixin(StoreCore):
             "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
             "now": _ts(self.now()),
         }
-        async with self._write() as db:
+        async with self._write_native() as db:
             # Set-based, as for the daily message: 100,000 chats cost two statements.
             await db.execute(
                 "INSERT INTO digest_releases (chat_id, local_date, created_at)"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt_required, _item, _ts
+from storage._core import _CHUNK, _MOVED_URL, SqliteTx, StoreCore, _dt_required, _item, _ts
 from storage._feeds import _mark_success
 from storage._routing import SavedSearches, has_filters, queue_routed, route
 from storage._stems import index_word_forms, stem_texts
@@ -88,7 +88,7 @@ class ItemsMixin(StoreCore):
         """
         now_dt = self.now()
         now = _ts(now_dt)
-        async with self._write() as db:
+        async with self._write_native() as db:
             # Few round trips to SQLite's thread, not one per entry: each costs more
             # than the statement itself.
             feed_rows = await db.execute_fetchall(
@@ -256,7 +256,7 @@ class ItemsMixin(StoreCore):
                     },
                 )
                 queued = max(cur.rowcount, 0)
-            recovered = await _mark_success(db, feed_id, now)
+            recovered = await _mark_success(SqliteTx(db), feed_id, now)
             await db.execute(
                 "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
                 f" next_poll_at = :next, ttl_seconds = :ttl, url = {_MOVED_URL},"

@@ -59,7 +59,7 @@ class OutboxMixin(StoreCore):
 
     async def release_in_flight(self, row_ids: Sequence[int]) -> None:
         """The send was never started (delivery stopped first): not a possible duplicate."""
-        async with self._write() as db:
+        async with self._write_native() as db:
             await db.executemany(
                 "UPDATE outbox SET in_flight_at = NULL, attempts = MAX(attempts - 1, 0)"
                 " WHERE id = :id AND state = 'pending'",
@@ -148,7 +148,7 @@ class OutboxMixin(StoreCore):
         return [i for i in claim if i in claimed]
 
     async def mark_retry(self, row_ids: Sequence[int], error: str, not_before: datetime) -> None:
-        async with self._write() as db:
+        async with self._write_native() as db:
             await db.executemany(
                 "UPDATE outbox SET not_before = :nb, last_error = :err, in_flight_at = NULL"
                 " WHERE id = :id",
@@ -158,7 +158,7 @@ class OutboxMixin(StoreCore):
     async def mark_cancelled(self, row_ids: Sequence[int], reason: str) -> None:
         """Nothing to send any more (a correction whose message is gone); not a failure."""
         now = _ts(self.now())
-        async with self._write() as db:
+        async with self._write_native() as db:
             await db.executemany(
                 "UPDATE outbox SET state = 'cancelled', last_error = :err, finished_at = :now,"
                 " in_flight_at = NULL WHERE id = :id",
@@ -173,7 +173,7 @@ class OutboxMixin(StoreCore):
         return None if row is None or row[0] is None else int(row[0])
 
     async def mark_possible_duplicate(self, row_ids: Sequence[int]) -> None:
-        async with self._write() as db:
+        async with self._write_native() as db:
             await db.executemany(
                 "UPDATE outbox SET possible_duplicate = possible_duplicate + 1 WHERE id = :id",
                 [{"id": i} for i in row_ids],
@@ -181,7 +181,7 @@ class OutboxMixin(StoreCore):
 
     async def mark_failed(self, row_ids: Sequence[int], error: str) -> None:
         now = _ts(self.now())
-        async with self._write() as db:
+        async with self._write_native() as db:
             await db.executemany(
                 "UPDATE outbox SET state = 'failed', last_error = :err, finished_at = :now,"
                 " in_flight_at = NULL WHERE id = :id",
@@ -191,7 +191,7 @@ class OutboxMixin(StoreCore):
     async def recover_in_flight(self) -> int:
         """At start: rows whose send began before a crash may have arrived. They stay
         pending (they may not have arrived either) and are counted as possible duplicates."""
-        async with self._write() as db:
+        async with self._write_native() as db:
             cur = await db.execute(
                 "UPDATE outbox SET possible_duplicate = possible_duplicate + 1, in_flight_at = NULL"
                 " WHERE state = 'pending' AND in_flight_at IS NOT NULL"
@@ -209,7 +209,7 @@ class OutboxMixin(StoreCore):
 
     async def enqueue_text(self, chat_id: int, text: str, kind: str = "daily") -> int:
         now = _ts(self.now())
-        async with self._write() as db:
+        async with self._write_native() as db:
             async with db.execute(
                 "INSERT INTO outbox (chat_id, kind, text, created_at)"
                 " VALUES (:chat, :kind, :text, :now) RETURNING id",

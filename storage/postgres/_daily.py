@@ -26,7 +26,7 @@ class PgDailyMixin(PgStoreCore):
         self, start_date: date, timezone: str, template: str, language: str = "en"
     ) -> Counter:
         """A counter; `language` is the one `template` is written in."""
-        async with self._write() as db:
+        async with self._write_native() as db:
             cur = await db.execute(
                 "INSERT INTO counters (start_date, timezone, template, language, position,"
                 " created_at) VALUES (%(d)s, %(tz)s, %(tpl)s, %(lang)s,"
@@ -45,7 +45,7 @@ class PgDailyMixin(PgStoreCore):
         return counters[int(row["id"])]
 
     async def remove_counter(self, counter_id: int) -> None:
-        async with self._write() as db:
+        async with self._write_native() as db:
             cur = await db.execute("DELETE FROM counters WHERE id = %(id)s", {"id": counter_id})
             if cur.rowcount == 0:
                 raise CounterNotFoundError(counter_id)
@@ -53,7 +53,7 @@ class PgDailyMixin(PgStoreCore):
     async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
         """The counter's text in `language` (replacing one it had)."""
         params = {"id": counter_id, "lang": language, "tpl": template}
-        async with self._write() as db:
+        async with self._write_native() as db:
             cur = await db.execute("SELECT 1 FROM counters WHERE id = %(id)s", params)
             if await cur.fetchone() is None:
                 raise CounterNotFoundError(counter_id)
@@ -66,9 +66,9 @@ class PgDailyMixin(PgStoreCore):
         return {c.id: c for c in await self.list_counters()}[counter_id]
 
     async def list_counters(self) -> list[Counter]:
-        rows = await self._fetchall("SELECT * FROM counters ORDER BY position, id")
+        rows = await self._fetchall_native("SELECT * FROM counters ORDER BY position, id")
         texts: dict[int, dict[str, str]] = {}
-        for r in await self._fetchall("SELECT * FROM counter_texts"):
+        for r in await self._fetchall_native("SELECT * FROM counter_texts"):
             texts.setdefault(int(r["counter_id"]), {})[str(r["language"])] = str(r["template"])
         return [
             Counter(
@@ -86,7 +86,7 @@ class PgDailyMixin(PgStoreCore):
     async def daily_groups(self) -> list[tuple[str, time, int, int]]:
         """(zone, daily time, chats, of those in digest mode) for every active chat
         that gets something daily (see storage/_daily.py)."""
-        rows = await self._fetchall(
+        rows = await self._fetchall_native(
             "SELECT COALESCE(c.timezone, %(tz)s) AS zone, COALESCE(c.daily_time, %(t)s) AS at,"
             " COUNT(*) AS n, COUNT(*) FILTER (WHERE c.pushes = 'digest') AS digests"
             " FROM chats c WHERE c.active = 1 AND (c.pushes = 'digest' OR"
@@ -118,7 +118,7 @@ class PgDailyMixin(PgStoreCore):
             "language": self.default_language,
             "now": _ts(self.now()),
         }
-        async with self._write() as db:
+        async with self._write_native() as db:
             cur = await db.execute(
                 "WITH queued AS (INSERT INTO outbox (chat_id, kind, text, created_at)"
                 " SELECT c.id, 'daily', COALESCE(%(texts)s::jsonb ->> COALESCE(c.language,"
@@ -145,7 +145,7 @@ class PgDailyMixin(PgStoreCore):
         if not due:
             return 0
         params = {**self._defaults(), "due": _due(due), "now": _ts(self.now())}
-        async with self._write() as db:
+        async with self._write_native() as db:
             await db.execute(
                 "INSERT INTO digest_releases (chat_id, local_date, created_at)"
                 " SELECT c.id, d.local_date, %(now)s FROM chats c" + _IN_DUE_GROUP + " WHERE"
@@ -166,7 +166,7 @@ class PgDailyMixin(PgStoreCore):
         return released
 
     async def daily_sent(self, chat_id: int, local_date: date) -> bool:
-        row = await self._fetchone(
+        row = await self._fetchone_native(
             "SELECT 1 AS found FROM daily_sends WHERE chat_id = %(id)s AND local_date = %(d)s",
             {"id": chat_id, "d": local_date.isoformat()},
         )

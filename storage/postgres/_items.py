@@ -65,7 +65,7 @@ class PgItemsMixin(PgStoreCore):
         """Store a successful poll in one transaction (see storage/_items.py)."""
         now_dt = self.now()
         now = _ts(now_dt)
-        async with self._write() as db:
+        async with self._write_native() as db:
             feed_row = await fetchone(
                 db,
                 "SELECT last_success_at,"
@@ -264,7 +264,7 @@ class PgItemsMixin(PgStoreCore):
     async def latest_items(
         self, limit: int, *, offset: int = 0, feed_id: int | None = None
     ) -> list[Item]:
-        rows = await self._fetchall(
+        rows = await self._fetchall_native(
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
             " WHERE (%(feed)s::bigint IS NULL OR i.feed_id = %(feed)s)"
             " ORDER BY i.published_at DESC, i.id DESC LIMIT %(limit)s OFFSET %(offset)s",
@@ -273,7 +273,7 @@ class PgItemsMixin(PgStoreCore):
         return [_item(r) for r in rows]
 
     async def get_item(self, item_id: int) -> Item | None:
-        row = await self._fetchone(
+        row = await self._fetchone_native(
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
             " WHERE i.id = %(id)s",
             {"id": item_id},
@@ -281,7 +281,7 @@ class PgItemsMixin(PgStoreCore):
         return None if row is None else _item(row)
 
     async def items_by_ids(self, ids: Iterable[int]) -> dict[int, Item]:
-        rows = await self._fetchall(
+        rows = await self._fetchall_native(
             f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
             " WHERE i.id = ANY(%(ids)s)",
             {"ids": list(ids)},
@@ -289,7 +289,7 @@ class PgItemsMixin(PgStoreCore):
         return {int(r["id"]): _item(r) for r in rows}
 
     async def count_items(self) -> int:
-        row = await self._fetchone("SELECT COUNT(*) AS n FROM items")
+        row = await self._fetchone_native("SELECT COUNT(*) AS n FROM items")
         return int(row["n"]) if row else 0
 
     async def search(
@@ -306,7 +306,7 @@ class PgItemsMixin(PgStoreCore):
         try:
             # The most recent matches (all of them, when fewer), each ranked as it is
             # read, then the best of those: one scan, however common the word.
-            rows = await self._fetchall(
+            rows = await self._fetchall_native(
                 f"SELECT {_ITEM_COLUMNS} FROM (SELECT i.id, ts_rank('{{0, 0.1, 0.3, 1.0}}',"
                 f" i.{rank_column}, %(q_rank)s::tsquery, 1) AS rank FROM items i WHERE {where}"
                 " ORDER BY i.id DESC LIMIT %(window)s) AS r"
@@ -352,7 +352,7 @@ class PgItemsMixin(PgStoreCore):
             f'StartSel="{start}", StopSel="{stop}", MaxWords={HEADLINE_WORDS},'
             f" MinWords={HEADLINE_WORDS // 2}, ShortWord=0"
         )
-        found = await self._fetchall(
+        found = await self._fetchall_native(
             "SELECT x.id, ts_headline('simple', x.body, x.q::tsquery, %(options)s) AS snippet"
             " FROM unnest(%(ids)s::bigint[], %(bodies)s::text[], %(queries)s::text[])"
             " AS x(id, body, q)",
@@ -375,7 +375,7 @@ class PgItemsMixin(PgStoreCore):
         """How many statements match `query`, counting no further than `cap`."""
         plan = tsquery(parse_query(query))
         where, params = plan.where("i")
-        row = await self._fetchone(
+        row = await self._fetchone_native(
             f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM items i WHERE {where}"
             " LIMIT %(cap)s) AS found",
             {**params, "cap": cap},
