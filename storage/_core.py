@@ -139,6 +139,11 @@ class CoreBase:
     async def _fetchall(self, sql: str, params: Any = ()) -> Sequence[RowLike]:
         raise NotImplementedError
 
+    async def _claim(self, sql: str, params: Any) -> Sequence[RowLike]:
+        """One statement claiming or confirming outbox rows, committed at once (on
+        PostgreSQL, on the leader's lock session: a lost leadership cannot claim)."""
+        raise NotImplementedError
+
     def _in_list(self, column: str, param: str) -> str:
         """SQL: `column` is one of the values passed as `:param` (`_list_param`)."""
         raise NotImplementedError
@@ -231,6 +236,8 @@ class StoreCore(CoreBase):
                     if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
             return list(await self._conn.execute_fetchall(sql, params))
+
+    _claim = _write_statement
 
     def _open_fast(self, path: str) -> None:
         fast = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, time
 
-from storage._core import StoreCore, _ts
+from storage._core import CoreBase, _ts
 from storage.errors import CounterNotFoundError
 from storage.models import Counter
 
@@ -20,7 +20,7 @@ _IN_DUE_GROUP = (
 )
 
 
-class DailyMixin(StoreCore):
+class DailyMixin(CoreBase):
     # ------------------------------------------------------------------- counters
 
     async def add_counter(
@@ -28,8 +28,8 @@ class DailyMixin(StoreCore):
     ) -> Counter:
         """A counter; `language` is the one `template` is written in."""
         now = _ts(self.now())
-        async with self._write_native() as db:
-            async with db.execute(
+        async with self._write() as db:
+            row = await db.fetchone(
                 "INSERT INTO counters (start_date, timezone, template, language, position,"
                 " created_at) VALUES (:d, :tz, :tpl, :lang,"
                 " (SELECT COALESCE(MAX(position), 0) + 1 FROM counters), :now) RETURNING id",
@@ -40,30 +40,28 @@ class DailyMixin(StoreCore):
                     "lang": language,
                     "now": now,
                 },
-            ) as cur:
-                row = await cur.fetchone()
-                assert row is not None
+            )
+            assert row is not None
         counters = {c.id: c for c in await self.list_counters()}
-        return counters[int(row[0])]
+        return counters[int(row["id"])]
 
     async def remove_counter(self, counter_id: int) -> None:
-        async with self._write_native() as db:
-            cur = await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id})
-            if cur.rowcount == 0:
+        async with self._write() as db:
+            if await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id}) == 0:
                 raise CounterNotFoundError(counter_id)
 
     async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
         """The counter's text in `language` (replacing one it had)."""
-        async with self._write_native() as db:
-            found = await db.execute_fetchall(
-                "SELECT 1 FROM counters WHERE id = :id", {"id": counter_id}
+        async with self._write() as db:
+            found = await db.fetchone(
+                "SELECT 1 AS found FROM counters WHERE id = :id", {"id": counter_id}
             )
-            if not list(found):
+            if found is None:
                 raise CounterNotFoundError(counter_id)
             await db.execute(
                 "INSERT INTO counter_texts (counter_id, language, template)"
                 " VALUES (:id, :lang, :tpl) ON CONFLICT (counter_id, language)"
-                " DO UPDATE SET template = :tpl",
+                " DO UPDATE SET template = excluded.template",
                 {"id": counter_id, "lang": language, "tpl": template},
             )
         return {c.id: c for c in await self.list_counters()}[counter_id]
@@ -95,11 +93,11 @@ class DailyMixin(StoreCore):
         so one tick costs a query per distinct setting, not per chat."""
         rows = await self._fetchall(
             "SELECT COALESCE(c.timezone, :tz) AS zone, COALESCE(c.daily_time, :t) AS at,"
-            " COUNT(*) AS n, SUM(c.pushes = 'digest') AS digests"
+            " COUNT(*) AS n, COUNT(*) FILTER (WHERE c.pushes = 'digest') AS digests"
             " FROM chats c WHERE c.active = 1 AND (c.pushes = 'digest' OR"
             " (c.daily_enabled = 1"
             " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)))"
-            " GROUP BY zone, at",
+            " GROUP BY 1, 2",
             {"tz": self.default_timezone, "t": self.default_daily_time.strftime("%H:%M")},
         )
         return [
@@ -132,11 +130,10 @@ class DailyMixin(StoreCore):
             "now": now,
         }
         in_due_group = _IN_DUE_GROUP
-        async with self._write_native() as db:
-            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cur:
-                row = await cur.fetchone()
-                params["before"] = int(row[0]) if row else 0
-            cur = await db.execute(
+        async with self._write() as db:
+            row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS last FROM outbox")
+            params["before"] = int(row["last"]) if row else 0
+            added = await db.execute(
                 "INSERT INTO outbox (chat_id, kind, text, created_at)"
                 " SELECT c.id, 'daily', COALESCE("
                 " json_extract(:texts, '$.' || COALESCE(c.language, :language)),"
@@ -149,7 +146,7 @@ class DailyMixin(StoreCore):
                 " ORDER BY c.id",
                 params,
             )
-            added = max(cur.rowcount, 0)
+            added = max(added, 0)
             if added:
                 # The rows just queued are exactly those past the old maximum id: the
                 # write lock and BEGIN IMMEDIATE keep every other writer out meanwhile.
@@ -177,7 +174,7 @@ class DailyMixin(StoreCore):
             "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
             "now": _ts(self.now()),
         }
-        async with self._write_native() as db:
+        async with self._write() as db:
             # Set-based, as for the daily message: 100,000 chats cost two statements.
             await db.execute(
                 "INSERT INTO digest_releases (chat_id, local_date, created_at)"
@@ -187,21 +184,21 @@ class DailyMixin(StoreCore):
                 params,
             )
             # This tick's releases are the records it just wrote (`created_at = :now`).
-            cur = await db.execute(
+            released = await db.execute(
                 "UPDATE outbox SET state = 'pending', digest_key = 'day:' || chat_id || ':' ||"
                 " (SELECT r.local_date FROM digest_releases r WHERE r.chat_id = outbox.chat_id"
                 " AND r.created_at = :now) WHERE state = 'held' AND chat_id IN"
                 " (SELECT chat_id FROM digest_releases WHERE created_at = :now)",
                 params,
             )
-            released = max(cur.rowcount, 0)
+            released = max(released, 0)
         if released:
             self.outbox_changed.set()
         return released
 
     async def daily_sent(self, chat_id: int, local_date: date) -> bool:
         row = await self._fetchone(
-            "SELECT 1 FROM daily_sends WHERE chat_id = :id AND local_date = :d",
+            "SELECT 1 AS found FROM daily_sends WHERE chat_id = :id AND local_date = :d",
             {"id": chat_id, "d": local_date.isoformat()},
         )
         return row is not None

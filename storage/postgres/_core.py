@@ -196,6 +196,8 @@ class PgStoreCore(CoreBase):
             cur = await run(self._conn, sql, params)
             return await cur.fetchall() if cur.description else []
 
+    _claim = _claim_statement
+
     # TRANSITION: the native helpers of the mixins not yet written once for both backends.
 
     @asynccontextmanager
