@@ -27,8 +27,6 @@ import aiosqlite
 
 from storage.models import Feed, Item, OutboxRow
 
-# TRANSITION: SQLite limits host parameters per statement; stay well below.
-_CHUNK = 500
 # A feed follows a permanent redirect unless another feed (even a removed one,
 # whose row keeps its URL) already has the new URL: then it keeps its own.
 _MOVED_URL = (
@@ -191,12 +189,6 @@ class StoreCore(CoreBase):
                 raise
             else:
                 await self._conn.execute("COMMIT")
-
-    @asynccontextmanager
-    async def _write_native(self) -> AsyncIterator[aiosqlite.Connection]:
-        # TRANSITION: for the mixins not yet written once for both backends.
-        async with self._write() as tx:
-            yield tx.conn
 
     # Reads run statement and fetch in one call on the connection's thread. A cursor
     # left open across an await holds a read transaction; another task's

@@ -28,7 +28,7 @@ import aiosqlite
 
 from storage._alerts import MAX_ALERTS, AlertsMixin
 from storage._chats import Channel, ChatsMixin
-from storage._core import _system_clock
+from storage._core import SqliteTx, StoreCore, _system_clock
 from storage._daily import DailyMixin
 from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin, FeedStatus
 from storage._items import (
@@ -82,6 +82,7 @@ class Store(
     DailyMixin,
     StatsMixin,
     SummariesMixin,
+    StoreCore,
 ):
     """All of Communique's state, in one SQLite file."""
 
@@ -290,7 +291,7 @@ async def _stem_in_batches(conn: aiosqlite.Connection) -> None:
     while True:
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            stemmed = await index_word_forms(conn, limit=batch)
+            stemmed = await index_word_forms(SqliteTx(conn), limit=batch)
         except BaseException:
             await conn.execute("ROLLBACK")
             raise

@@ -198,34 +198,6 @@ class PgStoreCore(CoreBase):
 
     _claim = _claim_statement
 
-    # TRANSITION: the native helpers of the mixins not yet written once for both backends.
-
-    @asynccontextmanager
-    async def _write_native(self) -> AsyncIterator[Conn]:
-        async with self._write() as tx:
-            yield tx.conn
-
-    async def _fetchone_native(
-        self, sql: str, params: Any = None, *, prepare: bool | None = None
-    ) -> Row | None:
-        cur = await self._read.execute(sql, params, prepare=prepare)
-        return await cur.fetchone()
-
-    async def _fetchall_native(
-        self, sql: str, params: Any = None, *, prepare: bool | None = None
-    ) -> list[Row]:
-        cur = await self._read.execute(sql, params, prepare=prepare)
-        return await cur.fetchall()
-
-    async def _claim_native(self, sql: str, params: Any) -> list[Row]:
-        if self._claims is not None:
-            async with self._claims_lock:
-                cur = await self._claims.execute(sql, params)
-                return await cur.fetchall() if cur.description else []
-        async with self._lock:
-            cur = await self._conn.execute(sql, params)
-            return await cur.fetchall() if cur.description else []
-
     def use_claims_session(self, session: Conn | None, lock: asyncio.Lock | None = None) -> None:
         """Claim outbox rows on `session` (the leader's lock session) from now on;
         `lock` is the one its other users take (the leadership's own checks)."""

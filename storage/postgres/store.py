@@ -24,7 +24,7 @@ from storage._feeds import FeedsMixin
 from storage._stats import StatsMixin
 from storage.database_url import mask
 from storage.errors import DatabaseTooNewError, StorageError
-from storage.postgres._core import LOCK_NAMESPACE, Conn, connect, fetchone
+from storage.postgres._core import LOCK_NAMESPACE, Conn, PgStoreCore, connect, fetchone
 from storage.postgres._daily import PgDailyMixin
 from storage.postgres._index import index_word_forms
 from storage.postgres._items import PgItemsMixin
@@ -47,6 +47,7 @@ class PgStore(
     PgDailyMixin,
     StatsMixin,
     PgSummariesMixin,
+    PgStoreCore,
 ):
     """All of Communique's state, in one PostgreSQL database."""
 
