@@ -10,17 +10,27 @@ from storage._core import CoreBase, _ts
 from storage.errors import CounterNotFoundError
 from storage.models import Counter
 
-# Chats `c` whose (zone, daily time) is one of the due groups in :due, each with that
-# group's local date as `d.local_date`. A subquery, not a WITH clause: sqlite3
-# reports no rowcount for a statement that does not begin with INSERT.
-_IN_DUE_GROUP = (
-    " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
-    " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
-    " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
-)
-
 
 class DailyMixin(CoreBase):
+    # SQLite's: chats `c` whose (zone, daily time) is one of the due groups in :due
+    # (`_due_params`), each with that group's local date as `d.local_date`. A
+    # subquery, not a WITH clause: sqlite3 reports no rowcount for a statement that
+    # does not begin with INSERT.
+    _IN_DUE_GROUP = (
+        " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
+        " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
+        " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
+    )
+
+    def _due_params(self, due: Sequence[tuple[str, time, date]]) -> dict[str, object]:
+        """The parameters of `_IN_DUE_GROUP` (:due, :tz, :t), and :now."""
+        return {
+            "tz": self.default_timezone,
+            "t": self.default_daily_time.strftime("%H:%M"),
+            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
+            "now": _ts(self.now()),
+        }
+
     # ------------------------------------------------------------------- counters
 
     async def add_counter(
@@ -108,7 +118,7 @@ class DailyMixin(CoreBase):
     async def enqueue_daily(
         self, due: Sequence[tuple[str, time, date]], texts: Mapping[str, str]
     ) -> int:
-        """Queue the daily message, in each chat's language (`texts` by language; a
+        """SQLite's. Queue the daily message, in each chat's language (`texts` by language; a
         language without a text gets the default language's), for every eligible chat
         whose (zone, daily time) is in `due` and that has no record yet for that
         group's local date. Returns how many.
@@ -120,16 +130,12 @@ class DailyMixin(CoreBase):
         """
         if not due:
             return 0
-        now = _ts(self.now())
         params = {
-            "tz": self.default_timezone,
-            "t": self.default_daily_time.strftime("%H:%M"),
-            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
+            **self._due_params(due),
             "texts": json.dumps(dict(texts)),
             "language": self.default_language,
-            "now": now,
         }
-        in_due_group = _IN_DUE_GROUP
+        in_due_group = self._IN_DUE_GROUP
         async with self._write() as db:
             row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS last FROM outbox")
             params["before"] = int(row["last"]) if row else 0
@@ -168,17 +174,12 @@ class DailyMixin(CoreBase):
         """
         if not due:
             return 0
-        params = {
-            "tz": self.default_timezone,
-            "t": self.default_daily_time.strftime("%H:%M"),
-            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
-            "now": _ts(self.now()),
-        }
+        params = self._due_params(due)
         async with self._write() as db:
             # Set-based, as for the daily message: 100,000 chats cost two statements.
             await db.execute(
                 "INSERT INTO digest_releases (chat_id, local_date, created_at)"
-                " SELECT c.id, d.local_date, :now FROM chats c" + _IN_DUE_GROUP + " WHERE"
+                " SELECT c.id, d.local_date, :now FROM chats c" + self._IN_DUE_GROUP + " WHERE"
                 " c.active = 1 AND c.pushes = 'digest' AND NOT EXISTS (SELECT 1 FROM"
                 " digest_releases r WHERE r.chat_id = c.id AND r.local_date = d.local_date)",
                 params,

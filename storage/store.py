@@ -8,7 +8,9 @@ The methods live in one mixin per entity: storage/_feeds.py, _items.py (stored
 statements and search; their stems in _stems.py), _chats.py (with subscriptions
 and channels), _outbox.py, _daily.py (with counters), _stats.py and
 _summaries.py (summaries recomputed after an upgrade), over the
-shared storage/_core.py. This module assembles them and holds what concerns the
+shared storage/_core.py; PostgreSQL's PgStore (storage/postgres/store.py) runs the
+same mixins, overriding only what its dialect does differently. This module
+assembles them and holds what concerns the
 file itself: opening, migrating (with the stems of statements stored without
 them), checking and backing it up. Each constant is read where it is used:
 a test that changes `SEARCH_WINDOW` patches `storage._items`.
