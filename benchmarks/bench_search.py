@@ -123,8 +123,8 @@ async def _like(store: StoreAPI, query: str) -> int:
     if not isinstance(store, Store):  # PostgreSQL: ILIKE is SQLite's LIKE
         found = await store._fetchall(  # type: ignore[attr-defined]
             "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
-            " WHERE i.title ILIKE %(q)s OR i.summary ILIKE %(q)s OR i.content ILIKE %(q)s"
-            " ORDER BY i.published_at DESC LIMIT %(limit)s",
+            " WHERE i.title ILIKE :q OR i.summary ILIKE :q OR i.content ILIKE :q"
+            " ORDER BY i.published_at DESC LIMIT :limit",
             {"q": needle, "limit": reading.SEARCH_PAGE + 1},
         )
         return len(found)

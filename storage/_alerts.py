@@ -4,11 +4,7 @@ matches from any feed. Matching itself is storage/matching.py; this is keeping t
 
 from __future__ import annotations
 
-import sqlite3
-
-import aiosqlite
-
-from storage._core import StoreCore, _ts
+from storage._core import CoreBase, RowLike, _ts
 from storage.errors import (
     AlertExistsError,
     AlertLimitError,
@@ -20,23 +16,23 @@ from storage.models import Alert, Filter
 MAX_ALERTS = 20  # per chat: a saved search is cheap, a thousand of them is not
 
 
-class AlertsMixin(StoreCore):
+class AlertsMixin(CoreBase):
     # -------------------------------------------------------------------- filters
 
     async def set_filter(self, chat_id: int, feed_id: int, query: str) -> Filter:
         """Set (or replace) the chat's filter on a feed it follows."""
         now = _ts(self.now())
         async with self._write() as db:
-            rows = await db.execute_fetchall(
-                "SELECT 1 FROM subscriptions WHERE chat_id = :chat AND feed_id = :feed",
+            subscribed = await db.fetchone(
+                "SELECT 1 AS found FROM subscriptions WHERE chat_id = :chat AND feed_id = :feed",
                 {"chat": chat_id, "feed": feed_id},
             )
-            if not rows:
+            if subscribed is None:
                 raise NotSubscribedError(chat_id, feed_id)
             await db.execute(
                 "INSERT INTO filters (chat_id, feed_id, query, created_at)"
                 " VALUES (:chat, :feed, :query, :now) ON CONFLICT (chat_id, feed_id)"
-                " DO UPDATE SET query = :query, created_at = :now",
+                " DO UPDATE SET query = excluded.query, created_at = excluded.created_at",
                 {"chat": chat_id, "feed": feed_id, "query": query, "now": now},
             )
         found = await self.get_filter(chat_id, feed_id)
@@ -53,11 +49,11 @@ class AlertsMixin(StoreCore):
     async def remove_filter(self, chat_id: int, feed_id: int) -> bool:
         """True when there was a filter to remove."""
         async with self._write() as db:
-            cur = await db.execute(
+            deleted = await db.execute(
                 "DELETE FROM filters WHERE chat_id = :chat AND feed_id = :feed",
                 {"chat": chat_id, "feed": feed_id},
             )
-            return cur.rowcount > 0
+            return deleted > 0
 
     async def chat_filters(self, chat_id: int) -> dict[int, Filter]:
         """The chat's filters by feed id."""
@@ -73,10 +69,8 @@ class AlertsMixin(StoreCore):
         search typed differently is refused as a duplicate."""
         now = _ts(self.now())
         async with self._write() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT id, canonical FROM alerts WHERE chat_id = :chat", {"chat": chat_id}
-                )
+            rows = await db.fetchall(
+                "SELECT id, canonical FROM alerts WHERE chat_id = :chat", {"chat": chat_id}
             )
             for row in rows:
                 if row["canonical"] == canonical:
@@ -84,16 +78,15 @@ class AlertsMixin(StoreCore):
             if len(rows) >= MAX_ALERTS:
                 raise AlertLimitError(MAX_ALERTS)
             try:
-                async with db.execute(
+                inserted = await db.fetchone(
                     "INSERT INTO alerts (chat_id, query, canonical, created_at)"
                     " VALUES (:chat, :query, :canonical, :now) RETURNING id",
                     {"chat": chat_id, "query": query, "canonical": canonical, "now": now},
-                ) as cur:
-                    inserted = await cur.fetchone()
-            except sqlite3.IntegrityError as exc:  # the chat row is missing: a bug
+                )
+            except self._FOREIGN_KEY_ERRORS as exc:  # the chat row is missing: a bug
                 raise AlertNotFoundError(0) from exc
             assert inserted is not None
-        return Alert(id=int(inserted[0]), chat_id=chat_id, query=query)
+        return Alert(id=int(inserted["id"]), chat_id=chat_id, query=query)
 
     async def chat_alerts(self, chat_id: int) -> list[Alert]:
         rows = await self._fetchall(
@@ -105,12 +98,11 @@ class AlertsMixin(StoreCore):
     async def remove_alert(self, chat_id: int, alert_id: int) -> Alert:
         """Remove one of the chat's alerts (another chat's id is "not found")."""
         async with self._write() as db:
-            async with db.execute(
+            row = await db.fetchone(
                 "DELETE FROM alerts WHERE id = :id AND chat_id = :chat"
                 " RETURNING id, chat_id, query",
                 {"id": alert_id, "chat": chat_id},
-            ) as cur:
-                row = await cur.fetchone()
+            )
         if row is None:
             raise AlertNotFoundError(alert_id)
         return Alert(int(row["id"]), int(row["chat_id"]), str(row["query"]))
@@ -120,7 +112,7 @@ class AlertsMixin(StoreCore):
     async def matcher_version(self) -> int:
         """Changes whenever any filter or alert changes, in any process."""
         row = await self._fetchone("SELECT version FROM matcher_version WHERE id = 1")
-        return int(row[0]) if row else 0
+        return int(row["version"]) if row else 0
 
     async def saved_searches(self) -> tuple[list[Filter], list[Alert]]:
         """Every filter and alert of an active chat, to build the matcher from."""
@@ -137,7 +129,7 @@ class AlertsMixin(StoreCore):
         )
 
 
-def _filter(row: aiosqlite.Row) -> Filter:
+def _filter(row: RowLike) -> Filter:
     return Filter(
         id=int(row["id"]),
         chat_id=int(row["chat_id"]),

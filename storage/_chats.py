@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 
-import aiosqlite
-
-from storage._core import StoreCore, _ts
+from storage._core import CoreBase, RowLike, _ts
 from storage.errors import ChatNotFoundError, FeedNotFoundError
 from storage.models import Chat
 
@@ -27,7 +25,7 @@ class Channel:
 TOPIC_IDS_BELOW = -(2**60)
 
 
-class ChatsMixin(StoreCore):
+class ChatsMixin(CoreBase):
     # ---------------------------------------------------------------------- chats
 
     async def upsert_chat(
@@ -40,16 +38,14 @@ class ChatsMixin(StoreCore):
         """
         now = _ts(self.now())
         async with self._write() as db:
-            async with db.execute(
-                "SELECT active FROM chats WHERE id = :id", {"id": chat_id}
-            ) as cur:
-                row = await cur.fetchone()
+            row = await db.fetchone("SELECT active FROM chats WHERE id = :id", {"id": chat_id})
             reactivated = row is not None and not row["active"]
             await db.execute(
                 "INSERT INTO chats (id, type, title, language, created_at)"
                 " VALUES (:id, :type, :title, :lang, :now)"
-                " ON CONFLICT (id) DO UPDATE SET type = :type, title = :title, active = 1,"
-                " inactive_reason = NULL, language = COALESCE(language, :lang)",
+                " ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,"
+                " active = 1, inactive_reason = NULL,"
+                " language = COALESCE(chats.language, excluded.language)",
                 {
                     "id": chat_id,
                     "type": chat_type,
@@ -62,7 +58,7 @@ class ChatsMixin(StoreCore):
                 # A forum back with the bot: its topics come back too, but a deleted one.
                 await db.execute(
                     "UPDATE chats SET active = 1, inactive_reason = NULL WHERE parent_id = :id"
-                    " AND active = 0 AND inactive_reason IS NOT 'topic deleted'",
+                    " AND active = 0 AND inactive_reason IS DISTINCT FROM 'topic deleted'",
                     {"id": chat_id},
                 )
         return await self.get_chat(chat_id), reactivated
@@ -82,18 +78,15 @@ class ChatsMixin(StoreCore):
         an id below -2^60 (no Telegram id is that low) and its own settings."""
         now = _ts(self.now())
         async with self._write() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT id FROM chats WHERE parent_id = :parent AND thread_id = :thread",
-                    {"parent": parent_id, "thread": thread_id},
-                )
+            row = await db.fetchone(
+                "SELECT id FROM chats WHERE parent_id = :parent AND thread_id = :thread",
+                {"parent": parent_id, "thread": thread_id},
             )
-            if rows:
-                chat_id = int(rows[0][0])
-            else:
-                async with db.execute(
+            if row is None:
+                # Every id below the floor is a topic's: the next is one below the lowest.
+                row = await db.fetchone(
                     "INSERT INTO chats (id, type, title, parent_id, thread_id, created_at)"
-                    " VALUES ((SELECT MIN(COALESCE(MIN(id), :floor), :floor) - 1 FROM chats"
+                    " VALUES ((SELECT COALESCE(MIN(id), :floor) - 1 FROM chats"
                     " WHERE id < :floor), 'topic', :title, :parent, :thread, :now) RETURNING id",
                     {
                         "floor": TOPIC_IDS_BELOW,
@@ -102,11 +95,9 @@ class ChatsMixin(StoreCore):
                         "thread": thread_id,
                         "now": now,
                     },
-                ) as cur:
-                    inserted = await cur.fetchone()
-                    assert inserted is not None
-                chat_id = int(inserted[0])
-        return await self.get_chat(chat_id)
+                )
+                assert row is not None
+        return await self.get_chat(int(row["id"]))
 
     async def find_chat(self, chat_id: int) -> Chat | None:
         row = await self._fetchone("SELECT * FROM chats WHERE id = :id", {"id": chat_id})
@@ -133,12 +124,12 @@ class ChatsMixin(StoreCore):
         if pushes not in (None, "instant", "digest"):
             raise ValueError(f"pushes must be instant or digest, not {pushes!r}")
         async with self._write() as db:
-            cur = await db.execute(
-                "UPDATE chats SET timezone = COALESCE(:tz, timezone),"
-                " daily_time = COALESCE(:t, daily_time),"
-                " daily_enabled = COALESCE(:on, daily_enabled),"
-                " pushes = COALESCE(:pushes, pushes), language = COALESCE(:lang, language)"
-                " WHERE id = :id",
+            changed = await db.execute(
+                "UPDATE chats SET timezone = COALESCE(CAST(:tz AS TEXT), timezone),"
+                " daily_time = COALESCE(CAST(:t AS TEXT), daily_time),"
+                " daily_enabled = COALESCE(CAST(:on AS INTEGER), daily_enabled),"
+                " pushes = COALESCE(CAST(:pushes AS TEXT), pushes),"
+                " language = COALESCE(CAST(:lang AS TEXT), language) WHERE id = :id",
                 {
                     "id": chat_id,
                     "tz": timezone,
@@ -148,7 +139,7 @@ class ChatsMixin(StoreCore):
                     "lang": language,
                 },
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise ChatNotFoundError(chat_id)
             if pushes == "instant":
                 released = await db.execute(
@@ -156,7 +147,7 @@ class ChatsMixin(StoreCore):
                     " WHERE chat_id = :id AND state = 'held'",
                     {"id": chat_id, "key": f"day:{chat_id}:{_ts(self.now()):.0f}"},
                 )
-                if released.rowcount > 0:
+                if released > 0:
                     self.outbox_changed.set()
             if daily_enabled is False:
                 # Turned off is honoured at once, even for a message still in the queue.
@@ -177,48 +168,54 @@ class ChatsMixin(StoreCore):
                 " WHERE id = :id OR (parent_id = :id AND active = 1)",
                 {"id": chat_id, "r": reason},
             )
-            cur = await db.execute(
+            cancelled = await db.execute(
                 "UPDATE outbox SET state = 'cancelled', last_error = :r, finished_at = :now"
                 " WHERE state IN ('pending', 'held') AND (chat_id = :id OR chat_id IN"
                 " (SELECT id FROM chats WHERE parent_id = :id))",
                 {"id": chat_id, "r": reason, "now": now},
             )
-            return max(cur.rowcount, 0)
+            return max(cancelled, 0)
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
         """Group → supergroup: subscriptions, settings and pending rows move to new_id."""
+        params = {"old": old_id, "new": new_id}
         async with self._write() as db:
-            async with db.execute("SELECT * FROM chats WHERE id = :id", {"id": old_id}) as cur:
-                old = await cur.fetchone()
+            old = await db.fetchone("SELECT * FROM chats WHERE id = :old", params)
             if old is None or old_id == new_id:
                 return
-            async with db.execute("SELECT 1 FROM chats WHERE id = :id", {"id": new_id}) as cur:
-                new_exists = await cur.fetchone() is not None
-            if not new_exists:
+            if await db.fetchone("SELECT 1 AS found FROM chats WHERE id = :new", params) is None:
                 # ON UPDATE CASCADE carries subscriptions, outbox and daily records along.
                 await db.execute(
-                    "UPDATE chats SET id = :new, type = 'supergroup' WHERE id = :old",
-                    {"old": old_id, "new": new_id},
+                    "UPDATE chats SET id = :new, type = 'supergroup' WHERE id = :old", params
                 )
                 return
-            params = {"old": old_id, "new": new_id}
+            # (The WHERE lets SQLite read ON CONFLICT as the upsert's.)
             await db.execute(
-                "INSERT OR IGNORE INTO subscriptions (chat_id, feed_id, created_at)"
-                " SELECT :new, feed_id, created_at FROM subscriptions WHERE chat_id = :old",
+                "INSERT INTO subscriptions (chat_id, feed_id, created_at)"
+                " SELECT :new, feed_id, created_at FROM subscriptions WHERE chat_id = :old"
+                " ON CONFLICT DO NOTHING",
                 params,
             )
             await db.execute(
-                "INSERT OR IGNORE INTO filters (chat_id, feed_id, query, created_at)"
-                " SELECT :new, feed_id, query, created_at FROM filters WHERE chat_id = :old",
+                "INSERT INTO filters (chat_id, feed_id, query, created_at)"
+                " SELECT :new, feed_id, query, created_at FROM filters WHERE chat_id = :old"
+                " ON CONFLICT DO NOTHING",
                 params,
             )
-            for table in ("alerts", "digest_releases"):
+            # What would collide with the new chat's own rows (its one unique key besides
+            # the id) stays behind and goes with the old chat below.
+            for table, key in (
+                ("alerts", "canonical"),
+                ("digest_releases", "local_date"),
+                ("outbox", "item_id"),
+                ("daily_sends", "local_date"),
+            ):
                 await db.execute(
-                    f"UPDATE OR IGNORE {table} SET chat_id = :new WHERE chat_id = :old", params
+                    f"UPDATE {table} AS t SET chat_id = :new WHERE t.chat_id = :old"
+                    f" AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.chat_id = :new"
+                    f" AND x.{key} = t.{key})",
+                    params,
                 )
-            await db.execute(
-                "UPDATE OR IGNORE outbox SET chat_id = :new WHERE chat_id = :old", params
-            )
             await db.execute(
                 "UPDATE chats SET timezone = (SELECT timezone FROM chats WHERE id = :old),"
                 " daily_time = (SELECT daily_time FROM chats WHERE id = :old),"
@@ -227,12 +224,9 @@ class ChatsMixin(StoreCore):
                 " active = 1, inactive_reason = NULL WHERE id = :new",
                 params,
             )
-            await db.execute(
-                "UPDATE OR IGNORE daily_sends SET chat_id = :new WHERE chat_id = :old", params
-            )
             await db.execute("DELETE FROM chats WHERE id = :old", params)
 
-    def _chat(self, row: aiosqlite.Row) -> Chat:
+    def _chat(self, row: RowLike) -> Chat:
         daily = row["daily_time"]
         return Chat(
             id=int(row["id"]),
@@ -257,17 +251,17 @@ class ChatsMixin(StoreCore):
         added: list[int] = []
         async with self._write() as db:
             for feed_id in feed_ids:
-                async with db.execute(
-                    "SELECT 1 FROM feeds WHERE id = :id AND removed = 0", {"id": feed_id}
-                ) as cur:
-                    if await cur.fetchone() is None:
-                        raise FeedNotFoundError(feed_id)
-                cur2 = await db.execute(
-                    "INSERT OR IGNORE INTO subscriptions (chat_id, feed_id, created_at)"
-                    " VALUES (:chat, :feed, :now)",
+                found = await db.fetchone(
+                    "SELECT 1 AS found FROM feeds WHERE id = :id AND removed = 0", {"id": feed_id}
+                )
+                if found is None:
+                    raise FeedNotFoundError(feed_id)
+                inserted = await db.execute(
+                    "INSERT INTO subscriptions (chat_id, feed_id, created_at)"
+                    " VALUES (:chat, :feed, :now) ON CONFLICT DO NOTHING",
                     {"chat": chat_id, "feed": feed_id, "now": now},
                 )
-                if cur2.rowcount > 0:
+                if inserted > 0:
                     added.append(feed_id)
         return added
 
@@ -275,21 +269,20 @@ class ChatsMixin(StoreCore):
         removed: list[int] = []
         async with self._write() as db:
             for feed_id in feed_ids:
-                cur = await db.execute(
+                deleted = await db.execute(
                     "DELETE FROM subscriptions WHERE chat_id = :chat AND feed_id = :feed",
                     {"chat": chat_id, "feed": feed_id},
                 )
-                if cur.rowcount > 0:
+                if deleted > 0:
                     removed.append(feed_id)
             # What is still queued for those feeds would now be unwanted.
             if removed:
-                marks = ",".join("?" * len(removed))
                 await db.execute(
                     "UPDATE outbox SET state = 'cancelled', last_error = 'unsubscribed'"
-                    " WHERE chat_id = ? AND state IN ('pending', 'held') AND alert_id IS NULL"
+                    " WHERE chat_id = :chat AND state IN ('pending', 'held') AND alert_id IS NULL"
                     " AND item_id IN"
-                    f" (SELECT id FROM items WHERE feed_id IN ({marks}))",
-                    [chat_id, *removed],
+                    f" (SELECT id FROM items WHERE {self._in_list('feed_id', 'feeds')})",
+                    {"chat": chat_id, "feeds": self._list_param(removed)},
                 )
                 # The daily message goes to subscribers: the last unsubscribe stops it too.
                 await db.execute(
@@ -304,7 +297,7 @@ class ChatsMixin(StoreCore):
         rows = await self._fetchall(
             "SELECT feed_id FROM subscriptions WHERE chat_id = :id", {"id": chat_id}
         )
-        return {int(r[0]) for r in rows}
+        return {int(r["feed_id"]) for r in rows}
 
     # ------------------------------------------------------------------- channels
 
@@ -317,20 +310,22 @@ class ChatsMixin(StoreCore):
             await db.execute(
                 "INSERT INTO chats (id, type, title, created_at)"
                 " VALUES (:id, 'channel', :title, :now)"
-                " ON CONFLICT (id) DO UPDATE SET type = 'channel', title = :title, active = 1,"
-                " inactive_reason = NULL",
+                " ON CONFLICT (id) DO UPDATE SET type = 'channel', title = excluded.title,"
+                " active = 1, inactive_reason = NULL",
                 {"id": chat_id, "title": title[:200], "now": now},
             )
             # A username moves when a channel is renamed: the old holder gives it up.
+            # (lower() folds ASCII only on SQLite, as NOCASE does; usernames are ASCII.)
             await db.execute(
                 "UPDATE channels SET username = NULL"
-                " WHERE username = :u COLLATE NOCASE AND chat_id != :id",
+                " WHERE lower(username) = lower(CAST(:u AS TEXT)) AND chat_id != :id",
                 {"u": username, "id": chat_id},
             )
             await db.execute(
                 "INSERT INTO channels (chat_id, username, added_by, added_at)"
                 " VALUES (:id, :u, :by, :now) ON CONFLICT (chat_id) DO UPDATE SET"
-                " username = :u, added_by = :by, added_at = :now",
+                " username = excluded.username, added_by = excluded.added_by,"
+                " added_at = excluded.added_at",
                 {"id": chat_id, "u": username, "by": added_by, "now": now},
             )
         return await self.get_chat(chat_id)
@@ -341,7 +336,7 @@ class ChatsMixin(StoreCore):
         if isinstance(ref, int):
             where, params = "ch.chat_id = :ref", {"ref": ref}
         else:
-            where, params = "ch.username = :ref COLLATE NOCASE", {"ref": ref.lstrip("@")}
+            where, params = "lower(ch.username) = lower(:ref)", {"ref": ref.lstrip("@")}
         row = await self._fetchone(
             f"SELECT c.*, ch.username AS channel_username FROM channels ch"
             f" JOIN chats c ON c.id = ch.chat_id WHERE {where}",
@@ -358,7 +353,7 @@ class ChatsMixin(StoreCore):
     async def list_channels(self) -> list[Channel]:
         rows = await self._fetchall(
             "SELECT c.*, ch.username AS channel_username FROM channels ch"
-            " JOIN chats c ON c.id = ch.chat_id ORDER BY c.title COLLATE NOCASE, c.id"
+            " JOIN chats c ON c.id = ch.chat_id ORDER BY lower(c.title), c.id"
         )
         return [
             Channel(
@@ -376,11 +371,13 @@ class ChatsMixin(StoreCore):
         now = _ts(self.now())
         reason = "removed by an admin"
         async with self._write() as db:
-            cur = await db.execute("DELETE FROM channels WHERE chat_id = :id", {"id": chat_id})
-            if cur.rowcount == 0:
+            deleted = await db.execute("DELETE FROM channels WHERE chat_id = :id", {"id": chat_id})
+            if deleted == 0:
                 raise ChatNotFoundError(chat_id)
-            cur = await db.execute("DELETE FROM subscriptions WHERE chat_id = :id", {"id": chat_id})
-            subscriptions = max(cur.rowcount, 0)
+            subscriptions = max(
+                await db.execute("DELETE FROM subscriptions WHERE chat_id = :id", {"id": chat_id}),
+                0,
+            )
             await db.execute(
                 "UPDATE chats SET active = 0, inactive_reason = :r WHERE id = :id",
                 {"id": chat_id, "r": reason},

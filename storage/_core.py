@@ -1,31 +1,44 @@
 """What every part of the store shares: the connection, its lock, the clock,
 the transaction and read helpers, and the conversions between rows and models.
 
-`Store` (storage/store.py) is assembled from one mixin per entity, each a
-subclass of `StoreCore`, so every mixin sees these attributes with their types.
+The logic of each entity is written once, in a mixin over `CoreBase` (storage/_feeds.py
+and the others), against `Tx`: SQL with `:name` parameters (or `?`), rows read by
+name. `StoreCore` runs it on SQLite as written; storage/postgres/_core.py's
+`PgStoreCore` runs the same SQL on PostgreSQL, and storage/postgres/'s mixins
+override only what the dialects do differently (search, claims, set-based SQL).
+SQL both run keeps to what both understand: `CAST(:x AS TEXT)` where PostgreSQL
+needs a NULL parameter's type, `excluded.` in upserts, `COUNT(*) FILTER (...)`.
+
+`Store` (storage/store.py) is assembled from one mixin per entity over `StoreCore`,
+so every mixin sees these attributes with their types.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, time
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import aiosqlite
 
 from storage.models import Feed, Item, OutboxRow
 
-# SQLite limits host parameters per statement; stay well below.
-_CHUNK = 500
 # A feed follows a permanent redirect unless another feed (even a removed one,
 # whose row keeps its URL) already has the new URL: then it keeps its own.
 _MOVED_URL = (
-    "CASE WHEN :url IS NULL OR EXISTS"
+    "CASE WHEN CAST(:url AS TEXT) IS NULL OR EXISTS"
     " (SELECT 1 FROM feeds other WHERE other.url = :url AND other.id != :id)"
     " THEN url ELSE :url END"
+)
+# The columns of a statement that `_item` reads, with its feed's title (`f`): not
+# `i.*`, which would read its search index too.
+_ITEM_COLUMNS = (
+    "i.id, i.feed_id, i.identity, i.guid, i.link, i.title, i.summary, i.content,"
+    " i.published_at, i.first_seen_at, i.updated_at, f.title AS feed_title"
 )
 
 
@@ -35,6 +48,48 @@ class RowLike(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
     def keys(self) -> Any: ...
+
+
+class Tx(Protocol):
+    """A transaction's connection as the shared logic sees it: SQL with `:name`
+    parameters (a mapping) or `?` (a sequence), rows read by name."""
+
+    async def execute(self, sql: str, params: Any = None) -> int:
+        """Run one statement; returns its rowcount."""
+        ...
+
+    async def executemany(self, sql: str, params: Iterable[Any]) -> int:
+        """Run one statement for each set of parameters; returns the rows changed."""
+        ...
+
+    async def fetchone(self, sql: str, params: Any = None) -> RowLike | None: ...
+
+    async def fetchall(self, sql: str, params: Any = None) -> Sequence[RowLike]: ...
+
+
+class SqliteTx:
+    """`Tx` on aiosqlite: the SQL goes to SQLite as it is written. A row is read in
+    the statement's own trip to aiosqlite's thread (see StoreCore's reads)."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Any = None) -> int:
+        cur = await self.conn.execute(sql, params)
+        return cur.rowcount
+
+    async def executemany(self, sql: str, params: Iterable[Any]) -> int:
+        cur = await self.conn.executemany(sql, params)
+        return cur.rowcount
+
+    async def fetchone(self, sql: str, params: Any = None) -> aiosqlite.Row | None:
+        rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def fetchall(self, sql: str, params: Any = None) -> list[aiosqlite.Row]:
+        return list(await self.conn.execute_fetchall(sql, params))
 
 
 def _system_clock() -> datetime:
@@ -53,8 +108,52 @@ def _dt_required(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
-class StoreCore:
-    """The connection and the helpers every entity's methods use."""
+class CoreBase:
+    """What the entity mixins use, on either backend: the clock, the defaults, the
+    transaction and read helpers, and the few pieces of SQL the dialects write
+    differently. `StoreCore` (SQLite) and `PgStoreCore` (PostgreSQL) provide them."""
+
+    default_timezone: str
+    default_daily_time: time
+    default_language: str
+    # Woken whenever rows are queued, so the delivery task need not poll.
+    outbox_changed: asyncio.Event
+    # Counts changes to stored statements' texts, so a renderer's cache can tell.
+    items_version: int
+    _clock: Callable[[], datetime]
+    # What inserting a row that names a missing row (a foreign key) raises.
+    _FOREIGN_KEY_ERRORS: ClassVar[tuple[type[Exception], ...]]
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def _write(self) -> AbstractAsyncContextManager[Tx]:
+        """One write transaction, serialised with every other writer's."""
+        raise NotImplementedError
+
+    async def _fetchone(self, sql: str, params: Any = ()) -> RowLike | None:
+        raise NotImplementedError
+
+    async def _fetchall(self, sql: str, params: Any = ()) -> Sequence[RowLike]:
+        raise NotImplementedError
+
+    async def _claim(self, sql: str, params: Any) -> Sequence[RowLike]:
+        """One statement claiming or confirming outbox rows, committed at once (on
+        PostgreSQL, on the leader's lock session: a lost leadership cannot claim)."""
+        raise NotImplementedError
+
+    def _in_list(self, column: str, param: str) -> str:
+        """SQL: `column` is one of the values passed as `:param` (`_list_param`)."""
+        raise NotImplementedError
+
+    def _list_param(self, values: Iterable[Any]) -> Any:
+        raise NotImplementedError
+
+
+class StoreCore(CoreBase):
+    """The SQLite connection and the helpers every entity's methods use."""
+
+    _FOREIGN_KEY_ERRORS = (sqlite3.IntegrityError,)
 
     def __init__(
         self,
@@ -67,28 +166,24 @@ class StoreCore:
         default_language: str = "en",
     ) -> None:
         self._conn = conn
+        self._tx = SqliteTx(conn)
         self._clock = clock
         self._lock = asyncio.Lock()
         self.default_timezone = default_timezone
         self.default_daily_time = default_daily_time
         self.default_language = default_language
-        # Woken whenever rows are queued, so the delivery task need not poll.
         self.outbox_changed = asyncio.Event()
-        # Counts changes to stored statements' texts, so a renderer's cache can tell.
         self.items_version = 0
         # A second connection for delivery's one-statement writes; see _write_statement.
         self._fast: sqlite3.Connection | None = None
 
-    def now(self) -> datetime:
-        return self._clock()
-
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _write(self) -> AsyncIterator[SqliteTx]:
         """One `BEGIN IMMEDIATE` transaction; the lock keeps other tasks' statements out."""
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield self._tx
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
@@ -106,6 +201,13 @@ class StoreCore:
 
     async def _fetchall(self, sql: str, params: Any = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
+
+    def _in_list(self, column: str, param: str) -> str:
+        # One statement whatever the number of values, and no limit on host parameters.
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+
+    def _list_param(self, values: Iterable[Any]) -> str:
+        return json.dumps(list(values))
 
     async def _write_statement(self, sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
         """One statement as its own (autocommit) transaction, for delivery's path,
@@ -126,6 +228,8 @@ class StoreCore:
                     if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
             return list(await self._conn.execute_fetchall(sql, params))
+
+    _claim = _write_statement
 
     def _open_fast(self, path: str) -> None:
         fast = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

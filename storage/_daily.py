@@ -6,21 +6,31 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, time
 
-from storage._core import StoreCore, _ts
+from storage._core import CoreBase, _ts
 from storage.errors import CounterNotFoundError
 from storage.models import Counter
 
-# Chats `c` whose (zone, daily time) is one of the due groups in :due, each with that
-# group's local date as `d.local_date`. A subquery, not a WITH clause: sqlite3
-# reports no rowcount for a statement that does not begin with INSERT.
-_IN_DUE_GROUP = (
-    " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
-    " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
-    " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
-)
 
+class DailyMixin(CoreBase):
+    # SQLite's: chats `c` whose (zone, daily time) is one of the due groups in :due
+    # (`_due_params`), each with that group's local date as `d.local_date`. A
+    # subquery, not a WITH clause: sqlite3 reports no rowcount for a statement that
+    # does not begin with INSERT.
+    _IN_DUE_GROUP = (
+        " JOIN (SELECT json_extract(value, '$[0]') AS zone, json_extract(value, '$[1]') AS at,"
+        " json_extract(value, '$[2]') AS local_date FROM json_each(:due)) d"
+        " ON d.zone = COALESCE(c.timezone, :tz) AND d.at = COALESCE(c.daily_time, :t)"
+    )
 
-class DailyMixin(StoreCore):
+    def _due_params(self, due: Sequence[tuple[str, time, date]]) -> dict[str, object]:
+        """The parameters of `_IN_DUE_GROUP` (:due, :tz, :t), and :now."""
+        return {
+            "tz": self.default_timezone,
+            "t": self.default_daily_time.strftime("%H:%M"),
+            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
+            "now": _ts(self.now()),
+        }
+
     # ------------------------------------------------------------------- counters
 
     async def add_counter(
@@ -29,7 +39,7 @@ class DailyMixin(StoreCore):
         """A counter; `language` is the one `template` is written in."""
         now = _ts(self.now())
         async with self._write() as db:
-            async with db.execute(
+            row = await db.fetchone(
                 "INSERT INTO counters (start_date, timezone, template, language, position,"
                 " created_at) VALUES (:d, :tz, :tpl, :lang,"
                 " (SELECT COALESCE(MAX(position), 0) + 1 FROM counters), :now) RETURNING id",
@@ -40,30 +50,28 @@ class DailyMixin(StoreCore):
                     "lang": language,
                     "now": now,
                 },
-            ) as cur:
-                row = await cur.fetchone()
-                assert row is not None
+            )
+            assert row is not None
         counters = {c.id: c for c in await self.list_counters()}
-        return counters[int(row[0])]
+        return counters[int(row["id"])]
 
     async def remove_counter(self, counter_id: int) -> None:
         async with self._write() as db:
-            cur = await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id})
-            if cur.rowcount == 0:
+            if await db.execute("DELETE FROM counters WHERE id = :id", {"id": counter_id}) == 0:
                 raise CounterNotFoundError(counter_id)
 
     async def set_counter_text(self, counter_id: int, language: str, template: str) -> Counter:
         """The counter's text in `language` (replacing one it had)."""
         async with self._write() as db:
-            found = await db.execute_fetchall(
-                "SELECT 1 FROM counters WHERE id = :id", {"id": counter_id}
+            found = await db.fetchone(
+                "SELECT 1 AS found FROM counters WHERE id = :id", {"id": counter_id}
             )
-            if not list(found):
+            if found is None:
                 raise CounterNotFoundError(counter_id)
             await db.execute(
                 "INSERT INTO counter_texts (counter_id, language, template)"
                 " VALUES (:id, :lang, :tpl) ON CONFLICT (counter_id, language)"
-                " DO UPDATE SET template = :tpl",
+                " DO UPDATE SET template = excluded.template",
                 {"id": counter_id, "lang": language, "tpl": template},
             )
         return {c.id: c for c in await self.list_counters()}[counter_id]
@@ -95,11 +103,11 @@ class DailyMixin(StoreCore):
         so one tick costs a query per distinct setting, not per chat."""
         rows = await self._fetchall(
             "SELECT COALESCE(c.timezone, :tz) AS zone, COALESCE(c.daily_time, :t) AS at,"
-            " COUNT(*) AS n, SUM(c.pushes = 'digest') AS digests"
+            " COUNT(*) AS n, COUNT(*) FILTER (WHERE c.pushes = 'digest') AS digests"
             " FROM chats c WHERE c.active = 1 AND (c.pushes = 'digest' OR"
             " (c.daily_enabled = 1"
             " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.chat_id = c.id)))"
-            " GROUP BY zone, at",
+            " GROUP BY 1, 2",
             {"tz": self.default_timezone, "t": self.default_daily_time.strftime("%H:%M")},
         )
         return [
@@ -110,7 +118,7 @@ class DailyMixin(StoreCore):
     async def enqueue_daily(
         self, due: Sequence[tuple[str, time, date]], texts: Mapping[str, str]
     ) -> int:
-        """Queue the daily message, in each chat's language (`texts` by language; a
+        """SQLite's. Queue the daily message, in each chat's language (`texts` by language; a
         language without a text gets the default language's), for every eligible chat
         whose (zone, daily time) is in `due` and that has no record yet for that
         group's local date. Returns how many.
@@ -122,21 +130,16 @@ class DailyMixin(StoreCore):
         """
         if not due:
             return 0
-        now = _ts(self.now())
         params = {
-            "tz": self.default_timezone,
-            "t": self.default_daily_time.strftime("%H:%M"),
-            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
+            **self._due_params(due),
             "texts": json.dumps(dict(texts)),
             "language": self.default_language,
-            "now": now,
         }
-        in_due_group = _IN_DUE_GROUP
+        in_due_group = self._IN_DUE_GROUP
         async with self._write() as db:
-            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox") as cur:
-                row = await cur.fetchone()
-                params["before"] = int(row[0]) if row else 0
-            cur = await db.execute(
+            row = await db.fetchone("SELECT COALESCE(MAX(id), 0) AS last FROM outbox")
+            params["before"] = int(row["last"]) if row else 0
+            added = await db.execute(
                 "INSERT INTO outbox (chat_id, kind, text, created_at)"
                 " SELECT c.id, 'daily', COALESCE("
                 " json_extract(:texts, '$.' || COALESCE(c.language, :language)),"
@@ -149,7 +152,7 @@ class DailyMixin(StoreCore):
                 " ORDER BY c.id",
                 params,
             )
-            added = max(cur.rowcount, 0)
+            added = max(added, 0)
             if added:
                 # The rows just queued are exactly those past the old maximum id: the
                 # write lock and BEGIN IMMEDIATE keep every other writer out meanwhile.
@@ -171,37 +174,32 @@ class DailyMixin(StoreCore):
         """
         if not due:
             return 0
-        params = {
-            "tz": self.default_timezone,
-            "t": self.default_daily_time.strftime("%H:%M"),
-            "due": json.dumps([[z, at.strftime("%H:%M"), d.isoformat()] for z, at, d in due]),
-            "now": _ts(self.now()),
-        }
+        params = self._due_params(due)
         async with self._write() as db:
             # Set-based, as for the daily message: 100,000 chats cost two statements.
             await db.execute(
                 "INSERT INTO digest_releases (chat_id, local_date, created_at)"
-                " SELECT c.id, d.local_date, :now FROM chats c" + _IN_DUE_GROUP + " WHERE"
+                " SELECT c.id, d.local_date, :now FROM chats c" + self._IN_DUE_GROUP + " WHERE"
                 " c.active = 1 AND c.pushes = 'digest' AND NOT EXISTS (SELECT 1 FROM"
                 " digest_releases r WHERE r.chat_id = c.id AND r.local_date = d.local_date)",
                 params,
             )
             # This tick's releases are the records it just wrote (`created_at = :now`).
-            cur = await db.execute(
+            released = await db.execute(
                 "UPDATE outbox SET state = 'pending', digest_key = 'day:' || chat_id || ':' ||"
                 " (SELECT r.local_date FROM digest_releases r WHERE r.chat_id = outbox.chat_id"
                 " AND r.created_at = :now) WHERE state = 'held' AND chat_id IN"
                 " (SELECT chat_id FROM digest_releases WHERE created_at = :now)",
                 params,
             )
-            released = max(cur.rowcount, 0)
+            released = max(released, 0)
         if released:
             self.outbox_changed.set()
         return released
 
     async def daily_sent(self, chat_id: int, local_date: date) -> bool:
         row = await self._fetchone(
-            "SELECT 1 FROM daily_sends WHERE chat_id = :id AND local_date = :d",
+            "SELECT 1 AS found FROM daily_sends WHERE chat_id = :id AND local_date = :d",
             {"id": chat_id, "d": local_date.isoformat()},
         )
         return row is not None

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage._core import _CHUNK, _MOVED_URL, StoreCore, _feed, _ts
+from storage._core import _MOVED_URL, CoreBase, Tx, _feed, _ts
 from storage.errors import FeedExistsError, FeedNotFoundError
 from storage.models import Feed, FeedKind, NewFeed
 
@@ -32,7 +30,7 @@ class FailureOutcome:
     should_alert: bool  # crossed the alert threshold just now
 
 
-class FeedsMixin(StoreCore):
+class FeedsMixin(CoreBase):
     # ---------------------------------------------------------------------- feeds
 
     async def add_feed(
@@ -83,21 +81,21 @@ class FeedsMixin(StoreCore):
     async def remove_feed(self, feed_id: int) -> None:
         """Stop polling and forget subscriptions; its statements stay searchable."""
         async with self._write() as db:
-            cur = await db.execute(
+            changed = await db.execute(
                 "UPDATE feeds SET removed = 1 WHERE id = :id AND removed = 0", {"id": feed_id}
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise FeedNotFoundError(feed_id)
             await db.execute("DELETE FROM subscriptions WHERE feed_id = :id", {"id": feed_id})
 
     async def set_feed_paused(self, feed_id: int, paused: bool) -> Feed:
         async with self._write() as db:
-            cur = await db.execute(
-                "UPDATE feeds SET paused = :p, next_poll_at = CASE WHEN :p THEN next_poll_at"
+            changed = await db.execute(
+                "UPDATE feeds SET paused = :p, next_poll_at = CASE WHEN :p = 1 THEN next_poll_at"
                 " ELSE NULL END WHERE id = :id AND removed = 0",
                 {"id": feed_id, "p": int(paused)},
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise FeedNotFoundError(feed_id)
         return await self.get_feed(feed_id)
 
@@ -134,10 +132,10 @@ class FeedsMixin(StoreCore):
         """Count a failed poll; the feed is never disabled (except a 410, `pause`)."""
         now = _ts(self.now())
         async with self._write() as db:
-            async with db.execute(
+            row = await db.fetchone(
                 "UPDATE feeds SET consecutive_failures = consecutive_failures + 1,"
                 " last_error = :error, last_error_at = :now, next_poll_at = :next,"
-                " paused = MAX(paused, :pause) WHERE id = :id"
+                " paused = CASE WHEN :pause = 1 THEN 1 ELSE paused END WHERE id = :id"
                 " RETURNING consecutive_failures, failure_alerted",
                 {
                     "id": feed_id,
@@ -146,12 +144,11 @@ class FeedsMixin(StoreCore):
                     "next": _ts(next_poll_at),
                     "pause": int(pause),
                 },
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise FeedNotFoundError(feed_id)
-            failures = int(row[0])
-            alert = failures >= FAILURE_ALERT_THRESHOLD and not row[1]
+            failures = int(row["consecutive_failures"])
+            alert = failures >= FAILURE_ALERT_THRESHOLD and not row["failure_alerted"]
             if alert:
                 await db.execute(
                     "UPDATE feeds SET failure_alerted = 1 WHERE id = :id", {"id": feed_id}
@@ -160,9 +157,9 @@ class FeedsMixin(StoreCore):
 
     async def feed_item_count(self, feed_id: int) -> int:
         row = await self._fetchone(
-            "SELECT COUNT(*) FROM items WHERE feed_id = :id", {"id": feed_id}
+            "SELECT COUNT(*) AS n FROM items WHERE feed_id = :id", {"id": feed_id}
         )
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0
 
     async def feed_statuses(self) -> list[FeedStatus]:
         """Every feed with its counts, in id order, in one query."""
@@ -199,14 +196,11 @@ class FeedsMixin(StoreCore):
                     existing.append((new.url, other))
                 else:
                     added_ids.append(feed_id)
-        added: list[Feed] = []
-        for start in range(0, len(added_ids), _CHUNK):
-            chunk = added_ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._fetchall(f"SELECT * FROM feeds WHERE id IN ({marks})", chunk)
-            added.extend(_feed(r) for r in rows)
-        added.sort(key=lambda f: f.id)
-        return added, existing
+        rows = await self._fetchall(
+            f"SELECT * FROM feeds WHERE {self._in_list('id', 'ids')} ORDER BY id",
+            {"ids": self._list_param(added_ids)},
+        )
+        return [_feed(r) for r in rows], existing
 
     # ------------------------------------------------------- what a source turns out to be
 
@@ -215,19 +209,18 @@ class FeedsMixin(StoreCore):
         feed (an OPML outline of a site's home page): poll the feed instead. Raises
         FeedExistsError when another source (even a removed one) has that URL."""
         async with self._write() as db:
-            async with db.execute(
-                "SELECT id, removed FROM feeds WHERE url = :url AND id != :id",
+            row = await db.fetchone(
+                "SELECT id FROM feeds WHERE url = :url AND id != :id",
                 {"url": url, "id": feed_id},
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is not None:
                 raise FeedExistsError(url, int(row["id"]))
-            cur = await db.execute(
+            changed = await db.execute(
                 "UPDATE feeds SET url = :url, etag = NULL, last_modified = NULL,"
                 " content_hash = NULL WHERE id = :id AND removed = 0",
                 {"url": url, "id": feed_id},
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise FeedNotFoundError(feed_id)
         return await self.get_feed(feed_id)
 
@@ -235,25 +228,20 @@ class FeedsMixin(StoreCore):
         """A source added as a feed turned out to be a web page with a list of
         statements and no feed: from now on it is read as a page."""
         async with self._write() as db:
-            cur = await db.execute(
+            changed = await db.execute(
                 "UPDATE feeds SET kind = 'page', etag = NULL, last_modified = NULL,"
                 " content_hash = NULL, ttl_seconds = NULL WHERE id = :id AND removed = 0",
                 {"id": feed_id},
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise FeedNotFoundError(feed_id)
         return await self.get_feed(feed_id)
 
 
-async def _insert_feed(
-    db: aiosqlite.Connection, new: NewFeed, now: datetime
-) -> tuple[int | None, int]:
+async def _insert_feed(db: Tx, new: NewFeed, now: datetime) -> tuple[int | None, int]:
     """Insert a source, or bring back a removed one with the same URL (as `new`'s
     kind). Returns (its id, 0), or (None, the id) when it is there already."""
-    async with db.execute(
-        "SELECT id, removed FROM feeds WHERE url = :url", {"url": new.url}
-    ) as cur:
-        row = await cur.fetchone()
+    row = await db.fetchone("SELECT id, removed FROM feeds WHERE url = :url", {"url": new.url})
     if row is not None and not row["removed"]:
         return None, int(row["id"])
     params = {
@@ -275,21 +263,17 @@ async def _insert_feed(
             {**params, "id": int(row["id"])},
         )
         return int(row["id"]), 0
-    async with db.execute(
+    inserted = await db.fetchone(
         "INSERT INTO feeds (url, title, title_locked, kind, selectors, created_at)"
         " VALUES (:url, COALESCE(:title, ''), :locked, :kind, :selectors, :now) RETURNING id",
         {**params, "now": _ts(now)},
-    ) as cur:
-        inserted = await cur.fetchone()
-        assert inserted is not None
-        return int(inserted[0]), 0
+    )
+    assert inserted is not None
+    return int(inserted["id"]), 0
 
 
-async def _mark_success(db: aiosqlite.Connection, feed_id: int, now: float) -> bool:
-    async with db.execute(
-        "SELECT failure_alerted FROM feeds WHERE id = :id", {"id": feed_id}
-    ) as cur:
-        row = await cur.fetchone()
+async def _mark_success(db: Tx, feed_id: int, now: float) -> bool:
+    row = await db.fetchone("SELECT failure_alerted FROM feeds WHERE id = :id", {"id": feed_id})
     if row is None:
         raise FeedNotFoundError(feed_id)
     await db.execute(

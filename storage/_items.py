@@ -1,18 +1,30 @@
 """Statements: storing a successful poll (what is new is pushed), reading the
-latest, and full-text search."""
+latest, and full-text search.
+
+Storing and reading are written once for both backends; what differs is each
+backend's search index (here SQLite's stems for FTS5, storage/postgres/_items.py
+PostgreSQL's tsvectors), its SQL for lists of ids, and search itself: the methods
+and attributes marked "SQLite's" are overridden there."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-import aiosqlite
-
-from storage._core import _CHUNK, _MOVED_URL, StoreCore, _dt_required, _item, _ts
+from storage._core import (
+    _ITEM_COLUMNS,
+    _MOVED_URL,
+    CoreBase,
+    RowLike,
+    Tx,
+    _dt_required,
+    _item,
+    _ts,
+)
 from storage._feeds import _mark_success
 from storage._routing import SavedSearches, has_filters, queue_routed, route
 from storage._stems import index_word_forms, stem_texts
@@ -36,6 +48,13 @@ DIGEST_THRESHOLD = 5
 HIGHLIGHT_CHARS = 100_000
 # A search ranks at most this many of the most recent matching statements.
 SEARCH_WINDOW = 2000
+# A correction reaches a message sent this long ago at most; later changes only
+# update the archive.
+CORRECTION_WINDOW = timedelta(hours=48)
+
+
+# Reads rows: a transaction's `fetchall`, or the store's own.
+FetchAll = Callable[[str, Any], Awaitable[Sequence[RowLike]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +68,37 @@ class PollOutcome:
     backlog: bool  # the feed's first successful poll: stored, nothing pushed
 
 
-class ItemsMixin(StoreCore):
+class ItemsMixin(CoreBase):
     _searches: SavedSearches | None = None
 
-    async def _saved_searches(self, db: aiosqlite.Connection) -> SavedSearches:
+    # SQLite's: what an edit of a statement's texts sets, for its index to be made
+    # again (`_index_missing`); and the index columns a new statement is stored with
+    # (their values from `_index_new`).
+    _UNINDEXED = "title_stems = NULL, summary_stems = NULL, content_stems = NULL"
+    _INDEX_COLUMNS = "title_stems, summary_stems, content_stems"
+    _INDEX_VALUES = ":title_stems, :summary_stems, :content_stems"
+    # SQLite's: the ids passed as :items (`_list_param`) as a table `j`, each id
+    # (`j.value`) with its position (`j.key`).
+    _NUMBERED_IDS = "json_each(:items) AS j"
+
+    async def _index_missing(self, db: Tx, feed_id: int) -> None:
+        """SQLite's: stem the feed's statements that have no stems (the triggers index them)."""
+        await index_word_forms(db, feed_id=feed_id)
+
+    async def _index_new(self, texts: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """SQLite's: the `_INDEX_VALUES` of each new statement's (title, summary, content)."""
+        return [
+            {"title_stems": title, "summary_stems": summary, "content_stems": content}
+            for title, summary, content in await stem_texts(texts)
+        ]
+
+    # SQLite's storage/_routing.queue_routed.
+    _queue_routed = staticmethod(queue_routed)
+
+    async def _saved_searches(self, db: Tx) -> SavedSearches:
         """The matcher, rebuilt when any filter or alert changed since it was built."""
-        rows = await db.execute_fetchall("SELECT version FROM matcher_version WHERE id = 1")
-        version = int(next(iter(rows))[0])
+        row = await db.fetchone("SELECT version FROM matcher_version WHERE id = 1")
+        version = int(row["version"]) if row else 0
         if self._searches is None or self._searches.version != version:
             self._searches = await SavedSearches.load(db, version)
         return self._searches
@@ -91,20 +134,19 @@ class ItemsMixin(StoreCore):
         async with self._write() as db:
             # Few round trips to SQLite's thread, not one per entry: each costs more
             # than the statement itself.
-            feed_rows = await db.execute_fetchall(
+            feed_row = await db.fetchone(
                 "SELECT last_success_at,"
                 " (SELECT MAX(published_at) FROM items WHERE feed_id = :id"
                 "  AND published_at <= :now) AS newest"
                 " FROM feeds WHERE id = :id AND removed = 0",
                 {"id": feed_id, "now": now},
             )
-            feed_row = next(iter(feed_rows), None)
             if feed_row is None:
                 raise FeedNotFoundError(feed_id)
             backlog = feed_row["last_success_at"] is None
             newest = feed_row["newest"]
 
-            existing = await _stored_texts(db, feed_id, [e.identity for e in entries])
+            existing = await self._stored_texts(db, feed_id, [e.identity for e in entries])
             fresh: list[NewItem] = []
             changed: list[dict[str, object]] = []
             corrected: list[int] = []  # ids of statements whose title or summary changed
@@ -123,34 +165,31 @@ class ItemsMixin(StoreCore):
                         summary != entry.summary and content != entry.content
                     ):
                         corrected.append(item_id)
-                    changed.append(
-                        {
-                            "feed": feed_id,
-                            "identity": entry.identity,
-                            "title": entry.title,
-                            "summary": entry.summary,
-                            "content": entry.content,
-                            "link": entry.link,
-                            "now": now,
-                        }
-                    )
+                    if (title, summary, content) != (entry.title, entry.summary, entry.content):
+                        changed.append(
+                            {
+                                "id": item_id,
+                                "title": entry.title,
+                                "summary": entry.summary,
+                                "content": entry.content,
+                                "link": entry.link,
+                                "now": now,
+                            }
+                        )
                 else:
                     fresh.append(entry)
             if changed:
-                # An edited statement keeps its identity; only a real change is written.
-                edited = await db.executemany(
+                # An edited statement keeps its identity; only a real change is written,
+                # and indexed again.
+                await db.executemany(
                     "UPDATE items SET title = :title, summary = :summary,"
                     " content = :content, link = COALESCE(:link, link), updated_at = :now,"
-                    # Stemmed below, for the rows this really changed.
-                    " title_stems = NULL, summary_stems = NULL, content_stems = NULL"
-                    " WHERE feed_id = :feed AND identity = :identity"
-                    " AND (title != :title OR summary != :summary OR content != :content)",
+                    f" {self._UNINDEXED} WHERE id = :id",
                     changed,
                 )
-                if edited.rowcount > 0:
-                    await index_word_forms(db, feed_id=feed_id)
-                    self.items_version += 1
-            corrections = await _queue_corrections(db, corrected, now) if corrected else 0
+                await self._index_missing(db, feed_id)
+                self.items_version += 1
+            corrections = await self._queue_corrections(db, corrected, now) if corrected else 0
 
             def dated(entry: NewItem) -> float:
                 return now if entry.published_at is None else _ts(entry.published_at)
@@ -168,10 +207,9 @@ class ItemsMixin(StoreCore):
             if fresh:
                 await db.executemany(
                     "INSERT INTO items (feed_id, identity, guid, link, title, summary, content,"
-                    " published_at, first_seen_at, updated_at, title_stems, summary_stems,"
-                    " content_stems) VALUES (:feed, :identity, :guid, :link, :title, :summary,"
-                    " :content, :published, :now, :now, :title_stems, :summary_stems,"
-                    " :content_stems)",
+                    f" published_at, first_seen_at, updated_at, {self._INDEX_COLUMNS})"
+                    " VALUES (:feed, :identity, :guid, :link, :title, :summary, :content,"
+                    f" :published, :now, :now, {self._INDEX_VALUES})",
                     [
                         {
                             "feed": feed_id,
@@ -183,19 +221,17 @@ class ItemsMixin(StoreCore):
                             "content": entry.content,
                             "published": published,
                             "now": now,
-                            "title_stems": title,
-                            "summary_stems": summary,
-                            "content_stems": content,
+                            **index,
                         }
-                        for entry, published, (title, summary, content) in zip(
+                        for entry, published, index in zip(
                             fresh,
                             published_at,
-                            await stem_texts([(e.title, e.summary, e.content) for e in fresh]),
+                            await self._index_new([(e.title, e.summary, e.content) for e in fresh]),
                             strict=True,
                         )
                     ],
                 )
-                ids = await _ids_of(db, feed_id, [e.identity for e in fresh])
+                ids = await self._ids_of(db.fetchall, feed_id, [e.identity for e in fresh])
                 for entry, published in zip(fresh, published_at, strict=True):
                     new_items.append(
                         Item(
@@ -217,16 +253,17 @@ class ItemsMixin(StoreCore):
                 floor = None if newest is None else newest - STALE_AFTER.total_seconds()
                 pushed = [i for i in new_items if floor is None or _ts(i.published_at) >= floor]
             digest = len(pushed) > DIGEST_THRESHOLD
+            digest_key = f"{feed_id}:{now:.6f}" if digest else None
             queued = 0
             searches = await self._saved_searches(db) if pushed else None
             routes = await route(searches, feed_id, pushed) if searches else None
             if searches and routes and (not routes.empty or has_filters(searches, feed_id)):
-                queued = await queue_routed(
+                queued = await self._queue_routed(
                     db,
                     feed_id=feed_id,
                     items=pushed,
                     routes=routes,
-                    digest_key=f"{feed_id}:{now:.6f}" if digest else None,
+                    digest_key=digest_key,
                     by_chat=digest,
                     now=now,
                 )
@@ -239,31 +276,33 @@ class ItemsMixin(StoreCore):
                 # single messages stay item by item, so every chat gets the first soon.
                 order = "s.chat_id, j.key" if digest else "j.key, s.chat_id"
                 # A chat in digest mode gets its rows held for the day's digest.
-                cur = await db.execute(
+                queued = await db.execute(
                     "INSERT INTO outbox (chat_id, kind, item_id, digest_key, state, created_at)"
                     " SELECT s.chat_id, 'item', j.value,"
-                    " CASE WHEN c.pushes = 'digest' THEN NULL ELSE :digest END,"
+                    " CASE WHEN c.pushes = 'digest' THEN NULL ELSE CAST(:digest AS TEXT) END,"
                     " CASE WHEN c.pushes = 'digest' THEN 'held' ELSE 'pending' END, :now"
                     " FROM subscriptions s JOIN chats c ON c.id = s.chat_id AND c.active = 1"
-                    " CROSS JOIN json_each(:items) j"
+                    f" CROSS JOIN {self._NUMBERED_IDS}"
                     f" WHERE s.feed_id = :feed ORDER BY {order}"
                     " ON CONFLICT DO NOTHING",
                     {
-                        "items": json.dumps([i.id for i in pushed]),
-                        "digest": f"{feed_id}:{now:.6f}" if digest else None,
+                        "items": self._list_param(i.id for i in pushed),
+                        "digest": digest_key,
                         "now": now,
                         "feed": feed_id,
                     },
                 )
-                queued = max(cur.rowcount, 0)
+                queued = max(queued, 0)
             recovered = await _mark_success(db, feed_id, now)
             await db.execute(
                 "UPDATE feeds SET etag = :etag, last_modified = :lm, content_hash = :hash,"
                 f" next_poll_at = :next, ttl_seconds = :ttl, url = {_MOVED_URL},"
-                " title = CASE WHEN title_locked = 0 AND :title IS NOT NULL AND :title != ''"
-                " THEN :title ELSE title END, language = COALESCE(:language, language),"
-                " detected_signature = COALESCE(:signature, detected_signature),"
-                " detected_items = COALESCE(:detected, detected_items) WHERE id = :id",
+                " title = CASE WHEN title_locked = 0 AND CAST(:title AS TEXT) IS NOT NULL"
+                " AND :title != '' THEN :title ELSE title END,"
+                " language = COALESCE(CAST(:language AS TEXT), language),"
+                " detected_signature = COALESCE(CAST(:signature AS TEXT), detected_signature),"
+                " detected_items = COALESCE(CAST(:detected AS INTEGER), detected_items)"
+                " WHERE id = :id",
                 {
                     "language": language,
                     "signature": detection.signature if detection else None,
@@ -291,7 +330,7 @@ class ItemsMixin(StoreCore):
     async def stored_identities(self, feed_id: int, identities: Sequence[str]) -> set[str]:
         """Those of `identities` already stored for the feed: a page source fetches
         the own page of the others only (they are new)."""
-        return set(await _ids_of(self._conn, feed_id, identities))
+        return set(await self._ids_of(self._fetchall, feed_id, identities))
 
     # ---------------------------------------------------------------------- items
 
@@ -299,8 +338,8 @@ class ItemsMixin(StoreCore):
         self, limit: int, *, offset: int = 0, feed_id: int | None = None
     ) -> list[Item]:
         rows = await self._fetchall(
-            "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
-            " WHERE (:feed IS NULL OR i.feed_id = :feed)"
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
+            " WHERE (CAST(:feed AS BIGINT) IS NULL OR i.feed_id = :feed)"
             " ORDER BY i.published_at DESC, i.id DESC LIMIT :limit OFFSET :offset",
             {"feed": feed_id, "limit": limit, "offset": offset},
         )
@@ -308,31 +347,81 @@ class ItemsMixin(StoreCore):
 
     async def get_item(self, item_id: int) -> Item | None:
         row = await self._fetchone(
-            "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
             " WHERE i.id = :id",
             {"id": item_id},
         )
         return None if row is None else _item(row)
 
     async def items_by_ids(self, ids: Iterable[int]) -> dict[int, Item]:
-        out: dict[int, Item] = {}
-        id_list = list(ids)
-        for start in range(0, len(id_list), _CHUNK):
-            chunk = id_list[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._fetchall(
-                "SELECT i.*, f.title AS feed_title FROM items i JOIN feeds f ON f.id = i.feed_id"
-                f" WHERE i.id IN ({marks})",
-                chunk,
-            )
-            for r in rows:
-                item = _item(r)
-                out[item.id] = item
-        return out
+        rows = await self._fetchall(
+            f"SELECT {_ITEM_COLUMNS} FROM items i JOIN feeds f ON f.id = i.feed_id"
+            f" WHERE {self._in_list('i.id', 'ids')}",
+            {"ids": self._list_param(ids)},
+        )
+        return {int(r["id"]): _item(r) for r in rows}
 
     async def count_items(self) -> int:
-        row = await self._fetchone("SELECT COUNT(*) FROM items")
-        return int(row[0]) if row else 0
+        row = await self._fetchone("SELECT COUNT(*) AS n FROM items")
+        return int(row["n"]) if row else 0
+
+    async def _stored_texts(
+        self, db: Tx, feed_id: int, identities: Sequence[str]
+    ) -> dict[str, tuple[int, str, str, str]]:
+        """identity → (item id, title, summary, content), for those of `identities`
+        stored for the feed."""
+        rows = await db.fetchall(
+            "SELECT identity, id, title, summary, content FROM items"
+            f" WHERE feed_id = :feed AND {self._in_list('identity', 'identities')}",
+            {"feed": feed_id, "identities": self._list_param(dict.fromkeys(identities))},
+        )
+        return {
+            str(r["identity"]): (
+                int(r["id"]),
+                str(r["title"]),
+                str(r["summary"]),
+                str(r["content"]),
+            )
+            for r in rows
+        }
+
+    async def _ids_of(
+        self, fetchall: FetchAll, feed_id: int, identities: Sequence[str]
+    ) -> dict[str, int]:
+        """identity → item id, for those of `identities` stored for the feed."""
+        rows = await fetchall(
+            "SELECT identity, id FROM items"
+            f" WHERE feed_id = :feed AND {self._in_list('identity', 'identities')}",
+            {"feed": feed_id, "identities": self._list_param(dict.fromkeys(identities))},
+        )
+        return {str(r["identity"]): int(r["id"]) for r in rows}
+
+    async def _queue_corrections(self, db: Tx, item_ids: Sequence[int], now: float) -> int:
+        """Queue an edit of every message sent for these statements in the last 48
+        hours, and of every one being sent right now (it may carry the old text); a
+        message not sent yet is rendered from the new text anyway. One pending edit
+        per message is enough: it renders the statement as it is when its turn comes."""
+        queued = await db.execute(
+            "INSERT INTO outbox (chat_id, kind, edit_of, created_at)"
+            " SELECT o.chat_id, 'edit', o.id, :now FROM outbox o"
+            " JOIN chats c ON c.id = o.chat_id AND c.active = 1"
+            f" WHERE {self._in_list('o.item_id', 'items')}"
+            " AND o.kind = 'item' AND o.digest_key IS NULL"
+            " AND ((o.state = 'sent' AND o.message_id IS NOT NULL AND o.finished_at >= :since)"
+            "  OR (o.state = 'pending' AND o.in_flight_at IS NOT NULL))"
+            " AND NOT EXISTS"
+            " (SELECT 1 FROM outbox e WHERE e.edit_of = o.id AND e.state = 'pending')"
+            " ORDER BY o.chat_id, o.id",
+            {
+                "items": self._list_param(item_ids),
+                "now": now,
+                "since": now - CORRECTION_WINDOW.total_seconds(),
+            },
+        )
+        return max(queued, 0)
+
+    # -------------------------------------------------------------------- search
+    # SQLite's (FTS5); storage/postgres/_items.py has PostgreSQL's.
 
     async def search(
         self, query: str, *, limit: int = 5, offset: int = 0, marks: tuple[str, str] = ("", "")
@@ -357,17 +446,18 @@ class ItemsMixin(StoreCore):
         filters = plan.filter_params()
         try:
             floor_row = await self._fetchone(
-                f"SELECT rowid FROM {table} WHERE {where} ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                f"SELECT rowid AS id FROM {table} WHERE {where}"
+                " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
                 [match, *filters, SEARCH_WINDOW - 1],
             )
-            floor = int(floor_row[0]) if floor_row is not None else 0
+            floor = int(floor_row["id"]) if floor_row is not None else 0
             ranked = await self._fetchall(
-                f"SELECT rowid FROM {table} WHERE {where} AND rowid >= ?"
+                f"SELECT rowid AS id FROM {table} WHERE {where} AND rowid >= ?"
                 # The id breaks ties, so pages never repeat or skip a statement.
                 f" ORDER BY bm25({table}, 10.0, 3.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
                 [match, *filters, floor, limit, offset],
             )
-            ids = [int(r[0]) for r in ranked]
+            ids = [int(r["id"]) for r in ranked]
             if not ids:
                 return []
             # Rows and snippets only for the page, not for every match; and in
@@ -394,7 +484,7 @@ class ItemsMixin(StoreCore):
         ]
 
     async def _snippets(
-        self, query: Query, rows: list[aiosqlite.Row], marks: tuple[str, str]
+        self, query: Query, rows: Sequence[RowLike], marks: tuple[str, str]
     ) -> dict[int, str]:
         """id → snippet of each row, cut from the text as written (items_fts), with
         the forms of the query's words that the rows hold marked."""
@@ -410,11 +500,12 @@ class ItemsMixin(StoreCore):
             return {}
         ids = [int(r["id"]) for r in rows]
         found = await self._fetchall(
-            f"SELECT rowid, snippet({EXACT_TABLE}, -1, ?, ?, '…', 24) FROM {EXACT_TABLE}"
+            f"SELECT rowid AS id, snippet({EXACT_TABLE}, -1, ?, ?, '…', 24) AS snippet"
+            f" FROM {EXACT_TABLE}"
             f" WHERE {EXACT_TABLE} MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
             [*marks, highlight, *ids],
         )
-        return {int(r[0]): str(r[1] or "") for r in found}
+        return {int(r["id"]): str(r["snippet"] or "") for r in found}
 
     async def search_count(self, query: str, *, cap: int = 1000) -> int:
         """How many statements match `query`, counting no further than `cap`.
@@ -429,75 +520,10 @@ class ItemsMixin(StoreCore):
         sql, params = plan.select_ids()
         try:
             row = await self._fetchone(
-                f"SELECT COUNT(*) FROM ({sql} LIMIT ?)",
+                f"SELECT COUNT(*) AS n FROM ({sql} LIMIT ?)",
                 [*params, cap],
             )
         except sqlite3.OperationalError as exc:
             log.error("search count %r failed as %r: %s", what, plan, exc)
             raise StorageError("that search could not be run") from exc
-        return int(row[0]) if row else 0
-
-
-# A correction reaches a message sent this long ago at most; later changes only
-# update the archive.
-CORRECTION_WINDOW = timedelta(hours=48)
-
-
-async def _stored_texts(
-    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
-) -> dict[str, tuple[int, str, str, str]]:
-    """identity → (item id, title, summary, content), for those of `identities` stored
-    for the feed."""
-    found: dict[str, tuple[int, str, str, str]] = {}
-    unique = list(dict.fromkeys(identities))
-    for start in range(0, len(unique), _CHUNK):
-        chunk = unique[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = await db.execute_fetchall(
-            "SELECT identity, id, title, summary, content FROM items"
-            f" WHERE feed_id = ? AND identity IN ({marks})",
-            [feed_id, *chunk],
-        )
-        found.update((str(r[0]), (int(r[1]), str(r[2]), str(r[3]), str(r[4]))) for r in rows)
-    return found
-
-
-async def _queue_corrections(db: aiosqlite.Connection, item_ids: Sequence[int], now: float) -> int:
-    """Queue an edit of every message sent for these statements in the last 48 hours,
-    and of every one being sent right now (it may carry the old text); a message not
-    sent yet is rendered from the new text anyway. One pending edit per message is
-    enough: it renders the statement as it is when its turn comes."""
-    cur = await db.execute(
-        "INSERT INTO outbox (chat_id, kind, edit_of, created_at)"
-        " SELECT o.chat_id, 'edit', o.id, :now FROM outbox o"
-        " JOIN chats c ON c.id = o.chat_id AND c.active = 1"
-        " WHERE o.item_id IN (SELECT value FROM json_each(:items))"
-        " AND o.kind = 'item' AND o.digest_key IS NULL"
-        " AND ((o.state = 'sent' AND o.message_id IS NOT NULL AND o.finished_at >= :since)"
-        "  OR (o.state = 'pending' AND o.in_flight_at IS NOT NULL))"
-        " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.edit_of = o.id AND e.state = 'pending')"
-        " ORDER BY o.chat_id, o.id",
-        {
-            "items": json.dumps(list(item_ids)),
-            "now": now,
-            "since": now - CORRECTION_WINDOW.total_seconds(),
-        },
-    )
-    return max(cur.rowcount, 0)
-
-
-async def _ids_of(
-    db: aiosqlite.Connection, feed_id: int, identities: Sequence[str]
-) -> dict[str, int]:
-    """identity → item id, for those of `identities` stored for the feed."""
-    found: dict[str, int] = {}
-    unique = list(dict.fromkeys(identities))
-    for start in range(0, len(unique), _CHUNK):
-        chunk = unique[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = await db.execute_fetchall(
-            f"SELECT identity, id FROM items WHERE feed_id = ? AND identity IN ({marks})",
-            [feed_id, *chunk],
-        )
-        found.update((str(r[0]), int(r[1])) for r in rows)
-    return found
+        return int(row["n"]) if row else 0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage._core import StoreCore, _outbox, _ts
+from storage._core import CoreBase, _outbox, _ts
 from storage.models import OutboxRow
 
 # Outbox rows with what sending them needs: the chat's type and zone, the alert that
@@ -23,7 +23,10 @@ _ROWS = (
 )
 
 
-class OutboxMixin(StoreCore):
+class OutboxMixin(CoreBase):
+    """The outbox; the claims and confirmations here are SQLite's, one statement on
+    the fast connection (`_claim`); storage/postgres/_outbox.py has PostgreSQL's."""
+
     # --------------------------------------------------------------------- outbox
 
     async def pending_outbox(
@@ -72,19 +75,19 @@ class OutboxMixin(StoreCore):
         Returns the ids that are still pending (a row cancelled meanwhile is not sent).
         """
         marks = ",".join("?" * len(row_ids))
-        rows = await self._write_statement(
+        rows = await self._claim(
             "UPDATE outbox SET in_flight_at = ?, attempts = attempts + 1"
             f" WHERE state = 'pending' AND id IN ({marks}) RETURNING id",
             [_ts(self.now()), *row_ids],
         )
-        claimed = {int(r[0]) for r in rows}
+        claimed = {int(r["id"]) for r in rows}
         return [i for i in row_ids if i in claimed]
 
     async def mark_sent(
         self, row_ids: Sequence[int], message_id: int | None, *, possible_duplicate: bool = False
     ) -> None:
         marks = ",".join("?" * len(row_ids))
-        await self._write_statement(
+        await self._claim(
             "UPDATE outbox SET state = 'sent', message_id = ?, finished_at = ?,"
             " in_flight_at = NULL, last_error = NULL,"
             f" possible_duplicate = MAX(possible_duplicate, ?) WHERE id IN ({marks})",
@@ -115,7 +118,7 @@ class OutboxMixin(StoreCore):
         for ids, message_id, _ in sent:
             for i in ids:
                 message_params += [i, message_id]
-        rows = await self._write_statement(
+        rows = await self._claim(
             "UPDATE outbox SET"
             f" state = CASE WHEN id IN ({s_marks}) THEN 'sent' ELSE state END,"
             f" message_id = CASE id {message_case} ELSE message_id END,"
@@ -144,25 +147,25 @@ class OutboxMixin(StoreCore):
                 *sent_ids,
             ],
         )
-        claimed = {int(r[0]) for r in rows} - set(sent_ids)
+        claimed = {int(r["id"]) for r in rows} - set(sent_ids)
         return [i for i in claim if i in claimed]
 
     async def mark_retry(self, row_ids: Sequence[int], error: str, not_before: datetime) -> None:
         async with self._write() as db:
-            await db.executemany(
+            await db.execute(
                 "UPDATE outbox SET not_before = :nb, last_error = :err, in_flight_at = NULL"
-                " WHERE id = :id",
-                [{"id": i, "nb": _ts(not_before), "err": error[:500]} for i in row_ids],
+                f" WHERE {self._in_list('id', 'ids')}",
+                {"ids": self._list_param(row_ids), "nb": _ts(not_before), "err": error[:500]},
             )
 
     async def mark_cancelled(self, row_ids: Sequence[int], reason: str) -> None:
         """Nothing to send any more (a correction whose message is gone); not a failure."""
         now = _ts(self.now())
         async with self._write() as db:
-            await db.executemany(
+            await db.execute(
                 "UPDATE outbox SET state = 'cancelled', last_error = :err, finished_at = :now,"
-                " in_flight_at = NULL WHERE id = :id",
-                [{"id": i, "err": reason[:500], "now": now} for i in row_ids],
+                f" in_flight_at = NULL WHERE {self._in_list('id', 'ids')}",
+                {"ids": self._list_param(row_ids), "err": reason[:500], "now": now},
             )
 
     async def sent_message(self, row_id: int) -> int | None:
@@ -170,33 +173,34 @@ class OutboxMixin(StoreCore):
         row = await self._fetchone(
             "SELECT message_id FROM outbox WHERE id = :id AND state = 'sent'", {"id": row_id}
         )
-        return None if row is None or row[0] is None else int(row[0])
+        return None if row is None or row["message_id"] is None else int(row["message_id"])
 
     async def mark_possible_duplicate(self, row_ids: Sequence[int]) -> None:
         async with self._write() as db:
-            await db.executemany(
-                "UPDATE outbox SET possible_duplicate = possible_duplicate + 1 WHERE id = :id",
-                [{"id": i} for i in row_ids],
+            await db.execute(
+                "UPDATE outbox SET possible_duplicate = possible_duplicate + 1"
+                f" WHERE {self._in_list('id', 'ids')}",
+                {"ids": self._list_param(row_ids)},
             )
 
     async def mark_failed(self, row_ids: Sequence[int], error: str) -> None:
         now = _ts(self.now())
         async with self._write() as db:
-            await db.executemany(
+            await db.execute(
                 "UPDATE outbox SET state = 'failed', last_error = :err, finished_at = :now,"
-                " in_flight_at = NULL WHERE id = :id",
-                [{"id": i, "err": error[:500], "now": now} for i in row_ids],
+                f" in_flight_at = NULL WHERE {self._in_list('id', 'ids')}",
+                {"ids": self._list_param(row_ids), "err": error[:500], "now": now},
             )
 
     async def recover_in_flight(self) -> int:
         """At start: rows whose send began before a crash may have arrived. They stay
         pending (they may not have arrived either) and are counted as possible duplicates."""
         async with self._write() as db:
-            cur = await db.execute(
+            count = await db.execute(
                 "UPDATE outbox SET possible_duplicate = possible_duplicate + 1, in_flight_at = NULL"
                 " WHERE state = 'pending' AND in_flight_at IS NOT NULL"
             )
-            count = max(cur.rowcount, 0)
+            count = max(count, 0)
         if count:
             self.outbox_changed.set()
         return count
@@ -210,12 +214,11 @@ class OutboxMixin(StoreCore):
     async def enqueue_text(self, chat_id: int, text: str, kind: str = "daily") -> int:
         now = _ts(self.now())
         async with self._write() as db:
-            async with db.execute(
+            row = await db.fetchone(
                 "INSERT INTO outbox (chat_id, kind, text, created_at)"
                 " VALUES (:chat, :kind, :text, :now) RETURNING id",
                 {"chat": chat_id, "kind": kind, "text": text, "now": now},
-            ) as cur:
-                row = await cur.fetchone()
-                assert row is not None
+            )
+            assert row is not None
         self.outbox_changed.set()
-        return int(row[0])
+        return int(row["id"])

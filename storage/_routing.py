@@ -14,8 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
+from storage._core import Tx
 from storage.errors import InvalidSearchQueryError
 from storage.matching import Document, QueryIndex
 from storage.models import Item
@@ -37,18 +36,18 @@ class SavedSearches:
     filters: dict[int, QueryIndex] = field(default_factory=dict)  # by feed id
 
     @classmethod
-    async def load(cls, db: aiosqlite.Connection, version: int) -> SavedSearches:
+    async def load(cls, db: Tx, version: int) -> SavedSearches:
         built = cls(version)
-        rows = await db.execute_fetchall("SELECT id, feed_id, query FROM filters")
-        for filter_id, feed_id, text in rows:
-            query = _parsed(text, "filter", filter_id)
+        for row in await db.fetchall("SELECT id, feed_id, query FROM filters"):
+            query = _parsed(str(row["query"]), "filter", int(row["id"]))
             if query is not None:
-                built.filters.setdefault(int(feed_id), QueryIndex()).add(int(filter_id), query)
-        rows = await db.execute_fetchall("SELECT id, query FROM alerts")
-        for alert_id, text in rows:
-            query = _parsed(text, "alert", alert_id)
+                built.filters.setdefault(int(row["feed_id"]), QueryIndex()).add(
+                    int(row["id"]), query
+                )
+        for row in await db.fetchall("SELECT id, query FROM alerts"):
+            query = _parsed(str(row["query"]), "alert", int(row["id"]))
             if query is not None:
-                built.alerts.add(int(alert_id), query)
+                built.alerts.add(int(row["id"]), query)
         return built
 
 
@@ -100,7 +99,7 @@ def has_filters(searches: SavedSearches, feed_id: int) -> bool:
 
 
 async def queue_routed(
-    db: aiosqlite.Connection,
+    db: Tx,
     *,
     feed_id: int,
     items: Sequence[Item],
@@ -112,9 +111,10 @@ async def queue_routed(
     """Queue one row per chat and statement: subscribers whose filter (if any) let
     it through, and chats whose alert matched (the row names the first such alert).
     Rows follow publication order within each chat; `by_chat` groups a digest's rows
-    chat by chat. Returns the rows queued."""
+    chat by chat. Returns the rows queued. SQLite's SQL (JSON parameters);
+    storage/postgres/_routing.py has PostgreSQL's (arrays)."""
     order = "r.chat_id, MIN(r.pos)" if by_chat else "MIN(r.pos), r.chat_id"
-    cur = await db.execute(
+    queued = await db.execute(
         "INSERT INTO outbox (chat_id, kind, item_id, alert_id, digest_key, state, created_at)"
         " SELECT r.chat_id, 'item', r.item_id, MIN(r.alert_id),"
         " CASE WHEN c.pushes = 'digest' THEN NULL ELSE :digest END,"
@@ -144,4 +144,4 @@ async def queue_routed(
             "feed": feed_id,
         },
     )
-    return max(cur.rowcount, 0)
+    return max(queued, 0)

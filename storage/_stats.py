@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage._core import StoreCore, _dt, _ts
+from storage._core import CoreBase, _dt, _ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,55 +28,57 @@ class Stats:
     digest_chats: int = 0  # chats that take one digest a day
 
 
-class StatsMixin(StoreCore):
+class StatsMixin(CoreBase):
     # ---------------------------------------------------------------------- stats
 
     async def stats(self) -> Stats:
-        now = _ts(self.now())
-        since = now - 86400
+        since = _ts(self.now()) - 86400
         chats = await self._fetchall(
             "SELECT active, COALESCE(inactive_reason, '') AS reason, COUNT(*) AS n"
             " FROM chats GROUP BY active, reason"
         )
         active = sum(int(r["n"]) for r in chats if r["active"])
         inactive = {str(r["reason"]) or "unknown": int(r["n"]) for r in chats if not r["active"]}
-        subs = await self._fetchone("SELECT COUNT(*) FROM subscriptions")
-        feeds = await self._fetchone("SELECT COUNT(*) FROM feeds WHERE removed = 0")
-        items = await self._fetchone("SELECT COUNT(*) FROM items")
+        row = await self._fetchone(
+            "SELECT (SELECT COUNT(*) FROM subscriptions) AS subscriptions,"
+            " (SELECT COUNT(*) FROM feeds WHERE removed = 0) AS feeds,"
+            " (SELECT COUNT(*) FROM items) AS items,"
+            " (SELECT COUNT(*) FROM alerts) AS alerts,"
+            " (SELECT COUNT(*) FROM filters) AS filters,"
+            " (SELECT COUNT(*) FROM outbox WHERE state = 'held') AS held,"
+            " (SELECT COUNT(*) FROM chats WHERE pushes = 'digest' AND active = 1) AS digests"
+        )
         deliveries = await self._fetchone(
-            "SELECT SUM(state = 'sent'), SUM(state = 'failed'), SUM(possible_duplicate)"
+            "SELECT COUNT(*) FILTER (WHERE state = 'sent') AS sent,"
+            " COUNT(*) FILTER (WHERE state = 'failed') AS failed,"
+            " COALESCE(SUM(possible_duplicate), 0) AS duplicates"
             " FROM outbox WHERE finished_at >= :since",
             {"since": since},
         )
         pending = await self._fetchone(
-            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'"
         )
         reasons = await self._fetchall(
             "SELECT COALESCE(last_error, 'unknown') AS error, COUNT(*) AS n FROM outbox"
             " WHERE state = 'failed' AND finished_at >= :since"
-            " GROUP BY error ORDER BY n DESC, error LIMIT 3",
+            " GROUP BY 1 ORDER BY n DESC, error LIMIT 3",
             {"since": since},
         )
-        saved = await self._fetchone(
-            "SELECT (SELECT COUNT(*) FROM alerts), (SELECT COUNT(*) FROM filters),"
-            " (SELECT COUNT(*) FROM outbox WHERE state = 'held'),"
-            " (SELECT COUNT(*) FROM chats WHERE pushes = 'digest' AND active = 1)"
-        )
-        assert subs and feeds and items and deliveries and pending and saved
+        assert row and deliveries and pending
         return Stats(
             chats_active=active,
             chats_inactive=inactive,
-            subscriptions=int(subs[0]),
-            feeds=int(feeds[0]),
-            items=int(items[0]),
-            sent_24h=int(deliveries[0] or 0),
-            failed_24h=int(deliveries[1] or 0),
-            duplicates_24h=int(deliveries[2] or 0),
-            pending=int(pending[0]),
-            oldest_pending_at=_dt(pending[1]),
+            subscriptions=int(row["subscriptions"]),
+            feeds=int(row["feeds"]),
+            items=int(row["items"]),
+            sent_24h=int(deliveries["sent"]),
+            failed_24h=int(deliveries["failed"]),
+            duplicates_24h=int(deliveries["duplicates"]),
+            pending=int(pending["n"]),
+            oldest_pending_at=_dt(pending["oldest"]),
             failure_reasons=tuple((str(r["error"]), int(r["n"])) for r in reasons),
-            alerts=int(saved[0]),
-            filters=int(saved[1]),
-            held=int(saved[2]),
-            digest_chats=int(saved[3]),
+            alerts=int(row["alerts"]),
+            filters=int(row["filters"]),
+            held=int(row["held"]),
+            digest_chats=int(row["digests"]),
         )

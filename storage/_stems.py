@@ -6,31 +6,28 @@ from __future__ import annotations
 
 import asyncio
 
-import aiosqlite
-
+from storage._core import Tx
 from storage.words import stem_text
 
 # Statements with more text than this in all are stemmed in a thread (stem_texts).
 STEM_INLINE_CHARS = 200_000
 
 
-async def index_word_forms(
-    db: aiosqlite.Connection, *, feed_id: int | None = None, limit: int = -1
-) -> int:
+async def index_word_forms(db: Tx, *, feed_id: int | None = None, limit: int = -1) -> int:
     """Stem the statements whose stems are not there yet (NULL), of one feed or of
     all, at most `limit` of them (-1: no limit), inside the caller's transaction;
     the triggers then index the stems. Returns how many were stemmed."""
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT id, title, summary, content FROM items WHERE title_stems IS NULL"
-            " AND (:feed IS NULL OR feed_id = :feed) LIMIT :limit",
-            {"feed": feed_id, "limit": limit},
-        )
+    rows = await db.fetchall(
+        "SELECT id, title, summary, content FROM items WHERE title_stems IS NULL"
+        " AND (:feed IS NULL OR feed_id = :feed) LIMIT :limit",
+        {"feed": feed_id, "limit": limit},
     )
-    stemmed = await stem_texts([(str(r[1]), str(r[2]), str(r[3])) for r in rows])
+    stemmed = await stem_texts(
+        [(str(r["title"]), str(r["summary"]), str(r["content"])) for r in rows]
+    )
     await db.executemany(
         "UPDATE items SET title_stems = ?, summary_stems = ?, content_stems = ? WHERE id = ?",
-        [(*texts, int(r[0])) for r, texts in zip(rows, stemmed, strict=True)],
+        [(*texts, int(r["id"])) for r, texts in zip(rows, stemmed, strict=True)],
     )
     return len(rows)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from storage._core import StoreCore
+from storage._core import CoreBase
 from storage._stems import stem_texts
 
 
@@ -27,13 +27,13 @@ class SummaryChange(NamedTuple):
     new: str
 
 
-class SummariesMixin(StoreCore):
+class SummariesMixin(CoreBase):
     async def count_items_after(self, after_id: int) -> int:
         """How many statements have an id above `after_id` (what is left to do)."""
         row = await self._fetchone(
-            "SELECT COUNT(*) FROM items WHERE id > :after", {"after": after_id}
+            "SELECT COUNT(*) AS n FROM items WHERE id > :after", {"after": after_id}
         )
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0
 
     async def summaries_after(self, after_id: int, limit: int) -> list[StoredSummary]:
         """The next `limit` statements with an id above `after_id`, in id order."""
@@ -41,7 +41,7 @@ class SummariesMixin(StoreCore):
             "SELECT id, summary, content FROM items WHERE id > :after ORDER BY id LIMIT :limit",
             {"after": after_id, "limit": limit},
         )
-        return [StoredSummary(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return [StoredSummary(int(r["id"]), str(r["summary"]), str(r["content"])) for r in rows]
 
     async def replace_summaries(self, changes: Sequence[SummaryChange]) -> int:
         """Write new summaries, with their stems, in one transaction; returns how many
@@ -58,7 +58,7 @@ class SummariesMixin(StoreCore):
             return 0
         stems = await stem_texts([("", c.new, "") for c in changes])
         async with self._write() as db:
-            cur = await db.executemany(
+            written = await db.executemany(
                 "UPDATE items SET summary = :new,"
                 " summary_stems = CASE WHEN title_stems IS NULL THEN NULL ELSE :stems END"
                 " WHERE id = :id AND summary = :old",
@@ -67,7 +67,7 @@ class SummariesMixin(StoreCore):
                     for c, stemmed in zip(changes, stems, strict=True)
                 ],
             )
-            written = max(cur.rowcount, 0)
+        written = max(written, 0)
         if written:
             # Delivery renders statements once for many chats: its copies are stale.
             self.items_version += 1

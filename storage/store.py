@@ -8,7 +8,9 @@ The methods live in one mixin per entity: storage/_feeds.py, _items.py (stored
 statements and search; their stems in _stems.py), _chats.py (with subscriptions
 and channels), _outbox.py, _daily.py (with counters), _stats.py and
 _summaries.py (summaries recomputed after an upgrade), over the
-shared storage/_core.py. This module assembles them and holds what concerns the
+shared storage/_core.py; PostgreSQL's PgStore (storage/postgres/store.py) runs the
+same mixins, overriding only what its dialect does differently. This module
+assembles them and holds what concerns the
 file itself: opening, migrating (with the stems of statements stored without
 them), checking and backing it up. Each constant is read where it is used:
 a test that changes `SEARCH_WINDOW` patches `storage._items`.
@@ -28,7 +30,7 @@ import aiosqlite
 
 from storage._alerts import MAX_ALERTS, AlertsMixin
 from storage._chats import Channel, ChatsMixin
-from storage._core import _system_clock
+from storage._core import SqliteTx, StoreCore, _system_clock
 from storage._daily import DailyMixin
 from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin, FeedStatus
 from storage._items import (
@@ -82,6 +84,7 @@ class Store(
     DailyMixin,
     StatsMixin,
     SummariesMixin,
+    StoreCore,
 ):
     """All of Communique's state, in one SQLite file."""
 
@@ -290,7 +293,7 @@ async def _stem_in_batches(conn: aiosqlite.Connection) -> None:
     while True:
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            stemmed = await index_word_forms(conn, limit=batch)
+            stemmed = await index_word_forms(SqliteTx(conn), limit=batch)
         except BaseException:
             await conn.execute("ROLLBACK")
             raise

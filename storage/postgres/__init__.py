@@ -1,6 +1,8 @@
-"""The PostgreSQL backend: `PgStore` (store.py) with the same API as the SQLite
-`Store`, its migrations (schema.py), search over our own tokens (search.py), the
-leader's advisory lock (leader.py). Needs psycopg (`communique[postgres]`)."""
+"""The PostgreSQL backend: `PgStore` (store.py), the SQLite `Store`'s entity mixins
+run through psycopg (_core.py translates their SQL), with overrides only where the
+dialect differs (_items.py, _outbox.py's claims, _daily.py, _summaries.py,
+_routing.py); its migrations (schema.py), search over our own tokens (search.py),
+the leader's advisory lock (leader.py). Needs psycopg (`communique[postgres]`)."""
 
 from __future__ import annotations
 

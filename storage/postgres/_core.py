@@ -15,12 +15,17 @@ writes in one transaction, keeps its meaning; and outbox ids are committed in th
 order they are given out, which delivery's cursor relies on (it reads rows past the
 highest id it has seen). Single-statement writes on the outbox (claims, marking
 sent) take only their rows' locks and so never wait behind a long poll.
+
+The store's SQL is written once for both backends, with `:name` parameters (or `?`):
+`translate` gives psycopg's `%(name)s` (`%s`), once per distinct statement.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import functools
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, time
 from typing import Any
@@ -28,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
-from storage._core import _system_clock
+from storage._core import CoreBase, _system_clock
 
 # The advisory lock keys (two int4): this namespace, then what it guards. The second
 # key is made per schema (hashtext(current_schema())), so two bots in two schemas of
@@ -52,8 +57,77 @@ async def connect(url: str, *, application_name: str = "communique") -> Conn:
     )
 
 
-class PgStoreCore:
+# What the translation reads: a string literal or quoted name (kept, its `%` doubled),
+# a comment (likewise), a cast's `::` (kept), a `:name` parameter, a `?`, or a `%`.
+_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::|:([A-Za-z_][A-Za-z0-9_]*)|[?%]"""
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> tuple[str, bool]:
+    """`sql` as psycopg reads it, and whether it takes parameters at all.
+
+    `:name` becomes `%(name)s` and `?` becomes `%s`, but not inside a string literal,
+    a quoted name or a comment, nor in a cast (`x::text`); every `%` is doubled,
+    since psycopg reads `%` anywhere in a statement it is given parameters for.
+    SQL without parameters is returned as it is, to run without any (psycopg then
+    reads no `%` at all). Dollar-quoted strings and E'' escapes are not understood:
+    the store writes none."""
+    parametrised = False
+
+    def replace(found: re.Match[str]) -> str:
+        nonlocal parametrised
+        token = found.group(0)
+        name = found.group(1)
+        if name is not None:
+            parametrised = True
+            return f"%({name})s"
+        if token == "?":
+            parametrised = True
+            return "%s"
+        return token.replace("%", "%%")
+
+    translated = _TOKENS.sub(replace, sql)
+    return (translated, True) if parametrised else (sql, False)
+
+
+async def run(
+    conn: Conn, sql: str, params: Any = None, *, prepare: bool | None = None
+) -> psycopg.AsyncCursor[DictRow]:
+    """Execute the store's SQL (`:name` parameters) on `conn`."""
+    query, parametrised = translate(sql)
+    return await conn.execute(query, params if parametrised else None, prepare=prepare)
+
+
+class PgTx:
+    """`Tx` on psycopg: the store's SQL translated (`translate`) and run in the
+    transaction open on `conn`."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Any = None) -> int:
+        return (await run(self.conn, sql, params)).rowcount
+
+    async def executemany(self, sql: str, params: Iterable[Any]) -> int:
+        async with self.conn.cursor() as cur:
+            await cur.executemany(translate(sql)[0], params)
+            return cur.rowcount
+
+    async def fetchone(self, sql: str, params: Any = None) -> Row | None:
+        return await (await run(self.conn, sql, params)).fetchone()
+
+    async def fetchall(self, sql: str, params: Any = None) -> list[Row]:
+        return await (await run(self.conn, sql, params)).fetchall()
+
+
+class PgStoreCore(CoreBase):
     """The connections and the helpers every entity's methods use."""
+
+    _FOREIGN_KEY_ERRORS = (psycopg.errors.ForeignKeyViolation,)
 
     def __init__(
         self,
@@ -67,6 +141,7 @@ class PgStoreCore:
         lock_key: int = 0,
     ) -> None:
         self._conn = conn
+        self._tx = PgTx(conn)
         self._read = read
         self._claims: Conn | None = None
         self._claims_lock = asyncio.Lock()
@@ -79,18 +154,15 @@ class PgStoreCore:
         self.outbox_changed = asyncio.Event()
         self.items_version = 0
 
-    def now(self) -> datetime:
-        return self._clock()
-
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[Conn]:
+    async def _write(self) -> AsyncIterator[PgTx]:
         """One transaction, holding the database-wide write lock until it ends."""
         async with self._lock, self._conn.transaction():
             await self._conn.execute(
                 "SELECT pg_advisory_xact_lock(%(ns)s, %(key)s)",
                 {"ns": LOCK_NAMESPACE + WRITES, "key": self._lock_key},
             )
-            yield self._conn
+            yield self._tx
 
     # `prepare=False` for a query whose best plan depends on its parameters (a search:
     # a rare word wants the GIN index, a common one the newest rows first); a
@@ -99,14 +171,18 @@ class PgStoreCore:
     async def _fetchone(
         self, sql: str, params: Any = None, *, prepare: bool | None = None
     ) -> Row | None:
-        cur = await self._read.execute(sql, params, prepare=prepare)
-        return await cur.fetchone()
+        return await (await run(self._read, sql, params, prepare=prepare)).fetchone()
 
     async def _fetchall(
         self, sql: str, params: Any = None, *, prepare: bool | None = None
     ) -> list[Row]:
-        cur = await self._read.execute(sql, params, prepare=prepare)
-        return await cur.fetchall()
+        return await (await run(self._read, sql, params, prepare=prepare)).fetchall()
+
+    def _in_list(self, column: str, param: str) -> str:
+        return f"{column} = ANY(:{param})"
+
+    def _list_param(self, values: Iterable[Any]) -> list[Any]:
+        return list(values)
 
     async def _claim_statement(self, sql: str, params: Any) -> list[Row]:
         """A claim or confirmation of outbox rows: on the leader's lock session when
@@ -114,11 +190,13 @@ class PgStoreCore:
         the write connection."""
         if self._claims is not None:
             async with self._claims_lock:
-                cur = await self._claims.execute(sql, params)
+                cur = await run(self._claims, sql, params)
                 return await cur.fetchall() if cur.description else []
         async with self._lock:
-            cur = await self._conn.execute(sql, params)
+            cur = await run(self._conn, sql, params)
             return await cur.fetchall() if cur.description else []
+
+    _claim = _claim_statement
 
     def use_claims_session(self, session: Conn | None, lock: asyncio.Lock | None = None) -> None:
         """Claim outbox rows on `session` (the leader's lock session) from now on;

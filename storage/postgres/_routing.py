@@ -1,32 +1,18 @@
-"""Who gets a new statement, on PostgreSQL: the saved searches read for the
-matcher, and the routed rows queued (storage/_routing.py decides; this stores)."""
+"""Who gets a new statement, on PostgreSQL: the routed rows queued, with arrays where
+SQLite's storage/_routing.py has JSON (which decides, and reads the saved searches,
+for both)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage._routing import Routes, SavedSearches, _parsed
-from storage.matching import QueryIndex
+from storage._core import Tx
+from storage._routing import Routes
 from storage.models import Item
-from storage.postgres._core import Conn, fetchall
-
-
-async def load_saved_searches(db: Conn, version: int) -> SavedSearches:
-    """Every filter and alert, indexed for matching (see SavedSearches)."""
-    built = SavedSearches(version)
-    for row in await fetchall(db, "SELECT id, feed_id, query FROM filters"):
-        query = _parsed(str(row["query"]), "filter", int(row["id"]))
-        if query is not None:
-            built.filters.setdefault(int(row["feed_id"]), QueryIndex()).add(int(row["id"]), query)
-    for row in await fetchall(db, "SELECT id, query FROM alerts"):
-        query = _parsed(str(row["query"]), "alert", int(row["id"]))
-        if query is not None:
-            built.alerts.add(int(row["id"]), query)
-    return built
 
 
 async def queue_routed(
-    db: Conn,
+    db: Tx,
     *,
     feed_id: int,
     items: Sequence[Item],
@@ -39,23 +25,23 @@ async def queue_routed(
     subscribers whose filter (if any) let it through, and chats whose alert matched.
     Returns the rows queued."""
     order = "r.chat_id, MIN(r.pos)" if by_chat else "MIN(r.pos), r.chat_id"
-    cur = await db.execute(
+    queued = await db.execute(
         "INSERT INTO outbox (chat_id, kind, item_id, alert_id, digest_key, state, created_at)"
         " SELECT r.chat_id, 'item', r.item_id, MIN(r.alert_id),"
-        " CASE WHEN c.pushes = 'digest' THEN NULL ELSE %(digest)s::text END,"
-        " CASE WHEN c.pushes = 'digest' THEN 'held' ELSE 'pending' END, %(now)s"
+        " CASE WHEN c.pushes = 'digest' THEN NULL ELSE :digest::text END,"
+        " CASE WHEN c.pushes = 'digest' THEN 'held' ELSE 'pending' END, :now"
         " FROM ("
         # Positions count from 0, as the alerts' do.
         "  SELECT s.chat_id, j.pos - 1 AS pos, j.item_id, NULL::bigint AS alert_id"
         "  FROM subscriptions s"
-        "  CROSS JOIN unnest(%(items)s::bigint[]) WITH ORDINALITY AS j(item_id, pos)"
+        "  CROSS JOIN unnest(:items::bigint[]) WITH ORDINALITY AS j(item_id, pos)"
         "  LEFT JOIN filters f ON f.chat_id = s.chat_id AND f.feed_id = s.feed_id"
-        "  WHERE s.feed_id = %(feed)s AND (f.id IS NULL OR EXISTS (SELECT 1 FROM"
-        "   unnest(%(passed_filters)s::bigint[], %(passed_items)s::bigint[]) AS p(fid, iid)"
+        "  WHERE s.feed_id = :feed AND (f.id IS NULL OR EXISTS (SELECT 1 FROM"
+        "   unnest(:passed_filters::bigint[], :passed_items::bigint[]) AS p(fid, iid)"
         "   WHERE p.fid = f.id AND p.iid = j.item_id))"
         "  UNION ALL"
-        "  SELECT a.chat_id, m.pos, m.item_id, a.id FROM unnest(%(alerts)s::bigint[],"
-        "   %(alert_items)s::bigint[], %(positions)s::bigint[]) AS m(alert_id, item_id, pos)"
+        "  SELECT a.chat_id, m.pos, m.item_id, a.id FROM unnest(:alerts::bigint[],"
+        "   :alert_items::bigint[], :positions::bigint[]) AS m(alert_id, item_id, pos)"
         "  JOIN alerts a ON a.id = m.alert_id"
         " ) r JOIN chats c ON c.id = r.chat_id AND c.active = 1"
         f" GROUP BY r.chat_id, r.item_id, c.pushes ORDER BY {order}"
@@ -72,4 +58,4 @@ async def queue_routed(
             "feed": feed_id,
         },
     )
-    return max(cur.rowcount, 0)
+    return max(queued, 0)

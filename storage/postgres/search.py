@@ -131,10 +131,10 @@ class TsPlan:
         conditions: list[str] = []
         params: dict[str, str] = {}
         if self.stems is not None:
-            conditions.append(f"{alias}.search_stems @@ %(q_stems)s::tsquery")
+            conditions.append(f"{alias}.search_stems @@ :q_stems::tsquery")
             params["q_stems"] = self.stems
         if self.words is not None:
-            conditions.append(f"{alias}.search_words @@ %(q_words)s::tsquery")
+            conditions.append(f"{alias}.search_words @@ :q_words::tsquery")
             params["q_words"] = self.words
         return (" AND ".join(conditions) or "true"), params
 

@@ -17,18 +17,18 @@ from pathlib import Path
 
 import psycopg
 
+from storage._alerts import AlertsMixin
+from storage._chats import ChatsMixin
 from storage._core import _system_clock
+from storage._feeds import FeedsMixin
+from storage._stats import StatsMixin
 from storage.database_url import mask
 from storage.errors import DatabaseTooNewError, StorageError
-from storage.postgres._alerts import PgAlertsMixin
-from storage.postgres._chats import PgChatsMixin
-from storage.postgres._core import LOCK_NAMESPACE, Conn, connect, fetchone
+from storage.postgres._core import LOCK_NAMESPACE, Conn, PgStoreCore, connect, fetchone
 from storage.postgres._daily import PgDailyMixin
-from storage.postgres._feeds import PgFeedsMixin
 from storage.postgres._index import index_word_forms
 from storage.postgres._items import PgItemsMixin
 from storage.postgres._outbox import PgOutboxMixin
-from storage.postgres._stats import PgStatsMixin
 from storage.postgres._summaries import PgSummariesMixin
 from storage.postgres.schema import LATEST_VERSION, MIGRATIONS, STEMS_VERSION
 
@@ -39,14 +39,15 @@ INDEX_BATCH = 500
 
 
 class PgStore(
-    PgFeedsMixin,
+    FeedsMixin,
     PgItemsMixin,
-    PgChatsMixin,
-    PgAlertsMixin,
+    ChatsMixin,
+    AlertsMixin,
     PgOutboxMixin,
     PgDailyMixin,
-    PgStatsMixin,
+    StatsMixin,
     PgSummariesMixin,
+    PgStoreCore,
 ):
     """All of Communique's state, in one PostgreSQL database."""
 
