@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP) $(COMPILED)
 	$(BIN)/communique run
 
+# Every test, then the tests that drive the bot once more with its store on
+# PostgreSQL (a server the rig starts on 127.0.0.1).
 test: $(STAMP) $(COMPILED)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --store=postgres $(PYTEST_ARGS)
 
 # After changing user-visible strings: the template again, and each catalog
 # updated from it (then translate what `make test` says is missing).

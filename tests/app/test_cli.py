@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.config import SPECS
 from bot.health import STALE_AFTER, check_health, clear_heartbeat, heartbeat_path
 from tests.support.rig import Rig
@@ -69,6 +71,7 @@ def test_healthcheck_command(tmp_path: Path) -> None:
     assert "the bot is stuck or stopped" in stale.stdout
 
 
+@pytest.mark.sqlite_only
 async def test_the_running_bot_beats(rig: Rig) -> None:
     database = rig.settings.database_path
     assert not check_health(database).ok

@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot import __version__
 from bot.cli import resume_path
 from bot.config import SPECS
@@ -93,6 +95,7 @@ def summary_matches(database: Path, words: str) -> set[int]:
     return exact
 
 
+@pytest.mark.sqlite_only
 async def test_resummarise_while_the_bot_runs(rig: Rig) -> None:
     await add_feed(rig, *entries())
     database = rig.settings.database_path
@@ -126,6 +129,7 @@ async def test_resummarise_while_the_bot_runs(rig: Rig) -> None:
     assert again.stdout == "resummarised 6 statements: 0 summaries changed\n"
 
 
+@pytest.mark.sqlite_only
 async def test_it_goes_in_committed_batches_and_goes_on_where_it_stopped(rig: Rig) -> None:
     await add_feed(rig, *entries())
     database = rig.settings.database_path

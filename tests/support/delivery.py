@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from emulator import ApiCall
 from jobs.delivery_policy import DeliveryTuning
 from tests.support.fake_bot_api import FakeBotApi
@@ -64,10 +66,16 @@ def sends_to(rig: Rig, chat_id: int) -> list[ApiCall]:
 
 
 def outbox(rig: Rig) -> list[OutboxState]:
-    """Every outbox row, read from the database file as another process would."""
-    with sqlite3.connect(rig.settings.database_path) as db:
-        rows = db.execute(
-            "SELECT chat_id, item_id, state, last_error, possible_duplicate, message_id"
-            " FROM outbox ORDER BY id"
-        ).fetchall()
+    """Every outbox row, read from the database as another process would (the SQLite
+    file, or the PostgreSQL database under --store=postgres)."""
+    query = (
+        "SELECT chat_id, item_id, state, last_error, possible_duplicate, message_id"
+        " FROM outbox ORDER BY id"
+    )
+    if rig.settings.database_url is not None:
+        with psycopg.connect(rig.settings.database_url.url) as pg:
+            rows: list[Any] = pg.execute(query).fetchall()
+    else:
+        with sqlite3.connect(rig.settings.database_path) as db:
+            rows = db.execute(query).fetchall()
     return [OutboxState(int(r[0]), r[1], str(r[2]), r[3], bool(r[4]), r[5]) for r in rows]

@@ -151,11 +151,49 @@ async def stop_rig(rig: Rig) -> None:
     await stop_application(rig.app)
 
 
+STORE_OPTION = "--store"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        STORE_OPTION,
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store the running bot of the rig uses: postgres runs every test that"
+        " drives the bot on a fresh PostgreSQL database (make test runs both)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under --store=postgres only the tests that drive the bot through the rig run
+    (the store's own tests run on both backends in every session)."""
+    if config.getoption(STORE_OPTION) != "postgres":
+        return
+    skip = pytest.mark.skip(reason="reads or writes the SQLite file itself")
+    kept, left = [], []
+    for item in items:
+        if "rig" not in getattr(item, "fixturenames", ()):
+            left.append(item)
+            continue
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+        kept.append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
 @pytest.fixture
 async def rig(
-    tmp_path: Path, fake_bot_api: FakeBotApi, feed_server: FeedServer
+    tmp_path: Path,
+    fake_bot_api: FakeBotApi,
+    feed_server: FeedServer,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Rig]:
-    running = await start_rig(tmp_path, fake_bot_api, feed_server)
+    env: dict[str, str] = {}
+    if request.config.getoption(STORE_OPTION) == "postgres":
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_server").new_database()
+    running = await start_rig(tmp_path, fake_bot_api, feed_server, env=env)
     try:
         yield running
     finally:
