@@ -5,8 +5,9 @@ Delivery path: the real Deliverer (rate=None, chat pacing off, one send in fligh
 with the default DELIVERY_CONCURRENCY=1) reading the outbox of the real Store and
 sending through a PTB bot built by ApplicationBuilder, one statement to N chats
 (3,000; QUICK: 600): outbox read, claim, render, send, mark sent. Baseline: the same
-bot object sends the same rendered HTML to the same N chats in a plain loop, one send
-at a time, nothing else. The fake Bot API runs in its own process without rate
+bot object sends the same message (the rendered HTML and, when the statement has
+more text, its Full text button) to the same N chats in a plain loop, one send at a
+time, nothing else. The fake Bot API runs in its own process without rate
 limits. Rounds alternate baseline and delivery (3 each; QUICK: 2); each figure is
 its best round. The bot process's CPU time per message on each side is reported too.
 Target: >= 300 msg/s and >= 0.8 x the baseline. Fails if a message is missing or
@@ -32,6 +33,7 @@ from benchmarks.common import TOKEN, FakeBotApi, Figure, check, emit, load_avera
 from benchmarks.postgres import bench_database
 from benchmarks.rig import prepare, prepare_postgres, push_statement
 from jobs.delivery import Deliverer
+from jobs.statement_buttons import full_text_markup, has_full_text
 from storage.api import StoreAPI
 from storage.store import Store
 from text.statements import render_item
@@ -61,7 +63,10 @@ async def measure(quick: bool, backend: str = "sqlite") -> Figure:
         await bot.initialize()
         deliverer = Deliverer(store, bot, rate=None, chat_pacing=False, workers=WORKERS)
         deliverer.start()
-        text = render_item((await store.latest_items(1))[0], ZoneInfo("Europe/London"))
+        # The message the bot sends: the statement's text and its Full text button.
+        item = (await store.latest_items(1))[0]
+        text = render_item(item, ZoneInfo("Europe/London"))
+        markup = full_text_markup(item.id) if has_full_text(item) else None
         bare_rates: list[float] = []
         path_rates: list[float] = []
         bare_cpu: list[float] = []  # this process's CPU ms per message: load-independent
@@ -81,6 +86,7 @@ async def measure(quick: bool, backend: str = "sqlite") -> Figure:
                             text,
                             parse_mode=ParseMode.HTML,
                             link_preview_options=LinkPreviewOptions(is_disabled=True),
+                            reply_markup=markup,
                         )
 
                 start, cpu = time.perf_counter(), time.process_time()
