@@ -26,13 +26,12 @@ from jobs.parse import (
     ParsedFeed,
     _absolute_link,
     collect_entries,
-    entry_identity,
     language_tag,
+    new_item,
 )
 from storage.models import NewItem
 from text.date_parse import parse_iso_datetime
-from text.plain import first_words, html_to_text_and_prose, one_line, plain_text
-from text.summary import lead, summarise
+from text.plain import html_to_text_and_prose, one_line, plain_text
 
 VERSIONS = frozenset(
     {
@@ -116,24 +115,9 @@ def _entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
     ]
     # max() keeps the first of equal lengths: full content before the summary.
     content, prose = max(candidates, key=lambda texts: len(texts[0]))
-    summary = summarise(prose) or summarise(content)
-    # The lead, not the summary, names and titles an entry (see jobs.parse).
-    first = lead(prose) or lead(content)
     published_at = _date(raw.get("date_published")) or _date(raw.get("date_modified"))
-    if not (guid or link or title or content):
-        return None
-    if not title:
-        title = first_words(first)
     published = published_at.isoformat() if published_at else None
-    return NewItem(
-        identity=entry_identity(guid, link, title, published, first),
-        guid=guid,
-        link=link,
-        title=title,
-        summary=summary,
-        content=content,
-        published_at=published_at,
-    )
+    return new_item(guid, link, title, content, prose, published_at, published)
 
 
 def _text(value: object) -> str:

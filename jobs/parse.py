@@ -255,18 +255,33 @@ def _normalise_entry(raw: Mapping[str, Any], base: str) -> NewItem | None:
     link = _absolute_link(link_value, base)
     title = one_line(_detail_text(raw.get("title_detail"), raw.get("title")))
     content, prose = _fullest_text(raw)
+    published_at = _published_at(raw)
+    published = published_at.isoformat() if published_at else _as_str(raw.get("published"))
+    return new_item(guid, link, title, content, prose, published_at, published)
+
+
+def new_item(
+    guid: str | None,
+    link: str | None,
+    title: str,
+    content: str,
+    prose: str,
+    published_at: datetime | None,
+    published: str | None,
+) -> NewItem | None:
+    """An entry of any feed format from its parts (None: it has nothing to show):
+    `content` its whole text, `prose` that text without what is not its body (a
+    photo's caption), `published` its date as identity reads it."""
+    if not (guid or link or title or content):
+        return None
     # The lead is the first paragraph of prose: a photo's caption above it is not.
     summary = summarise(prose) or summarise(content)
     # What names an entry that has no guid and no link, and the stand-in title of one
     # without a title: its lead, which the summariser's version does not change (an
     # upgrade must not make stored statements look new, nor retitle them).
     first = lead(prose) or lead(content)
-    published_at = _published_at(raw)
-    if not (guid or link or title or content):
-        return None
-    if not title:
-        title = first_words(first)
-    published = published_at.isoformat() if published_at else _as_str(raw.get("published"))
+    # The stand-in title is part of an untitled entry's identity, as it always was.
+    title = title or first_words(first)
     return NewItem(
         identity=entry_identity(guid, link, title, published, first),
         guid=guid,

@@ -21,7 +21,7 @@ import aiosqlite
 
 from storage.database_url import mask
 from storage.errors import StorageError
-from storage.postgres._core import Conn, connect, fetchone
+from storage.postgres._core import Conn, connect, fetchone, tables_shown
 from storage.postgres._index import index_statements
 from storage.postgres.store import PgStore, connection_error
 from storage.store import Store
@@ -102,13 +102,8 @@ async def copy_to_postgres(
 
 
 async def _refuse_non_empty(target: Conn, url: str) -> None:
-    cur = await target.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        " ORDER BY table_name LIMIT 4"
-    )
-    names = [str(r["table_name"]) for r in await cur.fetchall()]
-    if names:
-        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    shown = await tables_shown(target)
+    if shown:
         raise StorageError(
             f"the database {mask(url)} is not empty ({shown}); migrate-db copies into an"
             " empty database only, so that nothing there is mixed with the copy"

@@ -211,6 +211,17 @@ async def fetchall(db: Conn, sql: str, params: Any = None) -> list[Row]:
     return await cur.fetchall()
 
 
+async def tables_shown(conn: Conn) -> str:
+    """Some of the tables of the connection's schema, for an error: "a, b, c, …";
+    "" when it has none."""
+    cur = await conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        " ORDER BY table_name LIMIT 4"
+    )
+    names = [str(r["table_name"]) for r in await cur.fetchall()]
+    return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+
+
 async def fetchone(db: Conn, sql: str, params: Any = None) -> Row | None:
     cur = await db.execute(sql, params)
     return await cur.fetchone()

@@ -24,7 +24,14 @@ from storage._feeds import FeedsMixin
 from storage._stats import StatsMixin
 from storage.database_url import mask
 from storage.errors import DatabaseTooNewError, StorageError
-from storage.postgres._core import LOCK_NAMESPACE, Conn, PgStoreCore, connect, fetchone
+from storage.postgres._core import (
+    LOCK_NAMESPACE,
+    Conn,
+    PgStoreCore,
+    connect,
+    fetchone,
+    tables_shown,
+)
 from storage.postgres._daily import PgDailyMixin
 from storage.postgres._index import index_word_forms
 from storage.postgres._items import PgItemsMixin
@@ -159,13 +166,8 @@ async def _version(conn: Conn) -> int | None:
 
 async def _refuse_foreign_tables(conn: Conn, url: str) -> None:
     """A database without our version table but with tables belongs to someone else."""
-    cur = await conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        " ORDER BY table_name LIMIT 4"
-    )
-    names = [str(r["table_name"]) for r in await cur.fetchall()]
-    if names:
-        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    shown = await tables_shown(conn)
+    if shown:
         raise StorageError(
             f"not a Communique database: {mask(url)} holds another program's tables ({shown});"
             " it was left as it is, set DATABASE_URL to another database (or schema)"
