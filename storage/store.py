@@ -28,22 +28,20 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage._alerts import MAX_ALERTS, AlertsMixin
-from storage._chats import Channel, ChatsMixin
+from storage._alerts import MAX_ALERTS
+from storage._chats import Channel
 from storage._core import SqliteTx, StoreCore, _system_clock
-from storage._daily import DailyMixin
-from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedsMixin, FeedStatus
+from storage._feeds import FAILURE_ALERT_THRESHOLD, FailureOutcome, FeedStatus
 from storage._items import (
     DIGEST_THRESHOLD,
     SEARCH_WINDOW,
     STALE_AFTER,
-    ItemsMixin,
     PollOutcome,
 )
-from storage._outbox import OutboxMixin
-from storage._stats import Stats, StatsMixin
+from storage._stats import Stats
 from storage._stems import index_word_forms
-from storage._summaries import StoredSummary, SummariesMixin, SummaryChange
+from storage._summaries import StoredSummary, SummaryChange
+from storage.api import StoreAPI
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
@@ -75,17 +73,7 @@ log = logging.getLogger(__name__)
 STEM_BATCH = 500
 
 
-class Store(
-    FeedsMixin,
-    ItemsMixin,
-    ChatsMixin,
-    AlertsMixin,
-    OutboxMixin,
-    DailyMixin,
-    StatsMixin,
-    SummariesMixin,
-    StoreCore,
-):
+class Store(StoreAPI, StoreCore):
     """All of Communique's state, in one SQLite file."""
 
     # ------------------------------------------------------------------ lifecycle

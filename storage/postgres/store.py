@@ -17,11 +17,8 @@ from pathlib import Path
 
 import psycopg
 
-from storage._alerts import AlertsMixin
-from storage._chats import ChatsMixin
 from storage._core import _system_clock
-from storage._feeds import FeedsMixin
-from storage._stats import StatsMixin
+from storage.api import StoreAPI
 from storage.database_url import mask
 from storage.errors import DatabaseTooNewError, StorageError
 from storage.postgres._core import (
@@ -45,17 +42,7 @@ MIGRATE = 3  # the advisory lock key of migrations (see storage/postgres/_core.p
 INDEX_BATCH = 500
 
 
-class PgStore(
-    FeedsMixin,
-    PgItemsMixin,
-    ChatsMixin,
-    AlertsMixin,
-    PgOutboxMixin,
-    PgDailyMixin,
-    StatsMixin,
-    PgSummariesMixin,
-    PgStoreCore,
-):
+class PgStore(PgItemsMixin, PgOutboxMixin, PgDailyMixin, PgSummariesMixin, StoreAPI, PgStoreCore):
     """All of Communique's state, in one PostgreSQL database."""
 
     @classmethod
